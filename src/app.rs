@@ -1,0 +1,78 @@
+//! Wiring shared by the binary's commands: texts, rules, store, delivery,
+//! engine.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Settings;
+use crate::delivery::{LogDelivery, NoDelivery, OtpDelivery, WebhookDelivery};
+use crate::engine::Engine;
+use crate::i18n::Texts;
+use crate::intents::Classifier;
+use crate::storage::Store;
+use crate::Error;
+
+/// The built-in intent rules, `(name, toml)`.
+pub const BUILTIN_RULES: [(&str, &str); 2] = [
+    ("locales/zh-CN/intents.toml", include_str!("../locales/zh-CN/intents.toml")),
+    ("locales/en/intents.toml", include_str!("../locales/en/intents.toml")),
+];
+
+/// The built-in traditional-to-simplified table.
+pub const BUILTIN_T2S: &str = include_str!("../locales/zh-CN/t2s.tsv");
+
+/// The classifier from the built-in rules, or from `i18n.locales_dir`.
+pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
+    if settings.i18n.locales_dir.is_empty() {
+        return Ok(Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S)?);
+    }
+    let dir = Path::new(&settings.i18n.locales_dir);
+    let read = |rel: &str| {
+        std::fs::read_to_string(dir.join(rel))
+            .map_err(|e| Error::Runtime(format!("cannot read {}: {e}", dir.join(rel).display())))
+    };
+    let zh = read("zh-CN/intents.toml")?;
+    let en = read("en/intents.toml")?;
+    let t2s = read("zh-CN/t2s.tsv")?;
+    Ok(Classifier::from_sources(
+        &[("zh-CN/intents.toml", &zh), ("en/intents.toml", &en)],
+        &t2s,
+    )?)
+}
+
+/// The texts, built in or from `i18n.locales_dir`.
+pub fn load_texts(settings: &Settings) -> Result<Texts, Error> {
+    let dir = (!settings.i18n.locales_dir.is_empty()).then(|| Path::new(&settings.i18n.locales_dir));
+    Ok(Texts::load(dir)?)
+}
+
+/// Connects and migrates.
+pub async fn open_store(settings: &Settings) -> Result<Store, Error> {
+    let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The code delivery the settings ask for.
+pub fn delivery_for(settings: &Settings) -> Result<Arc<dyn OtpDelivery>, Error> {
+    Ok(match settings.otp.delivery.as_str() {
+        "webhook" => Arc::new(
+            WebhookDelivery::new(
+                settings.otp.webhook_url.clone(),
+                settings.otp.webhook_secret.clone(),
+                Duration::from_secs(settings.otp.webhook_timeout_seconds.max(1)),
+            )
+            .map_err(|e| Error::Runtime(e.to_string()))?,
+        ),
+        "log" => Arc::new(LogDelivery),
+        _ => Arc::new(NoDelivery),
+    })
+}
+
+/// The whole engine over a migrated store.
+pub async fn build_engine(settings: Settings, store: Store, delivery: Arc<dyn OtpDelivery>) -> Result<Arc<Engine>, Error> {
+    let texts = load_texts(&settings)?;
+    let classifier = load_classifier(&settings)?;
+    Engine::new(store, settings, texts, classifier, delivery).await
+}

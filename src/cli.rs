@@ -1,0 +1,435 @@
+//! Command-line interface (contracts.md: binary and commands).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use posdesk::config::Settings;
+use posdesk::conversation::Msg;
+use posdesk::delivery::ChannelDelivery;
+use posdesk::domain::{Lang, RequestStatus};
+use posdesk::engine::StatusChangeError;
+use posdesk::staffdesk::format_ms;
+use posdesk::{Error, app, console, http, merchants, telegram};
+use tracing_subscriber::EnvFilter;
+
+/// posdesk: a Telegram support bot for merchants of a POS payment acquirer.
+#[derive(Debug, Parser)]
+#[command(name = "posdesk", version, about)]
+pub struct Args {
+    /// Configuration file (default: posdesk.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Run the bot (long polling); applies migrations first.
+    Run,
+    /// Talk to the bot in the terminal through the same engine and database.
+    Chat {
+        /// Use a temporary database with sample merchants; show one-time codes on screen.
+        #[arg(long)]
+        demo: bool,
+        /// Language of the terminal user (zh-CN or en).
+        #[arg(long, default_value = "zh-CN", value_parser = parse_lang)]
+        lang: Lang,
+        /// Telegram-like user id (and chat id) the terminal plays.
+        #[arg(long, default_value_t = 10_001)]
+        user: i64,
+    },
+    /// Read utterances on stdin, one a line; write the intent id of each.
+    Classify {
+        /// Preferred language (rules of both languages always apply).
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+    },
+    /// Apply migrations and exit.
+    Migrate,
+    /// Merchant data.
+    Merchants {
+        #[command(subcommand)]
+        command: MerchantCommands,
+    },
+    /// Unbinding requests (back office).
+    Requests {
+        #[command(subcommand)]
+        command: RequestCommands,
+    },
+    /// Support tickets.
+    Tickets {
+        #[command(subcommand)]
+        command: TicketCommands,
+    },
+    /// Check config, database, Bot API (getMe) and the staff chat.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum MerchantCommands {
+    /// Upsert merchants from a CSV (merchant_id,name,phone,card_number,bank_name).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RequestCommands {
+    /// List requests, newest first.
+    List {
+        /// Only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Show one request and its audit trail.
+    Show {
+        /// Reference, UB-YYYYMMDD-XXXXX.
+        reference: String,
+    },
+    /// Change a request's status; the merchant is notified.
+    SetStatus {
+        /// Reference.
+        reference: String,
+        /// submitted, processing, completed, rejected or cancelled.
+        status: String,
+        /// Reason shown to the merchant (for rejected / cancelled).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TicketCommands {
+    /// List tickets, newest first.
+    List {
+        /// Only open and claimed tickets.
+        #[arg(long)]
+        open: bool,
+    },
+}
+
+fn parse_lang(raw: &str) -> Result<Lang, String> {
+    Lang::parse(raw).ok_or_else(|| format!("unknown language {raw:?}; use zh-CN or en"))
+}
+
+fn init_logging(settings: &Settings, quiet: bool) {
+    let default = if quiet { "warn" } else { settings.log.level.as_str() };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if settings.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn usage(message: impl Into<String>) -> Error {
+    Error::Config(posdesk::config::ConfigError::Invalid(message.into()))
+}
+
+/// Runs one command.
+pub async fn run(args: Args) -> Result<(), Error> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut settings = Settings::load(args.config.as_deref(), &env)?;
+    let quiet = matches!(args.command, Commands::Chat { .. } | Commands::Classify { .. });
+    init_logging(&settings, quiet);
+    match args.command {
+        Commands::Run => run_bot(settings).await,
+        Commands::Chat { demo, lang, user } => {
+            if demo {
+                chat_demo(settings, lang, user).await
+            } else {
+                let store = app::open_store(&settings).await?;
+                let database = settings.database.url.clone();
+                let delivery = app::delivery_for(&settings)?;
+                let engine = app::build_engine(settings, store, delivery).await?;
+                let banner = Msg::new("console-banner").arg("database", redact_url(&database));
+                console::run(engine, console::ConsoleOptions { user_id: user, lang, banner }, None).await
+            }
+        }
+        Commands::Classify { lang: _ } => classify(&settings),
+        Commands::Migrate => {
+            let store = app::open_store(&settings).await?;
+            println!("migrations applied ({})", store.backend());
+            Ok(())
+        }
+        Commands::Merchants {
+            command: MerchantCommands::Import { file },
+        } => import(&settings, &file).await,
+        Commands::Requests { command } => requests(&mut settings, command).await,
+        Commands::Tickets {
+            command: TicketCommands::List { open },
+        } => {
+            let store = app::open_store(&settings).await?;
+            let tickets = store.list_tickets(open, 500).await?;
+            if tickets.is_empty() {
+                println!("no tickets");
+            }
+            for t in tickets {
+                println!(
+                    "#{:<5} {:<9} {:<16} {:<18} opened {}  assignee {}  rating {}",
+                    t.id,
+                    t.status,
+                    t.reason,
+                    t.merchant_id.clone().unwrap_or_else(|| format!("user {}", t.user_id)),
+                    format_ms(t.opened_at),
+                    t.assignee_name.clone().unwrap_or_else(|| "-".into()),
+                    t.rating.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+                );
+            }
+            Ok(())
+        }
+        Commands::Check => check(settings).await,
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match url.split_once('@') {
+        Some((head, tail)) => match head.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://***@{tail}"),
+            None => format!("***@{tail}"),
+        },
+        None => url.to_string(),
+    }
+}
+
+async fn run_bot(settings: Settings) -> Result<(), Error> {
+    if settings.telegram.token.is_empty() {
+        return Err(usage("no bot token: set TELOXIDE_TOKEN (or telegram.token)"));
+    }
+    if settings.telegram.mode == "webhook" {
+        return Err(usage(
+            "telegram.mode = \"webhook\" is not available in this version; use \"polling\"",
+        ));
+    }
+    if settings.otp.delivery.is_empty() {
+        tracing::warn!("otp.delivery is not set: merchants cannot receive one-time codes");
+    }
+    let store = app::open_store(&settings).await?;
+    let delivery = app::delivery_for(&settings)?;
+    let engine = app::build_engine(settings, store, delivery).await?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let http_engine = engine.clone();
+    let http = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop_rx.changed().await;
+        };
+        http::serve(http_engine, shutdown).await
+    });
+    let result = telegram::run_polling(engine.clone()).await;
+    let _ = stop_tx.send(true);
+    match http.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server stopped"),
+        Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
+        Ok(Ok(())) => {}
+    }
+    engine.store.close().await;
+    result
+}
+
+async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), Error> {
+    let dir = std::env::temp_dir().join(format!(
+        "posdesk-demo-{}-{}",
+        std::process::id(),
+        hex::encode(posdesk::engine::random_bytes::<4>())
+    ));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::Runtime(format!("cannot create a temporary directory {}: {e}", dir.display())))?;
+    settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("demo.db").display());
+    let result = async {
+        let store = app::open_store(&settings).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let pattern = settings.derive()?.merchant_pattern;
+        merchants::import(&store, merchants::DEMO_CSV.as_bytes(), &pattern, now, |_| {})
+            .await
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+        let (delivery, sms) = ChannelDelivery::new();
+        let engine = app::build_engine(settings, store, Arc::new(delivery)).await?;
+        let banner = Msg::new("console-demo-banner").arg("merchants", "M100200300, 862100058120001, M900800700");
+        let result = console::run(engine.clone(), console::ConsoleOptions { user_id: user, lang, banner }, Some(sms)).await;
+        engine.store.close().await;
+        result
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn classify(settings: &Settings) -> Result<(), Error> {
+    let classifier = app::load_classifier(settings)?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lock().lines() {
+        let line = match line {
+            Ok(line) => line,
+            // Invalid UTF-8 on a line still gets an answer, so output stays aligned.
+            Err(_) => String::new(),
+        };
+        let intent = classifier.classify(&line);
+        if writeln!(out, "{}", intent.as_str()).is_err() {
+            break;
+        }
+    }
+    let _ = out.flush();
+    Ok(())
+}
+
+async fn import(settings: &Settings, file: &PathBuf) -> Result<(), Error> {
+    let derived = settings.derive()?;
+    let reader = std::fs::File::open(file)
+        .map_err(|e| usage(format!("cannot open {}: {e}", file.display())))?;
+    let store = app::open_store(settings).await?;
+    let show_progress = std::io::stderr().is_terminal();
+    let now = chrono::Utc::now().timestamp_millis();
+    let report = merchants::import(&store, reader, &derived.merchant_pattern, now, |n| {
+        if show_progress {
+            eprint!("\rread {n} rows");
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        merchants::ImportError::Store(e) => Error::Store(e),
+        other => usage(other.to_string()),
+    })?;
+    if show_progress {
+        eprintln!();
+    }
+    for error in &report.errors {
+        eprintln!("line {}: {}", error.line, error.reason);
+    }
+    println!(
+        "imported {} new, {} updated, {} rejected",
+        report.inserted,
+        report.updated,
+        report.errors.len()
+    );
+    Ok(())
+}
+
+async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(), Error> {
+    let store = app::open_store(settings).await?;
+    match command {
+        RequestCommands::List { status, limit } => {
+            if let Some(s) = &status
+                && RequestStatus::parse(s).is_none()
+            {
+                return Err(usage(format!(
+                    "unknown status {s:?}; use submitted, processing, completed, rejected or cancelled"
+                )));
+            }
+            let rows = store.list_requests(status.as_deref(), limit).await?;
+            if rows.is_empty() {
+                println!("no requests");
+            }
+            for r in rows {
+                println!(
+                    "{}  {:<10}  merchant {:<16}  created {}  {}",
+                    r.reference,
+                    r.status,
+                    r.merchant_id,
+                    format_ms(r.created_at),
+                    r.reason.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        RequestCommands::Show { reference } => {
+            let Some(r) = store.request(&reference.trim().to_uppercase()).await? else {
+                return Err(Error::Runtime(format!("no request {reference}")));
+            };
+            println!("reference  {}", r.reference);
+            println!("merchant   {}", r.merchant_id);
+            println!("status     {}", r.status);
+            println!("reason     {}", r.reason.clone().unwrap_or_default());
+            println!("created    {}", format_ms(r.created_at));
+            println!("updated    {}", format_ms(r.updated_at));
+            println!("audit:");
+            for a in store.audit_for_merchant(&r.merchant_id).await? {
+                println!("  {}  {:<22} {:<14} {}", format_ms(a.at), a.action, a.actor, a.detail);
+            }
+            Ok(())
+        }
+        RequestCommands::SetStatus {
+            reference,
+            status,
+            reason,
+        } => {
+            let Some(status) = RequestStatus::parse(&status) else {
+                return Err(usage(format!(
+                    "unknown status {status:?}; use processing, completed, rejected or cancelled"
+                )));
+            };
+            let delivery = app::delivery_for(settings)?;
+            let engine = app::build_engine(settings.clone(), store, delivery).await?;
+            match engine.set_request_status(&reference, status, reason.as_deref(), "cli").await {
+                Ok(()) => {
+                    println!("{} is now {}; the merchant will be notified", reference.trim().to_uppercase(), status.as_str());
+                    Ok(())
+                }
+                Err(StatusChangeError::Store(e)) => Err(Error::Store(e)),
+                Err(e) => Err(Error::Runtime(e.to_string())),
+            }
+        }
+    }
+}
+
+async fn check(settings: Settings) -> Result<(), Error> {
+    let mut problems = Vec::new();
+    println!("config: ok (brand {:?})", settings.brand);
+    match app::load_texts(&settings).and_then(|_| app::load_classifier(&settings)) {
+        Ok(_) => println!("texts and intent rules: ok"),
+        Err(e) => problems.push(format!("texts or intent rules: {e}")),
+    }
+    let store = match app::open_store(&settings).await {
+        Ok(store) => {
+            println!("database: ok ({})", store.backend());
+            Some(store)
+        }
+        Err(e) => {
+            problems.push(format!("database: {e}"));
+            None
+        }
+    };
+    if settings.otp.delivery.is_empty() {
+        problems.push("otp.delivery is not set (webhook or log): merchants cannot get codes".into());
+    }
+    if settings.telegram.token.is_empty() {
+        problems.push("no bot token: set TELOXIDE_TOKEN".into());
+    } else if let Some(store) = store {
+        let engine = app::build_engine(settings.clone(), store, app::delivery_for(&settings)?).await?;
+        match telegram::make_bot(&engine) {
+            Ok(bot) => match telegram::get_me(&bot).await {
+                Ok(name) => println!("Bot API: ok (@{name})"),
+                Err(e) => problems.push(format!("Bot API getMe failed: {e}")),
+            },
+            Err(e) => problems.push(e.to_string()),
+        }
+        if settings.support.staff_chat_id == 0 {
+            println!("staff chat: not configured (tickets are stored; merchants are told: {:?})", settings.support.contact);
+        } else {
+            match telegram::make_bot(&engine) {
+                Ok(bot) => match telegram::check_staff_chat(&bot, settings.support.staff_chat_id).await {
+                    Ok(()) => println!("staff chat: ok"),
+                    Err(e) => problems.push(format!("staff chat {}: {e}", settings.support.staff_chat_id)),
+                },
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!("all checks passed");
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("problem: {p}");
+    }
+    Err(Error::Runtime(format!("{} problem(s) found", problems.len())))
+}

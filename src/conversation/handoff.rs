@@ -1,0 +1,211 @@
+//! The merchant side of human handoff: asking for a person, the queue notice,
+//! what the bot does while a person owns the chat, and the rating afterwards.
+//! The staff side lives in `crate::staffdesk`.
+
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
+
+use crate::redact;
+
+use super::effect::{Effect, Msg, Outgoing, TicketReason, Write};
+use super::event::{CallbackData, Command, Event};
+use super::facts::{TicketOpened, TicketView};
+use super::keyboards;
+use super::step::Turn;
+
+/// Asks for a person: opens a ticket unless one is open.
+pub(super) fn request(t: &mut Turn<'_, '_>, reason: TicketReason) {
+    t.conv.unknown_streak = 0;
+    match t.ctx.ticket.clone() {
+        Some(ticket) => already_open(t, &ticket),
+        None => t.effects.push(Effect::OpenTicket { reason }),
+    }
+}
+
+fn already_open(t: &mut Turn<'_, '_>, ticket: &TicketView) {
+    match &ticket.assignee {
+        Some(agent) => t.say(Msg::new("handoff-claimed").arg("agent", agent.as_str()), Vec::new()),
+        None => t.say(Msg::new("handoff-already-open").arg("position", ticket.position), Vec::new()),
+    }
+}
+
+/// The store created the ticket: tell the merchant what happens next.
+pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
+    let support = &t.ctx.settings.support;
+    if !opened.staff_chat {
+        let contact = support.contact.clone();
+        return t.say(Msg::new("handoff-no-staff-chat").arg("contact", contact), Vec::new());
+    }
+    let mut parts = vec![Msg::new("handoff-opened").arg("position", opened.position)];
+    let tz = t.ctx.derived.support_tz;
+    let (open_now, next_open) = on_duty(&support.hours, tz, t.ctx.now);
+    if open_now {
+        parts.push(Msg::new("handoff-on-duty"));
+    } else {
+        let today = t.ctx.now.with_timezone(&tz).format("%Y-%m-%d").to_string();
+        if t.conv.off_hours_notice_day.as_deref() != Some(today.as_str()) {
+            t.conv.off_hours_notice_day = Some(today);
+            let next = next_open
+                .map(|at| at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            parts.push(
+                Msg::new("handoff-off-hours")
+                    .arg("hours", support.hours.as_str())
+                    .arg("next_open", next),
+            );
+        }
+    }
+    t.say_parts(parts, Vec::new());
+}
+
+/// While a ticket is open the bot relays instead of answering; only
+/// `/cancel` and `/human` get a reply, and secrets are still stopped.
+pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event: Event) {
+    match event {
+        Event::Command(Command::Cancel) => withdraw(t, ticket),
+        Event::Command(Command::Human) | Event::Callback(CallbackData::MenuHuman) => already_open(t, ticket),
+        Event::Callback(CallbackData::Lang(lang)) => {
+            t.conv.lang = Some(lang);
+            t.say(Msg::new("lang-set"), Vec::new());
+        }
+        Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),
+        Event::Text(text) if redact::contains_card_number(&text) => {
+            t.effects.push(Effect::DeleteIncoming);
+            t.audit("sensitive.card_number", None, "message deleted, not relayed");
+            t.say(Msg::new("sensitive-card-number"), Vec::new());
+        }
+        Event::Text(text) if Command::parse(&text) == Some(Command::Cancel) => withdraw(t, ticket),
+        Event::Text(text) if Command::parse(&text) == Some(Command::Human) => already_open(t, ticket),
+        Event::Edited(text) => t.effects.push(Effect::RelayEditToStaff {
+            ticket: ticket.id,
+            edited: redact::redacted(&text),
+        }),
+        Event::Text(_) | Event::Media(_) | Event::Command(_) => {
+            t.effects.push(Effect::RelayToStaff { ticket: ticket.id })
+        }
+        _ => {}
+    }
+}
+
+fn withdraw(t: &mut Turn<'_, '_>, ticket: &TicketView) {
+    if ticket.assignee.is_some() {
+        return t.say(Msg::new("handoff-cannot-withdraw"), Vec::new());
+    }
+    t.write(Write::TicketWithdrawn { ticket: ticket.id });
+    t.conv.state = super::State::Idle;
+    t.say(Msg::new("handoff-withdrawn"), keyboards::main_menu());
+}
+
+/// A rating for the ticket that was closed.
+pub(super) fn rated(t: &mut Turn<'_, '_>, ticket: i64, score: u8) {
+    t.write(Write::TicketRated { ticket, score });
+    t.conv.awaiting_rating = None;
+    t.conv.awaiting_comment = Some((ticket, t.ctx.now_ms() + 10 * 60_000));
+    t.toast(None);
+    t.say(Msg::new("handoff-rating-thanks").arg("rating", i64::from(score)), Vec::new());
+}
+
+/// Staff closed the ticket: the bot owns the chat again, and asks once for a rating.
+pub(super) fn closed(t: &mut Turn<'_, '_>, ticket: i64) {
+    t.conv.awaiting_rating = Some(ticket);
+    t.conv.state = super::State::Idle;
+    t.effects.push(Effect::Send(closed_notice(ticket)));
+}
+
+/// The message a merchant gets when staff close their ticket: back to the
+/// bot, and a one-tap rating.
+pub fn closed_notice(ticket: i64) -> Outgoing {
+    Outgoing {
+        parts: vec![Msg::new("handoff-closed")],
+        keyboard: keyboards::rating(ticket),
+    }
+}
+
+/// Whether support is on duty at `now` under `hours` (e.g. `Mon-Fri
+/// 09:00-18:00`, several separated by `;`), and when it next opens.
+/// An empty or unparseable spec means always on duty.
+pub fn on_duty<Tz: TimeZone>(hours: &str, tz: Tz, now: DateTime<Utc>) -> (bool, Option<DateTime<Utc>>) {
+    let specs: Vec<HoursSpec> = hours.split(';').filter_map(HoursSpec::parse).collect();
+    if specs.is_empty() {
+        return (true, None);
+    }
+    let local = now.with_timezone(&tz);
+    let minute = local.hour() * 60 + local.minute();
+    let open_now = specs
+        .iter()
+        .any(|s| s.has_day(local.weekday()) && (s.start..s.end).contains(&minute));
+    let mut next: Option<DateTime<Utc>> = None;
+    for days_ahead in 0..8 {
+        let day = local.date_naive() + Duration::days(days_ahead);
+        for spec in specs.iter().filter(|s| s.has_day(day.weekday())) {
+            let Some(start) = day.and_hms_opt(spec.start / 60, spec.start % 60, 0) else {
+                continue;
+            };
+            let Some(start) = tz.from_local_datetime(&start).earliest() else {
+                continue;
+            };
+            let start = start.with_timezone(&Utc);
+            if start > now && next.is_none_or(|n| start < n) {
+                next = Some(start);
+            }
+        }
+        if next.is_some() {
+            break;
+        }
+    }
+    (open_now, next)
+}
+
+struct HoursSpec {
+    first: u32,
+    last: u32,
+    start: u32,
+    end: u32,
+}
+
+impl HoursSpec {
+    fn parse(text: &str) -> Option<HoursSpec> {
+        let mut words = text.split_whitespace();
+        let days = words.next()?;
+        let times = words.next()?;
+        let (first, last) = match days.split_once('-') {
+            Some((a, b)) => (weekday(a)?, weekday(b)?),
+            None => (weekday(days)?, weekday(days)?),
+        };
+        let (start, end) = crate::config::parse_window(times)?;
+        Some(HoursSpec { first, last, start, end })
+    }
+
+    fn has_day(&self, day: Weekday) -> bool {
+        let d = day.num_days_from_monday();
+        if self.first <= self.last {
+            (self.first..=self.last).contains(&d)
+        } else {
+            d >= self.first || d <= self.last
+        }
+    }
+}
+
+fn weekday(name: &str) -> Option<u32> {
+    let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let lower = name.to_ascii_lowercase();
+    names.iter().position(|n| lower.starts_with(n)).map(|p| p as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn office_hours() {
+        let tz = chrono_tz::Asia::Shanghai;
+        // 2026-11-30 is a Monday; 10:00 Shanghai = 02:00 UTC.
+        let monday_ten = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).single().expect("valid");
+        assert!(on_duty("Mon-Fri 09:00-18:00", tz, monday_ten).0);
+        // Saturday 10:00 Shanghai: closed, opens Monday 09:00.
+        let saturday = Utc.with_ymd_and_hms(2026, 11, 28, 2, 0, 0).single().expect("valid");
+        let (open, next) = on_duty("Mon-Fri 09:00-18:00", tz, saturday);
+        assert!(!open);
+        assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).single());
+        assert!(on_duty("", tz, saturday).0);
+    }
+}

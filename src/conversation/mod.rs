@@ -1,0 +1,61 @@
+//! The conversation core: `step(conversation, event, ctx) -> Transition`.
+//!
+//! Pure and synchronous: no teloxide, sqlx, tokio, clock or RNG. Time, random
+//! bytes, settings and store facts come in through [`Ctx`] and
+//! [`Event::Facts`]; everything the bot does goes out as [`Effect`]s that the
+//! adapters (Telegram, terminal) apply. One file per flow.
+
+mod effect;
+mod event;
+mod facts;
+mod handoff;
+mod keyboards;
+mod state;
+mod step;
+mod unbind;
+
+pub use effect::{Arg, Button, Effect, Msg, Outgoing, TicketReason, Write};
+pub use event::{CallbackData, Command, Continuation, Event, MediaKind};
+pub use facts::{MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened, TicketView};
+pub use handoff::{closed_notice, on_duty};
+pub use state::{Conversation, Purpose, State, Verified};
+pub use step::{notification_for_status, step};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Derived, Settings};
+use crate::intents::Classifier;
+
+/// Everything from outside a turn may depend on.
+pub struct Ctx<'a> {
+    /// The time of the turn.
+    pub now: DateTime<Utc>,
+    /// Fresh random bytes from the OS generator.
+    pub random: [u8; 32],
+    /// Settings.
+    pub settings: &'a Settings,
+    /// Checked settings.
+    pub derived: &'a Derived,
+    /// The intent classifier.
+    pub classifier: &'a Classifier,
+    /// Key of the code hashes.
+    pub hash_key: &'a [u8],
+    /// The open ticket of this chat, if any.
+    pub ticket: Option<TicketView>,
+}
+
+impl Ctx<'_> {
+    /// Now, in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.now.timestamp_millis()
+    }
+}
+
+/// The result of one step.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The conversation after the event.
+    pub next: Conversation,
+    /// What to do, in order.
+    pub effects: Vec<Effect>,
+}

@@ -1,0 +1,576 @@
+//! The driver around the pure core: one turn = one transaction that claims
+//! the update id, loads the conversation, runs `step` (feeding back facts the
+//! core asks for), applies its writes, renders its messages into the outbox
+//! and saves the new state. After commit it wakes the sender and starts code
+//! deliveries. Channels (Telegram, terminal, HTTP) call into this.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::config::{Derived, Settings};
+use crate::conversation::{
+    self, Conversation, Ctx, Effect, Event, Msg, Outgoing, TicketOpened, TicketReason, TicketView,
+};
+use crate::delivery::{OtpDelivery, OtpMessage};
+use crate::domain::{Lang, Reference, RequestStatus};
+use crate::i18n::{Texts, strip_html};
+use crate::intents::Classifier;
+use crate::redact;
+use crate::storage::{OutboxPayload, Priority, Store, StoreError, Tx};
+
+/// The person behind an input.
+#[derive(Debug, Clone, Default)]
+pub struct UserInfo {
+    /// Telegram user id.
+    pub id: i64,
+    /// Telegram `language_code`.
+    pub language_code: Option<String>,
+    /// Display name.
+    pub name: String,
+}
+
+/// One input from a channel.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The chat.
+    pub chat_id: i64,
+    /// Who.
+    pub user: UserInfo,
+    /// Telegram's update id, applied once.
+    pub update_id: Option<i64>,
+    /// The merchant's message id (for deletion and relay).
+    pub message_id: Option<i32>,
+    /// What.
+    pub event: Event,
+}
+
+/// What the channel must do after the turn committed.
+#[derive(Debug, Clone, Default)]
+pub struct TurnOutcome {
+    /// The update was applied before; nothing was done.
+    pub duplicate: bool,
+    /// Answer the button press with this toast (`Some(None)`: silently).
+    pub toast: Option<Option<String>>,
+    /// Delete the incoming message (it held a secret).
+    pub delete_incoming: bool,
+}
+
+/// A failure of a turn.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed (after retries).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The shared application state.
+pub struct Engine {
+    /// Storage.
+    pub store: Store,
+    /// Texts.
+    pub texts: Arc<Texts>,
+    /// Intent classifier.
+    pub classifier: Arc<Classifier>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Checked settings.
+    pub derived: Arc<Derived>,
+    /// Key of code hashes.
+    hash_key: Vec<u8>,
+    /// Wakes the outbox sender.
+    pub outbox_signal: Arc<Notify>,
+    delivery: Arc<dyn OtpDelivery>,
+    clock: Clock,
+    /// Process counters.
+    pub metrics: crate::metrics::Metrics,
+}
+
+/// Where time comes from: the system, or a fixed offset for tests and demos.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+}
+
+impl Clock {
+    fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+        }
+    }
+}
+
+const MAX_FOLLOW_UPS: usize = 4;
+
+impl Engine {
+    /// Builds an engine over a migrated store.
+    pub async fn new(
+        store: Store,
+        settings: Settings,
+        texts: Texts,
+        classifier: Classifier,
+        delivery: Arc<dyn OtpDelivery>,
+    ) -> Result<Arc<Engine>, crate::Error> {
+        let derived = settings.derive()?;
+        let hash_key = if settings.otp.hash_key.is_empty() {
+            store.secret("otp_hash_key", || hex::encode(random_bytes::<32>())).await?
+        } else {
+            settings.otp.hash_key.expose().to_string()
+        };
+        Ok(Arc::new(Engine {
+            store,
+            texts: Arc::new(texts),
+            classifier: Arc::new(classifier),
+            settings: Arc::new(settings),
+            derived: Arc::new(derived),
+            hash_key: hash_key.into_bytes(),
+            outbox_signal: Arc::new(Notify::new()),
+            delivery,
+            clock: Clock::System,
+            metrics: crate::metrics::Metrics::default(),
+        }))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Applies one input, retrying transient database failures.
+    #[tracing::instrument(skip_all, fields(chat_id = inbound.chat_id, update_id = inbound.update_id))]
+    pub async fn handle(self: &Arc<Self>, inbound: Inbound) -> Result<TurnOutcome, EngineError> {
+        let mut attempt = 0;
+        let started = std::time::Instant::now();
+        self.metrics.inc("posdesk_updates_total", format!("kind=\"{}\"", inbound.event.kind()));
+        loop {
+            match self.turn(&inbound).await {
+                Ok((outcome, deliveries)) => {
+                    self.metrics.observe_turn(started.elapsed());
+                    self.outbox_signal.notify_waiters();
+                    self.outbox_signal.notify_one();
+                    for message in deliveries {
+                        self.spawn_delivery(inbound.chat_id, inbound.user.clone(), message);
+                    }
+                    return Ok(outcome);
+                }
+                Err(e) if e.is_transient() && attempt < 5 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "transient database error, retrying the turn");
+                    tokio::time::sleep(Duration::from_millis(20 * (1 << attempt))).await;
+                }
+                Err(e) => {
+                    self.metrics.inc("posdesk_turn_failures_total", "");
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    fn spawn_delivery(self: &Arc<Self>, chat_id: i64, user: UserInfo, message: OtpMessage) {
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            let delivered = match engine.delivery.deliver(&message).await {
+                Ok(()) => true,
+                Err(e) => {
+                    engine.metrics.inc("posdesk_codes_failed_total", "");
+                    tracing::warn!(merchant = %message.merchant, error = %e, "one-time code not delivered");
+                    false
+                }
+            };
+            let inbound = Inbound {
+                chat_id,
+                user,
+                update_id: None,
+                message_id: None,
+                event: Event::OtpDelivery {
+                    merchant: message.merchant.clone(),
+                    delivered,
+                },
+            };
+            if let Err(e) = engine.handle(inbound).await {
+                tracing::error!(error = %e, "recording a code delivery result failed");
+            }
+        });
+    }
+
+    async fn turn(&self, inbound: &Inbound) -> Result<(TurnOutcome, Vec<OtpMessage>), StoreError> {
+        let mut tx = self.store.begin().await?;
+        tx.lock_chat(inbound.chat_id).await?;
+        if let Some(update_id) = inbound.update_id
+            && !tx
+                .claim_update(update_id, inbound.chat_id, self.now().timestamp_millis())
+                .await?
+        {
+            tx.rollback().await?;
+            return Ok((
+                TurnOutcome {
+                    duplicate: true,
+                    ..TurnOutcome::default()
+                },
+                Vec::new(),
+            ));
+        }
+        let result = self.turn_in(&mut tx, inbound).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// Runs one turn inside a transaction the caller commits (staff actions
+    /// use it to change a merchant's conversation atomically with the ticket).
+    pub(crate) async fn turn_in(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+    ) -> Result<(TurnOutcome, Vec<OtpMessage>), StoreError> {
+        let now = self.now();
+        let now_ms = now.timestamp_millis();
+        let chat_id = inbound.chat_id;
+        let before = tx.load_conversation(chat_id).await?.unwrap_or_default();
+        let mut ticket = tx.open_ticket_of_chat(chat_id).await?;
+        let mut conv = before.clone();
+        let mut event = inbound.event.clone();
+        let mut outcome = TurnOutcome::default();
+        let mut sends: Vec<Outgoing> = Vec::new();
+        let mut toast: Option<Option<Msg>> = None;
+        let mut deliveries = Vec::new();
+        for _ in 0..MAX_FOLLOW_UPS {
+            let ctx = Ctx {
+                now,
+                random: random_bytes::<32>(),
+                settings: &self.settings,
+                derived: &self.derived,
+                classifier: &self.classifier,
+                hash_key: &self.hash_key,
+                ticket: ticket.clone(),
+            };
+            let transition = conversation::step(&conv, event, &ctx);
+            conv = transition.next;
+            let mut follow_up = None;
+            for effect in transition.effects {
+                match effect {
+                    Effect::Send(out) => {
+                        if let Some(first) = out.parts.first() {
+                            self.metrics.inc("posdesk_replies_total", format!("msg=\"{}\"", first.id));
+                        }
+                        sends.push(out)
+                    }
+                    Effect::Toast(msg) => toast = Some(msg),
+                    Effect::DeleteIncoming => outcome.delete_incoming = true,
+                    Effect::Fetch { merchant, then } => {
+                        let facts = tx.merchant_facts(&merchant, inbound.user.id, now_ms).await?;
+                        follow_up = Some(Event::Facts {
+                            facts: Box::new(facts),
+                            then,
+                        });
+                    }
+                    Effect::DeliverOtp {
+                        merchant,
+                        phone,
+                        code,
+                        expires_at,
+                    } => {
+                        self.metrics.inc("posdesk_codes_sent_total", "");
+                        deliveries.push(OtpMessage {
+                        merchant,
+                        phone,
+                        code,
+                        expires_at,
+                    })
+                    }
+                    Effect::OpenTicket { reason } => {
+                        self.metrics.inc("posdesk_handoffs_total", format!("reason=\"{}\"", reason.as_str()));
+                        let opened = self.open_ticket(tx, inbound, &conv, reason, now_ms).await?;
+                        ticket = Some(TicketView {
+                            id: opened.id,
+                            assignee: None,
+                            position: opened.position,
+                        });
+                        follow_up = Some(Event::TicketOpened(opened));
+                    }
+                    Effect::RelayToStaff { ticket } => self.relay_to_staff(tx, inbound, ticket, now_ms).await?,
+                    Effect::RelayEditToStaff { ticket, edited } => {
+                        let staff_lang = self.staff_lang();
+                        let html = self.texts.render(
+                            staff_lang,
+                            &Msg::new("staff-merchant-edited").arg("original", "").arg("edited", edited.as_str()),
+                        );
+                        tx.ticket_message(ticket, "edit", &inbound.user.name, &edited, now_ms).await?;
+                        if self.settings.support.staff_chat_id != 0 {
+                            let payload = OutboxPayload::Text { html, buttons: Vec::new() };
+                            tx.enqueue(self.settings.support.staff_chat_id, Some(ticket), &payload, Priority::Staff, now_ms)
+                                .await?;
+                        }
+                    }
+                    Effect::Write(write) => tx.apply(&write, chat_id, inbound.user.id, now_ms).await?,
+                }
+            }
+            match follow_up {
+                Some(next) => event = next,
+                None => break,
+            }
+        }
+        let lang = match (conv.lang, inbound.user.language_code.as_deref()) {
+            (Some(lang), _) => lang,
+            (None, Some(code)) => Lang::negotiate(Some(code)),
+            (None, None) => tx.chat_lang(chat_id).await?,
+        };
+        for out in &sends {
+            let rendered = self.texts.render_outgoing(lang, out);
+            let payload = OutboxPayload::Text {
+                html: rendered.html,
+                buttons: rendered.buttons,
+            };
+            tx.enqueue(chat_id, None, &payload, Priority::Interactive, now_ms).await?;
+        }
+        outcome.toast = toast.map(|m| m.map(|m| strip_html(&self.texts.render(lang, &m))));
+        let (intent, input) = match &inbound.event {
+            Event::Text(text) => {
+                let intent = self.classifier.classify(text).as_str();
+                self.metrics.inc("posdesk_intents_total", format!("intent=\"{intent}\""));
+                (Some(intent), Some(redact::redacted(text)))
+            }
+            Event::Edited(text) => (None, Some(redact::redacted(text))),
+            Event::Callback(data) => (None, Some(format!("[button {}]", data.to_data()))),
+            Event::Media(kind) => (None, Some(format!("[{kind:?}]"))),
+            Event::Command(c) => (None, Some(format!("[command {c:?}]"))),
+            _ => (None, None),
+        };
+        tx.save_conversation(chat_id, inbound.user.id, &conv, lang, now_ms).await?;
+        tx.record_turn(
+            chat_id,
+            inbound.update_id,
+            inbound.event.kind(),
+            intent,
+            input.as_deref(),
+            before.state.name(),
+            conv.state.name(),
+            now_ms,
+        )
+        .await?;
+        Ok((outcome, deliveries))
+    }
+
+    /// Language of the staff group.
+    pub fn staff_lang(&self) -> Lang {
+        Lang::parse(&self.settings.support.staff_lang).unwrap_or_default()
+    }
+
+    async fn open_ticket(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        conv: &Conversation,
+        reason: TicketReason,
+        now_ms: i64,
+    ) -> Result<TicketOpened, StoreError> {
+        let staff_chat = self.settings.support.staff_chat_id;
+        let merchant = conv
+            .verified
+            .as_ref()
+            .filter(|v| v.until > now_ms)
+            .map(|v| v.merchant.as_str().to_string());
+        let lang = conv
+            .lang
+            .unwrap_or_else(|| Lang::negotiate(inbound.user.language_code.as_deref()));
+        let opened = tx
+            .open_ticket(
+                inbound.chat_id,
+                inbound.user.id,
+                &inbound.user.name,
+                merchant.as_deref(),
+                lang,
+                reason,
+                staff_chat != 0,
+                now_ms,
+            )
+            .await?;
+        tx.audit(
+            &format!("user:{}", inbound.user.id),
+            "ticket.opened",
+            merchant.as_deref(),
+            Some(inbound.chat_id),
+            &format!("ticket {} ({})", opened.id, reason.as_str()),
+            now_ms,
+        )
+        .await?;
+        if staff_chat == 0 {
+            return Ok(opened);
+        }
+        let staff_lang = self.staff_lang();
+        let latest = match &merchant {
+            Some(m) => tx.latest_request(m).await?,
+            None => None,
+        };
+        let latest = match latest {
+            Some((reference, status)) => {
+                let status_text = RequestStatus::parse(&status)
+                    .map(|s| strip_html(&self.texts.render(staff_lang, &Msg::new(s.message_id()))))
+                    .unwrap_or(status);
+                format!("{reference} ({status_text})")
+            }
+            None => "—".to_string(),
+        };
+        let transcript = tx
+            .recent_inputs(inbound.chat_id, 8)
+            .await?
+            .into_iter()
+            .map(|line| format!("• {}", truncate(&line, 200)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let summary = Msg::new("staff-ticket-summary")
+            .arg("ticket", opened.id)
+            .arg("reason", conversation::Arg::Ref(reason.message_id()))
+            .arg("merchant", merchant.clone().unwrap_or_else(|| "—".into()))
+            .arg("user", format!("{} (id {})", inbound.user.name, inbound.user.id))
+            .arg("lang", lang.as_str())
+            .arg("state", conv.state.name())
+            .arg("request", latest)
+            .arg("transcript", if transcript.is_empty() { "—".to_string() } else { transcript });
+        let out = Outgoing {
+            parts: vec![summary],
+            keyboard: crate::staffdesk::ticket_buttons(opened.id),
+        };
+        let rendered = self.texts.render_outgoing(staff_lang, &out);
+        let payload = OutboxPayload::Text {
+            html: rendered.html,
+            buttons: rendered.buttons,
+        };
+        tx.enqueue(staff_chat, Some(opened.id), &payload, Priority::Staff, now_ms).await?;
+        Ok(opened)
+    }
+
+    async fn relay_to_staff(&self, tx: &mut Tx, inbound: &Inbound, ticket: i64, now_ms: i64) -> Result<(), StoreError> {
+        let body = match &inbound.event {
+            Event::Text(text) => redact::redacted(text),
+            Event::Media(kind) => format!("[{kind:?}]"),
+            Event::Command(c) => format!("[command {c:?}]"),
+            _ => String::new(),
+        };
+        tx.ticket_message(ticket, "in", &inbound.user.name, &body, now_ms).await?;
+        let staff_chat = self.settings.support.staff_chat_id;
+        let (true, Some(message_id)) = (staff_chat != 0, inbound.message_id) else {
+            return Ok(());
+        };
+        let payload = OutboxPayload::Copy {
+            from_chat: inbound.chat_id,
+            message_id,
+        };
+        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms).await?;
+        Ok(())
+    }
+
+    /// Changes a request's status (back office) and notifies the merchant in
+    /// their language. Errors name what is wrong.
+    pub async fn set_request_status(
+        &self,
+        reference: &str,
+        status: RequestStatus,
+        reason: Option<&str>,
+        actor: &str,
+    ) -> Result<(), StatusChangeError> {
+        let Some(reference) = Reference::parse(reference) else {
+            return Err(StatusChangeError::BadReference);
+        };
+        let now_ms = self.now().timestamp_millis();
+        let reason = reason.map(redact::redacted);
+        let mut tx = self.store.begin().await?;
+        let Some(row) = tx.request_for_update(reference.as_str()).await? else {
+            tx.rollback().await?;
+            return Err(StatusChangeError::NotFound);
+        };
+        let current = RequestStatus::parse(&row.status).ok_or_else(|| StatusChangeError::Store(StoreError::Corrupt(row.status.clone())))?;
+        if current == status {
+            tx.rollback().await?;
+            return Err(StatusChangeError::Unchanged(current));
+        }
+        if !current.can_become(status) {
+            tx.rollback().await?;
+            return Err(StatusChangeError::NotAllowed(current, status));
+        }
+        tx.lock_chat(row.chat_id).await?;
+        tx.set_request_status(reference.as_str(), status.as_str(), reason.as_deref(), now_ms).await?;
+        tx.audit(
+            actor,
+            "unbind.status",
+            Some(&row.merchant_id),
+            Some(row.chat_id),
+            &format!("{reference}: {} -> {}", current.as_str(), status.as_str()),
+            now_ms,
+        )
+        .await?;
+        if let Some(out) = conversation::notification_for_status(&reference, status, reason.as_deref()) {
+            let lang = tx.chat_lang(row.chat_id).await?;
+            let rendered = self.texts.render_outgoing(lang, &out);
+            let payload = OutboxPayload::Text {
+                html: rendered.html,
+                buttons: rendered.buttons,
+            };
+            tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms).await?;
+        }
+        tx.commit().await?;
+        self.outbox_signal.notify_one();
+        Ok(())
+    }
+
+    /// Expires flows idle past the timeout, telling each merchant once.
+    pub async fn expire_idle_flows(self: &Arc<Self>) -> Result<usize, EngineError> {
+        let timeout_ms = self.settings.unbind.flow_timeout_minutes * 60_000;
+        let before = self.now().timestamp_millis() - timeout_ms;
+        let chats = self.store.chats_idle_in_flow(before, 200).await?;
+        let count = chats.len();
+        for chat_id in chats {
+            let inbound = Inbound {
+                chat_id,
+                user: UserInfo::default(),
+                update_id: None,
+                message_id: None,
+                event: Event::Tick,
+            };
+            self.handle(inbound).await?;
+        }
+        Ok(count)
+    }
+}
+
+/// Why a status change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusChangeError {
+    /// Not a reference.
+    #[error("not a valid reference (expected UB-YYYYMMDD-XXXXX)")]
+    BadReference,
+    /// Unknown reference.
+    #[error("no request with this reference")]
+    NotFound,
+    /// Already in that status.
+    #[error("the request is already {}", .0.as_str())]
+    Unchanged(RequestStatus),
+    /// Not a permitted transition.
+    #[error("a request that is {} cannot become {}", .0.as_str(), .1.as_str())]
+    NotAllowed(RequestStatus, RequestStatus),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Fresh bytes from the OS generator.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        // The OS generator failing is not recoverable for a security product.
+        panic!("the operating system's random generator failed: {e}");
+    }
+    bytes
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,160 @@
+//! The only place that imports sqlx. One repository layer over SQLite (the
+//! embedded default) and PostgreSQL (several replicas), picked from the URL;
+//! the same SQL (with `$n` placeholders, which both accept) serves both, and
+//! each backend has its own migrations folder.
+
+mod outbox;
+mod records;
+mod tx;
+
+pub use outbox::{OutboxPayload, OutboxRow, Priority};
+pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
+pub use tx::Tx;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Row, SqlitePool};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL is neither SQLite nor PostgreSQL.
+    #[error("database.url must start with sqlite: or postgres:, got {0:?}")]
+    BadUrl(String),
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether retrying the whole transaction may succeed (busy, lock,
+    /// serialisation failure, dropped connection).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => {
+                let code = e.code().map(|c| c.to_string()).unwrap_or_default();
+                // SQLite BUSY (5), LOCKED (6) and their extended codes; PostgreSQL
+                // serialization_failure, deadlock_detected.
+                matches!(code.as_str(), "5" | "6" | "261" | "262" | "517" | "40001" | "40P01")
+                    || e.message().contains("database is locked")
+            }
+            StoreError::Db(sqlx::Error::Io(_))
+            | StoreError::Db(sqlx::Error::PoolTimedOut)
+            | StoreError::Db(sqlx::Error::WorkerCrashed) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A connection pool to one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the pool of either backend.
+macro_rules! with_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match $store {
+            $crate::storage::Store::Sqlite($p) => $body,
+            $crate::storage::Store::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Store {
+    /// Connects to `url` (`sqlite:` or `postgres:`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StoreError::BadUrl(url.to_string()))
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which backend.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so the write
+    /// lock is taken up front and a busy database waits instead of failing
+    /// mid-transaction).
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Store::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+
+    /// Returns the named secret, creating it with `generate` on first use.
+    pub async fn secret(&self, name: &str, generate: impl FnOnce() -> String) -> Result<String, StoreError> {
+        let candidate = generate();
+        with_pool!(self, p => {
+            sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(&candidate)
+                .execute(p)
+                .await?;
+            let row = sqlx::query("SELECT value FROM secrets WHERE name = $1").bind(name).fetch_one(p).await?;
+            Ok(row.try_get::<String, _>("value")?)
+        })
+    }
+}
+

@@ -1,0 +1,129 @@
+//! The outbox: messages committed with the turn that produced them, sent by
+//! a sender task, marked sent afterwards. Nothing is sent that was not
+//! committed; nothing committed is lost.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Store, StoreError, with_pool};
+
+/// How soon a message should go out; lower first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A reply to someone waiting.
+    Interactive = 0,
+    /// Staff-group traffic.
+    Staff = 1,
+    /// Notifications nobody is waiting for.
+    Bulk = 5,
+}
+
+/// What to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OutboxPayload {
+    /// An HTML text with optional inline buttons `(label, data)`.
+    Text {
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A copy of a message from another chat (staff relay, media kept).
+    Copy {
+        /// Source chat.
+        from_chat: i64,
+        /// Source message.
+        message_id: i32,
+    },
+}
+
+/// A message due for sending.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    /// Id (per-chat order).
+    pub id: i64,
+    /// Destination chat.
+    pub chat_id: i64,
+    /// For staff-topic messages: the ticket whose topic it goes to.
+    pub ticket_id: Option<i64>,
+    /// What.
+    pub payload: OutboxPayload,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Pending messages whose time has come: interactive first, per chat in id
+    /// order (a chat's later message never overtakes its earlier one, because
+    /// the sender stops a chat at its first failure).
+    pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT id, chat_id, ticket_id, payload, attempts FROM outbox
+                 WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY priority, id LIMIT $2",
+            ).bind(now).bind(limit).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let payload: String = r.try_get("payload")?;
+                let payload = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.push(OutboxRow {
+                    id: r.try_get("id")?,
+                    chat_id: r.try_get("chat_id")?,
+                    ticket_id: r.try_get("ticket_id")?,
+                    payload,
+                    attempts: r.try_get("attempts")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Whether the chat has an earlier message still pending (order guard).
+    pub async fn has_earlier_pending(&self, chat_id: i64, id: i64) -> Result<bool, StoreError> {
+        with_pool!(self, p => Ok(sqlx::query("SELECT 1 AS x FROM outbox WHERE chat_id = $1 AND status = 'pending' AND id < $2 LIMIT 1")
+            .bind(chat_id).bind(id).fetch_optional(p).await?.is_some()))
+    }
+
+    /// Marks a message sent.
+    pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
+            .bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Schedules another attempt.
+    pub async fn outbox_retry(&self, id: i64, at: i64, error: &str) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1")
+            .bind(id).bind(at).bind(error).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Gives up on a message.
+    pub async fn outbox_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1")
+            .bind(id).bind(error).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Gives up on every pending message of a chat (the user blocked the bot).
+    pub async fn outbox_fail_chat(&self, chat_id: i64, error: &str) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'")
+            .bind(chat_id).bind(error).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Number of pending messages.
+    pub async fn outbox_pending_count(&self) -> Result<i64, StoreError> {
+        with_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").fetch_one(p).await?.try_get("n")?))
+    }
+
+    /// Queues a message outside a turn (a notification, a staff-side message).
+    pub async fn enqueue(&self, chat_id: i64, ticket_id: Option<i64>, payload: &OutboxPayload, priority: Priority, now: i64) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = tx.enqueue(chat_id, ticket_id, payload, priority, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,208 @@
+//! The only module that imports teloxide: updates become engine inputs,
+//! outbox rows become Bot API calls. Long polling through teloxide's
+//! dispatcher, which handles one chat's updates in order and different chats
+//! in parallel.
+
+mod limiter;
+mod sender;
+mod staff;
+mod update;
+
+pub use limiter::RateLimiter;
+pub use sender::Sender;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, ChatId, MessageId, ParseMode};
+use tokio::sync::watch;
+
+use crate::conversation::Msg;
+use crate::domain::Lang;
+use crate::engine::Engine;
+use crate::i18n::strip_html;
+
+/// Builds the Bot API client from the settings (token, API URL).
+pub fn make_bot(engine: &Engine) -> Result<Bot, crate::Error> {
+    let settings = &engine.settings.telegram;
+    if settings.token.is_empty() {
+        return Err(crate::Error::Config(crate::config::ConfigError::Invalid(
+            "no bot token: set TELOXIDE_TOKEN (or telegram.token)".into(),
+        )));
+    }
+    let url = settings.api_url.trim_end_matches('/');
+    let url = reqwest::Url::parse(url).map_err(|e| {
+        crate::Error::Config(crate::config::ConfigError::Invalid(format!(
+            "telegram.api_url {url:?} is not a URL: {e}"
+        )))
+    })?;
+    Ok(Bot::new(settings.token.expose()).set_api_url(url))
+}
+
+/// Checks the token and the API with getMe; returns the bot's username.
+pub async fn get_me(bot: &Bot) -> Result<String, String> {
+    match bot.get_me().await {
+        Ok(me) => Ok(me.username.clone().unwrap_or_default()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Registers the command menu in Chinese (default) and English.
+pub async fn register_commands(bot: &Bot, engine: &Engine) {
+    for lang in Lang::ALL {
+        let commands: Vec<BotCommand> = COMMANDS
+            .iter()
+            .map(|(name, msg)| BotCommand::new(*name, strip_html(&engine.texts.render(lang, &Msg::new(msg)))))
+            .collect();
+        let request = bot.set_my_commands(commands.clone());
+        let result = match lang {
+            Lang::ZhCn => {
+                // Chinese is also the default for clients in any other language
+                // but English.
+                let _ = request.clone().language_code("zh").await;
+                request.await
+            }
+            Lang::En => request.language_code("en").await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(lang = lang.as_str(), error = %e, "setMyCommands failed");
+        }
+    }
+}
+
+/// The command menu: name and the message describing it.
+pub const COMMANDS: [(&str, &str); 8] = [
+    ("start", "cmd-start"),
+    ("unbind", "cmd-unbind"),
+    ("status", "cmd-status"),
+    ("faq", "cmd-faq"),
+    ("human", "cmd-human"),
+    ("cancel", "cmd-cancel"),
+    ("lang", "cmd-lang"),
+    ("help", "cmd-help"),
+];
+
+/// Runs the bot with long polling until Ctrl-C / SIGTERM.
+pub async fn run_polling(engine: Arc<Engine>) -> Result<(), crate::Error> {
+    let bot = make_bot(&engine)?;
+    register_commands(&bot, &engine).await;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sender = Sender::new(bot.clone(), engine.clone());
+    let sender_task = tokio::spawn(sender.run(stop_rx.clone()));
+    let timers = tokio::spawn(run_timers(engine.clone(), stop_rx.clone()));
+    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+        .dependencies(dptree::deps![engine.clone()])
+        .default_handler(|_| async {})
+        .enable_ctrlc_handler()
+        .build();
+    let token = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_sigterm().await;
+        tracing::info!("SIGTERM: finishing the turns in hand");
+        if let Ok(done) = token.shutdown() {
+            done.await;
+        }
+    });
+    tracing::info!("polling for updates");
+    dispatcher.dispatch().await;
+    let _ = stop_tx.send(true);
+    let _ = timers.await;
+    let _ = sender_task.await;
+    Ok(())
+}
+
+async fn wait_for_sigterm() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await;
+}
+
+/// Periodic work: flow expiry and ticket reminders.
+pub async fn run_timers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = engine.expire_idle_flows().await {
+            tracing::warn!(error = %e, "expiring idle flows failed");
+        }
+        if let Err(e) = engine.remind_unclaimed_tickets().await {
+            tracing::warn!(error = %e, "ticket reminders failed");
+        }
+    }
+}
+
+/// The update handler tree.
+pub fn schema() -> UpdateHandler<teloxide::RequestError> {
+    dptree::endpoint(handle_update)
+}
+
+async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) -> ResponseResult<()> {
+    let staff_chat = engine.settings.support.staff_chat_id;
+    match update::route(&update, staff_chat) {
+        update::Routed::Merchant { inbound, callback_id } => {
+            let chat_id = inbound.chat_id;
+            let message_id = inbound.message_id;
+            let lang = Lang::negotiate(inbound.user.language_code.as_deref());
+            match engine.handle(inbound).await {
+                Ok(outcome) => {
+                    if let Some(id) = callback_id {
+                        let mut answer = bot.answer_callback_query(id);
+                        if let Some(Some(text)) = outcome.toast {
+                            answer = answer.text(text);
+                        }
+                        if let Err(e) = answer.await {
+                            tracing::debug!(error = %e, "answerCallbackQuery failed");
+                        }
+                    }
+                    if let (true, Some(message_id)) = (outcome.delete_incoming, message_id)
+                        && let Err(e) = bot.delete_message(ChatId(chat_id), MessageId(message_id)).await
+                    {
+                        tracing::info!(error = %e, "could not delete a message holding a secret");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(chat_id, error = %e, "turn failed");
+                    let text = engine.texts.render(lang, &Msg::new("error-internal"));
+                    if let Some(id) = callback_id {
+                        let _ = bot.answer_callback_query(id).await;
+                    }
+                    let _ = bot.send_message(ChatId(chat_id), text).parse_mode(ParseMode::Html).await;
+                }
+            }
+        }
+        update::Routed::Staff(input) => staff::handle(&bot, &engine, input).await,
+        update::Routed::Ignore => {}
+    }
+    Ok(())
+}
+
+/// Checks the staff chat exists, is a forum supergroup, and the bot may manage topics.
+pub async fn check_staff_chat(bot: &Bot, chat_id: i64) -> Result<(), String> {
+    let chat = bot.get_chat(ChatId(chat_id)).await.map_err(|e| e.to_string())?;
+    use teloxide::types::{ChatFullInfoKind, ChatFullInfoPublicKind};
+    let is_forum = match &chat.kind {
+        ChatFullInfoKind::Public(public) => match &public.kind {
+            ChatFullInfoPublicKind::Supergroup(group) => group.is_forum,
+            _ => false,
+        },
+        ChatFullInfoKind::Private(_) => false,
+    };
+    if !is_forum {
+        return Err("is not a supergroup with topics enabled".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Telegram updates to engine inputs, in one place. Anything we do not
+//! understand becomes an `Unsupported`-style input or is ignored, never an error.
+
+use teloxide::types::{CallbackQueryId, Message, MessageKind, Update, UpdateKind, User};
+
+use crate::conversation::{CallbackData, Command, Event, MediaKind};
+use crate::engine::{Inbound, UserInfo};
+
+/// Where an update goes.
+pub enum Routed {
+    /// A merchant's private chat.
+    Merchant {
+        /// The engine input.
+        inbound: Inbound,
+        /// The button press to answer.
+        callback_id: Option<CallbackQueryId>,
+    },
+    /// The staff group.
+    Staff(StaffInput),
+    /// Nothing for us (other groups, channels, service messages).
+    Ignore,
+}
+
+/// An input from the staff group.
+pub struct StaffInput {
+    /// The staff member.
+    pub user: UserInfo,
+    /// Forum topic the message was posted in (only real topic messages).
+    pub thread_id: Option<i32>,
+    /// The message id (for copying replies).
+    pub message_id: Option<i32>,
+    /// Text or caption.
+    pub text: Option<String>,
+    /// A button press.
+    pub callback: Option<(CallbackQueryId, CallbackData)>,
+    /// Whether the message is a service message (topic created, member joined…).
+    pub service: bool,
+    /// Whether the message carries media.
+    pub has_media: bool,
+}
+
+fn user_info(user: &User) -> UserInfo {
+    let mut name = user.first_name.clone();
+    if let Some(last) = &user.last_name {
+        name.push(' ');
+        name.push_str(last);
+    }
+    UserInfo {
+        id: i64::try_from(user.id.0).unwrap_or(i64::MAX),
+        language_code: user.language_code.clone(),
+        name,
+    }
+}
+
+/// Routes one update.
+pub fn route(update: &Update, staff_chat: i64) -> Routed {
+    let update_id = Some(i64::from(update.id.0));
+    match &update.kind {
+        UpdateKind::Message(message) => route_message(message, update_id, staff_chat, false),
+        UpdateKind::EditedMessage(message) => route_message(message, update_id, staff_chat, true),
+        UpdateKind::CallbackQuery(query) => {
+            let Some(message) = &query.message else {
+                return Routed::Ignore;
+            };
+            let chat = message.chat();
+            let data = CallbackData::parse(query.data.as_deref().unwrap_or(""));
+            if staff_chat != 0 && chat.id.0 == staff_chat {
+                return Routed::Staff(StaffInput {
+                    user: user_info(&query.from),
+                    thread_id: None,
+                    message_id: None,
+                    text: None,
+                    callback: Some((query.id.clone(), data)),
+                    service: false,
+                    has_media: false,
+                });
+            }
+            if !chat.is_private() {
+                return Routed::Ignore;
+            }
+            Routed::Merchant {
+                inbound: Inbound {
+                    chat_id: chat.id.0,
+                    user: user_info(&query.from),
+                    update_id,
+                    message_id: Some(message.id().0),
+                    event: Event::Callback(data),
+                },
+                callback_id: Some(query.id.clone()),
+            }
+        }
+        _ => Routed::Ignore,
+    }
+}
+
+fn route_message(message: &Message, update_id: Option<i64>, staff_chat: i64, edited: bool) -> Routed {
+    let Some(from) = &message.from else {
+        return Routed::Ignore;
+    };
+    if from.is_bot {
+        return Routed::Ignore;
+    }
+    let text = message.text().or(message.caption()).map(str::to_string);
+    if staff_chat != 0 && message.chat.id.0 == staff_chat {
+        let thread_id = message
+            .is_topic_message
+            .then_some(message.thread_id)
+            .flatten()
+            .map(|t| t.0.0);
+        return Routed::Staff(StaffInput {
+            user: user_info(from),
+            thread_id,
+            message_id: Some(message.id.0),
+            text,
+            callback: None,
+            service: !matches!(message.kind, MessageKind::Common(_)) || edited,
+            has_media: message.text().is_none(),
+        });
+    }
+    if !message.chat.is_private() {
+        return Routed::Ignore;
+    }
+    let event = if edited {
+        Event::Edited(text.unwrap_or_default())
+    } else if let Some(text) = message.text() {
+        match Command::parse(text) {
+            Some(command) => Event::Command(command),
+            None => Event::Text(text.to_string()),
+        }
+    } else if !matches!(message.kind, MessageKind::Common(_)) {
+        return Routed::Ignore;
+    } else {
+        Event::Media(media_kind(message))
+    };
+    Routed::Merchant {
+        inbound: Inbound {
+            chat_id: message.chat.id.0,
+            user: user_info(from),
+            update_id,
+            message_id: Some(message.id.0),
+            event,
+        },
+        callback_id: None,
+    }
+}
+
+fn media_kind(message: &Message) -> MediaKind {
+    if message.photo().is_some() {
+        MediaKind::Photo
+    } else if message.document().is_some() {
+        MediaKind::Document
+    } else if message.voice().is_some() || message.audio().is_some() {
+        MediaKind::Voice
+    } else if message.video().is_some() || message.video_note().is_some() || message.animation().is_some() {
+        MediaKind::Video
+    } else if message.sticker().is_some() {
+        MediaKind::Sticker
+    } else {
+        MediaKind::Other
+    }
+}
