@@ -19,7 +19,7 @@ pub use event::{CallbackData, Command, Continuation, Event, MediaKind};
 pub use facts::{MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened, TicketView};
 pub use handoff::{closed_notice, on_duty};
 pub use state::{Conversation, Purpose, State, Verified};
-pub use step::{notification_for_status, step};
+pub use step::{faq_message, notification_for_status, step};
 
 use chrono::{DateTime, Utc};
 

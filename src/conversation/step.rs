@@ -349,7 +349,11 @@ impl<'a, 'c> Turn<'a, 'c> {
 
 /// The FAQ answer of an intent, with its arguments from the settings.
 pub fn faq_answer(intent: Intent, ctx: &Ctx<'_>) -> Option<Msg> {
-    let s = ctx.settings;
+    faq_message(intent, ctx.settings)
+}
+
+/// The FAQ answer of an intent under `settings` (`None` for non-FAQ intents).
+pub fn faq_message(intent: Intent, s: &crate::config::Settings) -> Option<Msg> {
     Some(match intent {
         Intent::UnbindPrepare => Msg::new("faq-unbind-prepare").arg("brand", s.brand.as_str()),
         Intent::VerificationFailed => Msg::new("faq-verification-failed")

@@ -87,30 +87,54 @@ pub const COMMANDS: [(&str, &str); 8] = [
 /// Runs the bot with long polling until Ctrl-C / SIGTERM.
 pub async fn run_polling(engine: Arc<Engine>) -> Result<(), crate::Error> {
     let bot = make_bot(&engine)?;
-    register_commands(&bot, &engine).await;
     let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = wait_for_sigterm() => tracing::info!("SIGTERM: finishing the turns in hand"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the turns in hand"),
+        }
+        let _ = stop_tx.send(true);
+    });
+    run_until(engine, bot, stop_rx).await;
+    Ok(())
+}
+
+/// Runs the bot with long polling until `stop` turns true: stops taking
+/// updates, finishes the turns in hand, flushes the outbox, returns.
+pub async fn run_until(engine: Arc<Engine>, bot: Bot, mut stop: watch::Receiver<bool>) {
+    register_commands(&bot, &engine).await;
+    let (inner_stop_tx, inner_stop_rx) = watch::channel(false);
     let sender = Sender::new(bot.clone(), engine.clone());
-    let sender_task = tokio::spawn(sender.run(stop_rx.clone()));
-    let timers = tokio::spawn(run_timers(engine.clone(), stop_rx.clone()));
+    let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
+    let timers = tokio::spawn(run_timers(engine.clone(), inner_stop_rx));
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![engine.clone()])
         .default_handler(|_| async {})
-        .enable_ctrlc_handler()
         .build();
     let token = dispatcher.shutdown_token();
     tokio::spawn(async move {
-        wait_for_sigterm().await;
-        tracing::info!("SIGTERM: finishing the turns in hand");
-        if let Ok(done) = token.shutdown() {
-            done.await;
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+        // The dispatcher may still be starting; retry until it accepts.
+        loop {
+            match token.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
         }
     });
     tracing::info!("polling for updates");
     dispatcher.dispatch().await;
-    let _ = stop_tx.send(true);
+    let _ = inner_stop_tx.send(true);
     let _ = timers.await;
     let _ = sender_task.await;
-    Ok(())
+    tracing::info!("stopped");
 }
 
 async fn wait_for_sigterm() {

@@ -1,0 +1,148 @@
+//! `TestApp::spawn()`: the real bot (engine, teloxide client, dispatcher,
+//! outbox sender) on a fresh SQLite file, talking HTTP to the fake Bot API
+//! and the fake SMS gateway. `TEST_LOG=1` shows the bot's logs.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Once};
+
+use posdesk::config::{Secret, Settings};
+use posdesk::engine::Engine;
+use posdesk::{app, merchants};
+use teloxide::Bot;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::fake_bot_api::{Call, FakeBotApi};
+use crate::sms_gateway::{SECRET, SmsGateway};
+
+/// The staff supergroup id used in tests.
+pub const STAFF_CHAT: i64 = -100_777;
+/// A staff member.
+pub const AGENT_A: i64 = 501;
+/// Another staff member.
+pub const AGENT_B: i64 = 502;
+/// A known merchant (demo data).
+pub const MERCHANT: &str = "M100200300";
+
+static LOG: Once = Once::new();
+
+fn init_logging() {
+    LOG.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            let _ = tracing_subscriber::fmt().with_env_filter("info,posdesk=debug").with_test_writer().try_init();
+        }
+    });
+}
+
+/// A running bot with its fakes.
+pub struct TestApp {
+    /// The fake Bot API.
+    pub api: FakeBotApi,
+    /// The fake SMS gateway.
+    pub sms: SmsGateway,
+    /// The engine (for direct store access and back-office calls).
+    pub engine: Arc<Engine>,
+    /// Settings in use.
+    pub settings: Settings,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+/// Settings for a test: fast, local, deterministic.
+pub fn test_settings(api: &FakeBotApi, sms: &SmsGateway, db_url: &str) -> Settings {
+    let mut s = Settings::from_toml_and_env("", &BTreeMap::new()).expect("defaults parse");
+    s.brand = "TestPay".into();
+    s.telegram.token = Secret::new("123456:TEST");
+    s.telegram.api_url = api.url.clone();
+    s.telegram.throttle = false;
+    s.database.url = db_url.to_string();
+    s.otp.delivery = "webhook".into();
+    s.otp.webhook_url = sms.url.clone();
+    s.otp.webhook_secret = Secret::new(SECRET);
+    s.support.staff_chat_id = STAFF_CHAT;
+    s.support.hours = "Mon-Sun 00:00-24:00".into();
+    s.http.api_token = Secret::new("backoffice-token");
+    s
+}
+
+impl TestApp {
+    /// Spawns the bot with default test settings.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the bot after `tweak` adjusts the settings.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        init_logging();
+        let api = FakeBotApi::start().await;
+        let sms = SmsGateway::start().await;
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("posdesk.db").display());
+        let mut settings = test_settings(&api, &sms, &db_url);
+        tweak(&mut settings);
+        let app = TestApp::start(api, sms, settings, dir).await;
+        let pattern = app.settings.derive().expect("valid").merchant_pattern;
+        merchants::import(&app.engine.store, merchants::DEMO_CSV.as_bytes(), &pattern, 0, |_| {})
+            .await
+            .expect("demo merchants import");
+        app
+    }
+
+    async fn start(api: FakeBotApi, sms: SmsGateway, settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
+        let store = app::open_store(&settings).await.expect("open store");
+        let delivery = app::delivery_for(&settings).expect("delivery");
+        let engine = app::build_engine(settings.clone(), store, delivery).await.expect("engine");
+        let bot = Bot::new("123456:TEST").set_api_url(reqwest::Url::parse(&api.url).expect("url"));
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(posdesk::telegram::run_until(engine.clone(), bot, stop_rx));
+        TestApp { api, sms, engine, settings, stop, task: Some(task), _dir: dir }
+    }
+
+    /// Stops the bot gracefully (as SIGTERM would).
+    pub async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), task).await;
+        }
+        self.engine.store.close().await;
+    }
+
+    /// Stops and starts the bot again on the same database and fakes.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let api = self.api.clone();
+        let sms = self.sms.clone();
+        let settings = self.settings.clone();
+        let dir = self._dir.clone();
+        TestApp::start(api, sms, settings, dir).await
+    }
+
+    /// The merchant writes; waits for the bot's next message to that chat.
+    pub async fn say(&self, user: i64, text: &str) -> Call {
+        let before = self.api.sent_to(user).len();
+        self.api.merchant_text(user, "zh-hans", text);
+        self.api.nth_sent_to(user, before + 1).await
+    }
+
+    /// Same in English.
+    pub async fn say_en(&self, user: i64, text: &str) -> Call {
+        let before = self.api.sent_to(user).len();
+        self.api.merchant_text(user, "en", text);
+        self.api.nth_sent_to(user, before + 1).await
+    }
+
+    /// The merchant presses a button of `message`; waits for the next message.
+    pub async fn press(&self, user: i64, message: &Call, data: &str) -> Call {
+        assert!(message.buttons().iter().any(|b| b == data), "no button {data} on {:?}", message.buttons());
+        let before = self.api.sent_to(user).len();
+        self.api.merchant_press(user, "zh-hans", message.message_id.unwrap_or(1), data);
+        self.api.nth_sent_to(user, before + 1).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real bot against a fake Bot API and a fake SMS
+//! gateway on 127.0.0.1, on a real SQLite file.
+
+mod fake_bot_api;
+mod helpers;
+mod sms_gateway;
+
+mod catalogue;
+mod foundation;
+mod intents;
