@@ -547,3 +547,16 @@ mod tests {
         assert_eq!(parse_window("nonsense"), None);
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_equals_the_defaults() {
+        let text = include_str!("../posdesk.example.toml");
+        let parsed = Settings::from_toml_and_env(text, &BTreeMap::new()).expect("example parses");
+        let defaults = Settings::default();
+        assert_eq!(format!("{parsed:?}"), format!("{defaults:?}"));
+    }
+}

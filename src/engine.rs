@@ -86,6 +86,45 @@ pub struct Engine {
     clock: Clock,
     /// Process counters.
     pub metrics: crate::metrics::Metrics,
+    flood: std::sync::Mutex<FloodGuard>,
+}
+
+/// Per-chat input counting over one-minute windows (per process).
+#[derive(Debug, Default)]
+struct FloodGuard {
+    windows: std::collections::HashMap<i64, (i64, u32)>,
+}
+
+/// What the flood guard says about one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flood {
+    /// Within the limit.
+    Pass,
+    /// Just went over: one polite notice.
+    Notice,
+    /// Still over: dropped.
+    Drop,
+}
+
+impl FloodGuard {
+    fn check(&mut self, chat_id: i64, now_ms: i64, per_minute: u32) -> Flood {
+        if per_minute == 0 {
+            return Flood::Pass;
+        }
+        if self.windows.len() > 50_000 {
+            self.windows.retain(|_, (start, _)| now_ms - *start < 60_000);
+        }
+        let entry = self.windows.entry(chat_id).or_insert((now_ms, 0));
+        if now_ms - entry.0 >= 60_000 {
+            *entry = (now_ms, 0);
+        }
+        entry.1 += 1;
+        match entry.1.cmp(&per_minute) {
+            std::cmp::Ordering::Less | std::cmp::Ordering::Equal => Flood::Pass,
+            std::cmp::Ordering::Greater if entry.1 == per_minute + 1 => Flood::Notice,
+            std::cmp::Ordering::Greater => Flood::Drop,
+        }
+    }
 }
 
 /// Where time comes from: the system, or a fixed offset for tests and demos.
@@ -132,6 +171,7 @@ impl Engine {
             delivery,
             clock: Clock::System,
             metrics: crate::metrics::Metrics::default(),
+            flood: std::sync::Mutex::new(FloodGuard::default()),
         }))
     }
 
@@ -143,6 +183,19 @@ impl Engine {
     /// Applies one input, retrying transient database failures.
     #[tracing::instrument(skip_all, fields(chat_id = inbound.chat_id, update_id = inbound.update_id))]
     pub async fn handle(self: &Arc<Self>, inbound: Inbound) -> Result<TurnOutcome, EngineError> {
+        if inbound.event.is_user_input() {
+            let per_minute = self.settings.limits.inputs_per_minute;
+            let now_ms = self.now().timestamp_millis();
+            let verdict = self
+                .flood
+                .lock()
+                .map(|mut f| f.check(inbound.chat_id, now_ms, per_minute))
+                .unwrap_or(Flood::Pass);
+            if verdict != Flood::Pass {
+                self.metrics.inc("posdesk_flood_dropped_total", "");
+                return self.flooded(&inbound, verdict == Flood::Notice).await;
+            }
+        }
         let mut attempt = 0;
         let started = std::time::Instant::now();
         self.metrics.inc("posdesk_updates_total", format!("kind=\"{}\"", inbound.event.kind()));
@@ -168,6 +221,38 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// An input over the flood limit: applied as seen (its update id is
+    /// claimed) but not processed; the first one gets a polite notice.
+    async fn flooded(&self, inbound: &Inbound, notice: bool) -> Result<TurnOutcome, EngineError> {
+        let now_ms = self.now().timestamp_millis();
+        let mut tx = self.store.begin().await?;
+        if let Some(update_id) = inbound.update_id
+            && !tx.claim_update(update_id, inbound.chat_id, now_ms).await?
+        {
+            tx.rollback().await?;
+            return Ok(TurnOutcome {
+                duplicate: true,
+                ..TurnOutcome::default()
+            });
+        }
+        if notice {
+            let lang = match inbound.user.language_code.as_deref() {
+                Some(code) => Lang::negotiate(Some(code)),
+                None => tx.chat_lang(inbound.chat_id).await?,
+            };
+            let html = self.texts.render(lang, &Msg::new("flood-notice"));
+            let payload = OutboxPayload::Text { html, buttons: Vec::new() };
+            tx.enqueue(inbound.chat_id, None, &payload, Priority::Interactive, now_ms).await?;
+        }
+        tx.commit().await?;
+        self.outbox_signal.notify_one();
+        let toast = matches!(inbound.event, Event::Callback(_)).then_some(None);
+        Ok(TurnOutcome {
+            toast,
+            ..TurnOutcome::default()
+        })
     }
 
     fn spawn_delivery(self: &Arc<Self>, chat_id: i64, user: UserInfo, message: OtpMessage) {
@@ -564,6 +649,24 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
         panic!("the operating system's random generator failed: {e}");
     }
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flood_guard_notices_once_then_drops_and_resets() {
+        let mut guard = FloodGuard::default();
+        for _ in 0..3 {
+            assert_eq!(guard.check(1, 0, 3), Flood::Pass);
+        }
+        assert_eq!(guard.check(1, 10, 3), Flood::Notice);
+        assert_eq!(guard.check(1, 20, 3), Flood::Drop);
+        assert_eq!(guard.check(2, 20, 3), Flood::Pass);
+        assert_eq!(guard.check(1, 60_000, 3), Flood::Pass);
+        assert_eq!(guard.check(1, 0, 0), Flood::Pass);
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {

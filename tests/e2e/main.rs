@@ -3,8 +3,10 @@
 
 mod fake_bot_api;
 mod helpers;
+mod backends;
 mod sms_gateway;
 
 mod catalogue;
 mod foundation;
 mod intents;
+mod storage;
