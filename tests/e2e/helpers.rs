@@ -44,6 +44,8 @@ pub struct TestApp {
     pub engine: Arc<Engine>,
     /// Settings in use.
     pub settings: Settings,
+    /// Base URL of the bot's HTTP server (health, metrics, back-office API).
+    pub http_url: String,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     _dir: Arc<tempfile::TempDir>,
@@ -95,8 +97,19 @@ impl TestApp {
         let engine = app::build_engine(settings.clone(), store, delivery).await.expect("engine");
         let bot = Bot::new("123456:TEST").set_api_url(reqwest::Url::parse(&api.url).expect("url"));
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(posdesk::telegram::run_until(engine.clone(), bot, stop_rx));
-        TestApp { api, sms, engine, settings, stop, task: Some(task), _dir: dir }
+        let task = tokio::spawn(posdesk::telegram::run_until(engine.clone(), bot, stop_rx.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+        let http_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let router = posdesk::http::router(engine.clone());
+        let mut http_stop = stop_rx;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = http_stop.changed().await;
+                })
+                .await;
+        });
+        TestApp { api, sms, engine, settings, http_url, stop, task: Some(task), _dir: dir }
     }
 
     /// Stops the bot gracefully (as SIGTERM would).
@@ -130,6 +143,27 @@ impl TestApp {
         let before = self.api.sent_to(user).len();
         self.api.merchant_text(user, "en", text);
         self.api.nth_sent_to(user, before + 1).await
+    }
+
+    /// Walks /unbind, merchant number and the code; returns the summary message.
+    pub async fn verify(&self, user: i64, merchant: &str) -> Call {
+        self.say(user, "/unbind").await;
+        let before = self.sms.received().len();
+        let sent = self.say(user, merchant).await;
+        assert!(sent.buttons().contains(&"unbind:resend".to_string()), "code sent: {}", sent.text());
+        let code = self.sms.nth(before + 1).await.code();
+        self.say(user, &code).await
+    }
+
+    /// Posts a status change to the back-office API.
+    pub async fn set_status(&self, reference: &str, status: &str, reason: Option<&str>, token: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/unbind-requests/{reference}/status", self.http_url))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "status": status, "reason": reason }))
+            .send()
+            .await
+            .expect("HTTP call")
     }
 
     /// The merchant presses a button of `message`; waits for the next message.

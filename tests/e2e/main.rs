@@ -8,5 +8,7 @@ mod sms_gateway;
 
 mod catalogue;
 mod foundation;
+mod handoff;
 mod intents;
 mod storage;
+mod unbind;
