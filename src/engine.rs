@@ -379,11 +379,25 @@ impl Engine {
                     Effect::RelayToStaff { ticket } => self.relay_to_staff(tx, inbound, ticket, now_ms).await?,
                     Effect::RelayEditToStaff { ticket, edited } => {
                         let staff_lang = self.staff_lang();
+                        let original = match inbound.message_id {
+                            Some(id) => tx.ticket_message_body(ticket, i64::from(id)).await?,
+                            None => None,
+                        };
                         let html = self.texts.render(
                             staff_lang,
-                            &Msg::new("staff-merchant-edited").arg("original", "").arg("edited", edited.as_str()),
+                            &Msg::new("staff-merchant-edited")
+                                .arg("original", original.unwrap_or_else(|| "—".into()))
+                                .arg("edited", edited.as_str()),
                         );
-                        tx.ticket_message(ticket, "edit", &inbound.user.name, &edited, now_ms).await?;
+                        tx.ticket_message_with_id(
+                            ticket,
+                            "edit",
+                            &inbound.user.name,
+                            &edited,
+                            inbound.message_id.map(i64::from),
+                            now_ms,
+                        )
+                        .await?;
                         if self.settings.support.staff_chat_id != 0 {
                             let payload = OutboxPayload::Text { html, buttons: Vec::new() };
                             tx.enqueue(self.settings.support.staff_chat_id, Some(ticket), &payload, Priority::Staff, now_ms)
@@ -535,7 +549,8 @@ impl Engine {
             Event::Command(c) => format!("[command {c:?}]"),
             _ => String::new(),
         };
-        tx.ticket_message(ticket, "in", &inbound.user.name, &body, now_ms).await?;
+        tx.ticket_message_with_id(ticket, "in", &inbound.user.name, &body, inbound.message_id.map(i64::from), now_ms)
+            .await?;
         let staff_chat = self.settings.support.staff_chat_id;
         let (true, Some(message_id)) = (staff_chat != 0, inbound.message_id) else {
             return Ok(());

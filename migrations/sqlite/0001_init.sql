@@ -124,6 +124,7 @@ CREATE TABLE ticket_messages (
     direction       TEXT NOT NULL,
     author          TEXT NOT NULL DEFAULT '',
     body            TEXT NOT NULL DEFAULT '',
+    message_id      INTEGER,
     at              INTEGER NOT NULL
 );
 CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id, id);

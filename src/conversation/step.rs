@@ -33,7 +33,7 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
     let mut turn = Turn::new(conversation, ctx);
     let user_input = event.is_user_input();
     let is_callback = matches!(event, Event::Callback(_));
-    if user_input {
+    if user_input || matches!(event, Event::Tick) {
         turn.expire_idle_flow();
     }
     match (ctx.ticket.clone(), event) {

@@ -390,10 +390,33 @@ impl Tx {
 
     /// Appends to a ticket's transcript.
     pub async fn ticket_message(&mut self, ticket: i64, direction: &str, author: &str, body: &str, now: i64) -> Result<(), StoreError> {
+        self.ticket_message_with_id(ticket, direction, author, body, None, now).await
+    }
+
+    /// Appends to a ticket's transcript, remembering the merchant's message id.
+    pub async fn ticket_message_with_id(
+        &mut self,
+        ticket: i64,
+        direction: &str,
+        author: &str,
+        body: &str,
+        message_id: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         with_tx!(self, c => sqlx::query(
-            "INSERT INTO ticket_messages (ticket_id, direction, author, body, at) VALUES ($1, $2, $3, $4, $5)",
-        ).bind(ticket).bind(direction).bind(author).bind(body).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            "INSERT INTO ticket_messages (ticket_id, direction, author, body, message_id, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        ).bind(ticket).bind(direction).bind(author).bind(body).bind(message_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// The transcript text of a merchant message in a ticket (its first version).
+    pub async fn ticket_message_body(&mut self, ticket: i64, message_id: i64) -> Result<Option<String>, StoreError> {
+        with_tx!(self, c => match sqlx::query(
+            "SELECT body FROM ticket_messages WHERE ticket_id = $1 AND message_id = $2 AND direction = 'in' ORDER BY id LIMIT 1",
+        ).bind(ticket).bind(message_id).fetch_optional(c).await? {
+            Some(row) => Ok(Some(row.try_get::<String, _>("body")?)),
+            None => Ok(None),
+        })
     }
 
     /// The last `limit` turns' inputs of a chat, oldest first (already redacted).

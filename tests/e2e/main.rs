@@ -7,8 +7,10 @@ mod backends;
 mod sms_gateway;
 
 mod catalogue;
+mod console;
 mod foundation;
 mod handoff;
 mod intents;
+mod properties;
 mod storage;
 mod unbind;

@@ -1,0 +1,130 @@
+//! `posdesk chat --demo` driven through a pipe, as a script would.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use regex::Regex;
+
+struct Session {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Session {
+    fn start(lang: &str) -> Session {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_posdesk"))
+            .args(["chat", "--demo", "--lang", lang])
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start posdesk chat --demo");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Session { child, stdin: Some(stdin), lines, seen: Vec::new() }
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write");
+        stdin.flush().expect("flush");
+    }
+
+    /// Reads until a line matches, returns it.
+    fn expect(&mut self, pattern: &str) -> String {
+        let re = Regex::new(pattern).expect("regex");
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if re.is_match(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("never saw /{pattern}/; output:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn the_demo_walks_an_unbinding_through_a_pipe() {
+    let mut s = Session::start("zh-CN");
+    s.expect("M100200300");
+    s.send("/start");
+    s.expect(r"\[1\]");
+    s.send("1");
+    s.send("M100200300");
+    let sms = s.expect("📱");
+    let code = Regex::new(r"\b(\d{6})\b").expect("regex").captures(&sms).expect("a code on the SMS line")[1].to_string();
+    s.send(&code);
+    s.expect(r"6222 \*\*\*\* \*\*\*\* 0123");
+    s.send("1");
+    s.expect(r"\[1\]");
+    s.send("1");
+    let reference = s.expect(r"UB-\d{8}-[2-9A-HJ-NP-Z]{5}");
+    assert!(reference.contains("UB-"));
+    s.send("9");
+    s.expect(r"1.*2");
+    s.stdin.take();
+    let status = s.child.wait().expect("exit");
+    assert!(status.success());
+}
+
+#[test]
+fn classify_answers_one_intent_per_line_in_order() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_posdesk"))
+        .arg("classify")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start classify");
+    {
+        let stdin = child.stdin.as_mut().expect("stdin");
+        stdin
+            .write_all("验证码收不到\n\n转人工\nhow do I unbind my card\n今天天气怎么样\n解綁進度查詢\n".as_bytes())
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success());
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).expect("utf8").lines().collect();
+    assert_eq!(lines, vec!["verification_failed", "unknown", "human", "unbind_start", "unknown", "progress_query"]);
+}
+
+#[test]
+fn bad_usage_and_bad_config_exit_2_with_one_sentence() {
+    let out = Command::new(env!("CARGO_BIN_EXE_posdesk")).args(["requests", "frobnicate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[unbind]\nblackout = [\"25:99\"]\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_posdesk"))
+        .args(["--config", config.to_str().expect("path"), "migrate"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unbind.blackout") && !err.contains("panicked"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_posdesk")).args(["run"]).env_remove("TELOXIDE_TOKEN").current_dir(dir.path()).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TELOXIDE_TOKEN"));
+}
