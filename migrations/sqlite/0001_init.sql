@@ -128,3 +128,13 @@ CREATE TABLE ticket_messages (
     at              INTEGER NOT NULL
 );
 CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id, id);
+
+-- Updates received but not yet applied: written before Telegram is told they
+-- arrived (next getUpdates offset, or the webhook's 200), deleted once applied.
+CREATE TABLE inbox (
+    update_id   INTEGER PRIMARY KEY,
+    chat_id     INTEGER NOT NULL,
+    payload     TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX inbox_chat ON inbox (chat_id, update_id);

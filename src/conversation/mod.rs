@@ -59,3 +59,6 @@ pub struct Transition {
     /// What to do, in order.
     pub effects: Vec<Effect>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,10 +3,12 @@
 //! the same SQL (with `$n` placeholders, which both accept) serves both, and
 //! each backend has its own migrations folder.
 
+mod inbox;
 mod outbox;
 mod records;
 mod tx;
 
+pub use inbox::InboxRow;
 pub use outbox::{OutboxPayload, OutboxRow, Priority};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
 pub use tx::Tx;

@@ -3,6 +3,7 @@
 //! dispatcher, which handles one chat's updates in order and different chats
 //! in parallel.
 
+mod inbox;
 mod limiter;
 mod sender;
 mod staff;
@@ -14,7 +15,6 @@ pub use sender::Sender;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, ChatId, MessageId, ParseMode};
 use tokio::sync::watch;
@@ -101,36 +101,17 @@ pub async fn run_polling(engine: Arc<Engine>) -> Result<(), crate::Error> {
 
 /// Runs the bot with long polling until `stop` turns true: stops taking
 /// updates, finishes the turns in hand, flushes the outbox, returns.
-pub async fn run_until(engine: Arc<Engine>, bot: Bot, mut stop: watch::Receiver<bool>) {
+pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool>) {
     register_commands(&bot, &engine).await;
     let (inner_stop_tx, inner_stop_rx) = watch::channel(false);
     let sender = Sender::new(bot.clone(), engine.clone());
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
     let timers = tokio::spawn(run_timers(engine.clone(), inner_stop_rx));
-    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
-        .dependencies(dptree::deps![engine.clone()])
-        .default_handler(|_| async {})
-        .build();
-    let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        while !*stop.borrow() {
-            if stop.changed().await.is_err() {
-                break;
-            }
-        }
-        // The dispatcher may still be starting; retry until it accepts.
-        loop {
-            match token.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    });
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let poller = tokio::spawn(inbox::poll(bot.clone(), engine.clone(), wake.clone(), stop.clone()));
     tracing::info!("polling for updates");
-    dispatcher.dispatch().await;
+    inbox::process(bot.clone(), engine.clone(), wake, stop).await;
+    let _ = poller.await;
     let _ = inner_stop_tx.send(true);
     let _ = timers.await;
     let _ = sender_task.await;
@@ -169,12 +150,9 @@ pub async fn run_timers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// The update handler tree.
-pub fn schema() -> UpdateHandler<teloxide::RequestError> {
-    dptree::endpoint(handle_update)
-}
-
-async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) -> ResponseResult<()> {
+/// Applies one update: merchant turn or staff action, then the button
+/// answer and the deletion of a message that held a secret.
+pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
     let staff_chat = engine.settings.support.staff_chat_id;
     match update::route(&update, staff_chat) {
         update::Routed::Merchant { inbound, callback_id } => {
@@ -211,7 +189,6 @@ async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) -> Respons
         update::Routed::Staff(input) => staff::handle(&bot, &engine, input).await,
         update::Routed::Ignore => {}
     }
-    Ok(())
 }
 
 /// Checks the staff chat exists, is a forum supergroup, and the bot may manage topics.

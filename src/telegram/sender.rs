@@ -309,9 +309,9 @@ impl Sender {
     }
 }
 
-/// Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 60 s, ±25 %.
+/// Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s, ±25 %.
 fn backoff_ms(attempts: i64) -> i64 {
-    let base = 1000i64.saturating_mul(1 << attempts.clamp(0, 6)).min(60_000);
+    let base = 500i64.saturating_mul(1 << attempts.clamp(0, 6)).min(30_000);
     let jitter = i64::from(u16::from_le_bytes(random_bytes::<2>())) % (base / 2 + 1);
     base * 3 / 4 + jitter
 }
@@ -324,8 +324,8 @@ mod tests {
     fn backoff_grows_and_is_capped() {
         for attempts in 0..20 {
             let b = backoff_ms(attempts);
-            assert!(b >= 750 && b <= 75_000, "{attempts}: {b}");
+            assert!((375..=37_500).contains(&b), "{attempts}: {b}");
         }
-        assert!(backoff_ms(0) <= 1250);
+        assert!(backoff_ms(0) <= 625);
     }
 }

@@ -12,5 +12,6 @@ mod foundation;
 mod handoff;
 mod intents;
 mod properties;
+mod reliability;
 mod storage;
 mod unbind;

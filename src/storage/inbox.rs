@@ -1,0 +1,73 @@
+//! The inbox: raw updates stored durably before they are acknowledged to
+//! Telegram, applied per chat in update order, deleted once applied. A crash
+//! between acknowledgement and reply loses nothing.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, with_pool};
+
+/// A stored update.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    /// Telegram's update id.
+    pub update_id: i64,
+    /// The chat it belongs to (0 when it has none).
+    pub chat_id: i64,
+    /// The update as JSON.
+    pub payload: String,
+}
+
+impl Store {
+    /// Stores updates (already stored ones are ignored).
+    pub async fn inbox_put(&self, rows: &[InboxRow], now: i64) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for row in rows {
+            tx.inbox_put(row, now).await?;
+        }
+        tx.commit().await
+    }
+
+    /// The oldest stored updates, in update order.
+    pub async fn inbox_due(&self, limit: i64) -> Result<Vec<InboxRow>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query("SELECT update_id, chat_id, payload FROM inbox ORDER BY update_id LIMIT $1")
+                .bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok(InboxRow {
+                update_id: r.try_get("update_id")?,
+                chat_id: r.try_get("chat_id")?,
+                payload: r.try_get("payload")?,
+            })).collect()
+        })
+    }
+
+    /// Removes an applied update.
+    pub async fn inbox_done(&self, update_id: i64) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("DELETE FROM inbox WHERE update_id = $1").bind(update_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Number of stored, unapplied updates.
+    pub async fn inbox_len(&self) -> Result<i64, StoreError> {
+        with_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) AS n FROM inbox").fetch_one(p).await?.try_get("n")?))
+    }
+}
+
+impl super::Tx {
+    /// Stores one update inside a transaction.
+    pub async fn inbox_put(&mut self, row: &InboxRow, now: i64) -> Result<(), StoreError> {
+        match self {
+            super::Tx::Sqlite(t) => {
+                sqlx::query("INSERT INTO inbox (update_id, chat_id, payload, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING")
+                    .bind(row.update_id).bind(row.chat_id).bind(&row.payload).bind(now).execute(&mut **t).await?;
+            }
+            super::Tx::Postgres(t) => {
+                sqlx::query("INSERT INTO inbox (update_id, chat_id, payload, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING")
+                    .bind(row.update_id).bind(row.chat_id).bind(&row.payload).bind(now).execute(&mut **t).await?;
+            }
+        }
+        Ok(())
+    }
+}
