@@ -5,18 +5,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Error;
 use crate::config::Settings;
 use crate::delivery::{LogDelivery, NoDelivery, OtpDelivery, WebhookDelivery};
 use crate::engine::Engine;
 use crate::i18n::Texts;
 use crate::intents::Classifier;
 use crate::storage::Store;
-use crate::Error;
 
 /// The built-in intent rules, `(name, toml)`.
 pub const BUILTIN_RULES: [(&str, &str); 2] = [
-    ("locales/zh-CN/intents.toml", include_str!("../locales/zh-CN/intents.toml")),
-    ("locales/en/intents.toml", include_str!("../locales/en/intents.toml")),
+    (
+        "locales/zh-CN/intents.toml",
+        include_str!("../locales/zh-CN/intents.toml"),
+    ),
+    (
+        "locales/en/intents.toml",
+        include_str!("../locales/en/intents.toml"),
+    ),
 ];
 
 /// The built-in traditional-to-simplified table.
@@ -43,7 +49,8 @@ pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
 
 /// The texts, built in or from `i18n.locales_dir`.
 pub fn load_texts(settings: &Settings) -> Result<Texts, Error> {
-    let dir = (!settings.i18n.locales_dir.is_empty()).then(|| Path::new(&settings.i18n.locales_dir));
+    let dir =
+        (!settings.i18n.locales_dir.is_empty()).then(|| Path::new(&settings.i18n.locales_dir));
     Ok(Texts::load(dir)?)
 }
 
@@ -71,7 +78,11 @@ pub fn delivery_for(settings: &Settings) -> Result<Arc<dyn OtpDelivery>, Error> 
 }
 
 /// The whole engine over a migrated store.
-pub async fn build_engine(settings: Settings, store: Store, delivery: Arc<dyn OtpDelivery>) -> Result<Arc<Engine>, Error> {
+pub async fn build_engine(
+    settings: Settings,
+    store: Store,
+    delivery: Arc<dyn OtpDelivery>,
+) -> Result<Arc<Engine>, Error> {
     let texts = load_texts(&settings)?;
     let classifier = load_classifier(&settings)?;
     Engine::new(store, settings, texts, classifier, delivery).await

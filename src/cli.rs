@@ -121,9 +121,15 @@ fn parse_lang(raw: &str) -> Result<Lang, String> {
 }
 
 fn init_logging(settings: &Settings, quiet: bool) {
-    let default = if quiet { "warn" } else { settings.log.level.as_str() };
+    let default = if quiet {
+        "warn"
+    } else {
+        settings.log.level.as_str()
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if settings.log.format == "json" {
         builder.json().try_init()
     } else {
@@ -139,7 +145,10 @@ fn usage(message: impl Into<String>) -> Error {
 pub async fn run(args: Args) -> Result<(), Error> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut settings = Settings::load(args.config.as_deref(), &env)?;
-    let quiet = matches!(args.command, Commands::Chat { .. } | Commands::Classify { .. });
+    let quiet = matches!(
+        args.command,
+        Commands::Chat { .. } | Commands::Classify { .. }
+    );
     init_logging(&settings, quiet);
     match args.command {
         Commands::Run => run_bot(settings).await,
@@ -152,7 +161,16 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 let delivery = app::delivery_for(&settings)?;
                 let engine = app::build_engine(settings, store, delivery).await?;
                 let banner = Msg::new("console-banner").arg("database", redact_url(&database));
-                console::run(engine, console::ConsoleOptions { user_id: user, lang, banner }, None).await
+                console::run(
+                    engine,
+                    console::ConsoleOptions {
+                        user_id: user,
+                        lang,
+                        banner,
+                    },
+                    None,
+                )
+                .await
             }
         }
         Commands::Classify { lang: _ } => classify(&settings),
@@ -179,10 +197,14 @@ pub async fn run(args: Args) -> Result<(), Error> {
                     t.id,
                     t.status,
                     t.reason,
-                    t.merchant_id.clone().unwrap_or_else(|| format!("user {}", t.user_id)),
+                    t.merchant_id
+                        .clone()
+                        .unwrap_or_else(|| format!("user {}", t.user_id)),
                     format_ms(t.opened_at),
                     t.assignee_name.clone().unwrap_or_else(|| "-".into()),
-                    t.rating.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+                    t.rating
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "-".into()),
                 );
             }
             Ok(())
@@ -203,7 +225,9 @@ fn redact_url(url: &str) -> String {
 
 async fn run_bot(settings: Settings) -> Result<(), Error> {
     if settings.telegram.token.is_empty() {
-        return Err(usage("no bot token: set TELOXIDE_TOKEN (or telegram.token)"));
+        return Err(usage(
+            "no bot token: set TELOXIDE_TOKEN (or telegram.token)",
+        ));
     }
     if settings.telegram.mode == "webhook" {
         return Err(usage(
@@ -241,20 +265,40 @@ async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), 
         std::process::id(),
         hex::encode(posdesk::engine::random_bytes::<4>())
     ));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::Runtime(format!("cannot create a temporary directory {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::Runtime(format!(
+            "cannot create a temporary directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("demo.db").display());
     let result = async {
         let store = app::open_store(&settings).await?;
         let now = chrono::Utc::now().timestamp_millis();
         let pattern = settings.derive()?.merchant_pattern;
-        merchants::import(&store, merchants::DEMO_CSV.as_bytes(), &pattern, now, |_| {})
-            .await
-            .map_err(|e| Error::Runtime(e.to_string()))?;
+        merchants::import(
+            &store,
+            merchants::DEMO_CSV.as_bytes(),
+            &pattern,
+            now,
+            |_| {},
+        )
+        .await
+        .map_err(|e| Error::Runtime(e.to_string()))?;
         let (delivery, sms) = ChannelDelivery::new();
         let engine = app::build_engine(settings, store, Arc::new(delivery)).await?;
-        let banner = Msg::new("console-demo-banner").arg("merchants", "M100200300, 862100058120001, M900800700");
-        let result = console::run(engine.clone(), console::ConsoleOptions { user_id: user, lang, banner }, Some(sms)).await;
+        let banner = Msg::new("console-demo-banner")
+            .arg("merchants", "M100200300, 862100058120001, M900800700");
+        let result = console::run(
+            engine.clone(),
+            console::ConsoleOptions {
+                user_id: user,
+                lang,
+                banner,
+            },
+            Some(sms),
+        )
+        .await;
         engine.store.close().await;
         result
     }
@@ -268,11 +312,8 @@ fn classify(settings: &Settings) -> Result<(), Error> {
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
-        let line = match line {
-            Ok(line) => line,
-            // Invalid UTF-8 on a line still gets an answer, so output stays aligned.
-            Err(_) => String::new(),
-        };
+        // Invalid UTF-8 on a line still gets an answer, so output stays aligned.
+        let line = line.unwrap_or_default();
         let intent = classifier.classify(&line);
         if writeln!(out, "{}", intent.as_str()).is_err() {
             break;
@@ -353,7 +394,13 @@ async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(
             println!("updated    {}", format_ms(r.updated_at));
             println!("audit:");
             for a in store.audit_for_merchant(&r.merchant_id).await? {
-                println!("  {}  {:<22} {:<14} {}", format_ms(a.at), a.action, a.actor, a.detail);
+                println!(
+                    "  {}  {:<22} {:<14} {}",
+                    format_ms(a.at),
+                    a.action,
+                    a.actor,
+                    a.detail
+                );
             }
             Ok(())
         }
@@ -369,9 +416,16 @@ async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(
             };
             let delivery = app::delivery_for(settings)?;
             let engine = app::build_engine(settings.clone(), store, delivery).await?;
-            match engine.set_request_status(&reference, status, reason.as_deref(), "cli").await {
+            match engine
+                .set_request_status(&reference, status, reason.as_deref(), "cli")
+                .await
+            {
                 Ok(()) => {
-                    println!("{} is now {}; the merchant will be notified", reference.trim().to_uppercase(), status.as_str());
+                    println!(
+                        "{} is now {}; the merchant will be notified",
+                        reference.trim().to_uppercase(),
+                        status.as_str()
+                    );
                     Ok(())
                 }
                 Err(StatusChangeError::Store(e)) => Err(Error::Store(e)),
@@ -399,12 +453,14 @@ async fn check(settings: Settings) -> Result<(), Error> {
         }
     };
     if settings.otp.delivery.is_empty() {
-        problems.push("otp.delivery is not set (webhook or log): merchants cannot get codes".into());
+        problems
+            .push("otp.delivery is not set (webhook or log): merchants cannot get codes".into());
     }
     if settings.telegram.token.is_empty() {
         problems.push("no bot token: set TELOXIDE_TOKEN".into());
     } else if let Some(store) = store {
-        let engine = app::build_engine(settings.clone(), store, app::delivery_for(&settings)?).await?;
+        let engine =
+            app::build_engine(settings.clone(), store, app::delivery_for(&settings)?).await?;
         match telegram::make_bot(&engine) {
             Ok(bot) => match telegram::get_me(&bot).await {
                 Ok(name) => println!("Bot API: ok (@{name})"),
@@ -413,13 +469,21 @@ async fn check(settings: Settings) -> Result<(), Error> {
             Err(e) => problems.push(e.to_string()),
         }
         if settings.support.staff_chat_id == 0 {
-            println!("staff chat: not configured (tickets are stored; merchants are told: {:?})", settings.support.contact);
+            println!(
+                "staff chat: not configured (tickets are stored; merchants are told: {:?})",
+                settings.support.contact
+            );
         } else {
             match telegram::make_bot(&engine) {
-                Ok(bot) => match telegram::check_staff_chat(&bot, settings.support.staff_chat_id).await {
-                    Ok(()) => println!("staff chat: ok"),
-                    Err(e) => problems.push(format!("staff chat {}: {e}", settings.support.staff_chat_id)),
-                },
+                Ok(bot) => {
+                    match telegram::check_staff_chat(&bot, settings.support.staff_chat_id).await {
+                        Ok(()) => println!("staff chat: ok"),
+                        Err(e) => problems.push(format!(
+                            "staff chat {}: {e}",
+                            settings.support.staff_chat_id
+                        )),
+                    }
+                }
                 Err(e) => problems.push(e.to_string()),
             }
         }
@@ -431,5 +495,8 @@ async fn check(settings: Settings) -> Result<(), Error> {
     for p in &problems {
         eprintln!("problem: {p}");
     }
-    Err(Error::Runtime(format!("{} problem(s) found", problems.len())))
+    Err(Error::Runtime(format!(
+        "{} problem(s) found",
+        problems.len()
+    )))
 }

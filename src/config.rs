@@ -378,22 +378,25 @@ pub struct Derived {
 impl Settings {
     /// Loads `path` (if given or if `posdesk.toml` exists) and overlays the
     /// environment `env`.
-    pub fn load(path: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Settings, ConfigError> {
+    pub fn load(
+        path: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
         let text = match path {
             Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.display().to_string(),
                 source,
             })?,
-            None => match std::fs::read_to_string("posdesk.toml") {
-                Ok(text) => text,
-                Err(_) => String::new(),
-            },
+            None => std::fs::read_to_string("posdesk.toml").unwrap_or_default(),
         };
         Settings::from_toml_and_env(&text, env)
     }
 
     /// Parses TOML text and overlays the environment.
-    pub fn from_toml_and_env(text: &str, env: &BTreeMap<String, String>) -> Result<Settings, ConfigError> {
+    pub fn from_toml_and_env(
+        text: &str,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
         let mut root: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
@@ -425,7 +428,9 @@ impl Settings {
         })?;
         let tz = |name: &str, key: &str| {
             name.parse::<chrono_tz::Tz>().map_err(|_| {
-                ConfigError::Invalid(format!("{key} = {name:?} is not a known time zone (e.g. Asia/Shanghai)"))
+                ConfigError::Invalid(format!(
+                    "{key} = {name:?} is not a known time zone (e.g. Asia/Shanghai)"
+                ))
             })
         };
         let blackout = self
@@ -439,16 +444,24 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         if !(4..=10).contains(&self.otp.digits) {
-            return Err(ConfigError::Invalid("otp.digits must be between 4 and 10".into()));
+            return Err(ConfigError::Invalid(
+                "otp.digits must be between 4 and 10".into(),
+            ));
         }
         if !matches!(self.telegram.mode.as_str(), "polling" | "webhook") {
-            return Err(ConfigError::Invalid("telegram.mode must be \"polling\" or \"webhook\"".into()));
+            return Err(ConfigError::Invalid(
+                "telegram.mode must be \"polling\" or \"webhook\"".into(),
+            ));
         }
         if !matches!(self.otp.delivery.as_str(), "" | "log" | "webhook") {
-            return Err(ConfigError::Invalid("otp.delivery must be \"webhook\" or \"log\"".into()));
+            return Err(ConfigError::Invalid(
+                "otp.delivery must be \"webhook\" or \"log\"".into(),
+            ));
         }
         if self.otp.delivery == "webhook" && self.otp.webhook_url.is_empty() {
-            return Err(ConfigError::Invalid("otp.delivery = \"webhook\" needs otp.webhook_url".into()));
+            return Err(ConfigError::Invalid(
+                "otp.delivery = \"webhook\" needs otp.webhook_url".into(),
+            ));
         }
         Ok(Derived {
             merchant_pattern,
@@ -474,7 +487,9 @@ fn parse_hhmm(text: &str) -> Option<u32> {
 fn env_value(raw: &str) -> toml::Value {
     // Numbers, booleans and arrays are written as TOML; anything else is a string.
     match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.into())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
         Err(_) => toml::Value::String(raw.into()),
     }
 }
@@ -529,8 +544,9 @@ mod tests {
         let e = Settings::from_toml_and_env("[unbind]\nblackout = [\"25:00\"]\n", &BTreeMap::new())
             .expect_err("invalid");
         assert!(e.to_string().contains("unbind.blackout"), "{e}");
-        let e = Settings::from_toml_and_env("[unbind]\ntimezone = \"Mars/Base\"\n", &BTreeMap::new())
-            .expect_err("invalid");
+        let e =
+            Settings::from_toml_and_env("[unbind]\ntimezone = \"Mars/Base\"\n", &BTreeMap::new())
+                .expect_err("invalid");
         assert!(e.to_string().contains("unbind.timezone"), "{e}");
     }
 

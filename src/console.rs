@@ -91,7 +91,9 @@ pub async fn run(
             }
             Err(e) => {
                 tracing::error!(error = %e, "turn failed");
-                out.line(&strip_html(&engine.texts.render(lang, &Msg::new("console-error"))));
+                out.line(&strip_html(
+                    &engine.texts.render(lang, &Msg::new("console-error")),
+                ));
             }
         }
         // Code deliveries run after the turn; give them a moment so the
@@ -104,7 +106,9 @@ pub async fn run(
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     out.flush_outbox().await.map_err(crate::Error::Store)?;
-    out.line(&strip_html(&engine.texts.render(lang, &Msg::new("console-bye"))));
+    out.line(&strip_html(
+        &engine.texts.render(lang, &Msg::new("console-bye")),
+    ));
     Ok(())
 }
 

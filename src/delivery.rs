@@ -54,13 +54,21 @@ pub struct WebhookDelivery {
 
 impl WebhookDelivery {
     /// A gateway client with the given timeout.
-    pub fn new(url: String, secret: Secret, timeout: Duration) -> Result<WebhookDelivery, DeliveryError> {
+    pub fn new(
+        url: String,
+        secret: Secret,
+        timeout: Duration,
+    ) -> Result<WebhookDelivery, DeliveryError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()
             .map_err(|e| DeliveryError::Transport(e.to_string()))?;
-        Ok(WebhookDelivery { client, url, secret })
+        Ok(WebhookDelivery {
+            client,
+            url,
+            secret,
+        })
     }
 
     /// The JSON body of the contract.
@@ -160,7 +168,9 @@ impl OtpDelivery for NoDelivery {
     fn deliver<'a>(&'a self, _message: &'a OtpMessage) -> DeliveryFuture<'a> {
         Box::pin(async move {
             tracing::error!("a one-time code could not be sent: otp.delivery is not configured");
-            Err(DeliveryError::Transport("otp.delivery not configured".into()))
+            Err(DeliveryError::Transport(
+                "otp.delivery not configured".into(),
+            ))
         })
     }
 }

@@ -269,9 +269,17 @@ impl Phone {
         &self.0
     }
 
-    /// `138****1234`: the first three and last four digits.
+    /// `138****1234`: the first three and last four digits of the national
+    /// number (a `+86` / `0086` prefix is left out, so every mainland mobile
+    /// masks the same way).
     pub fn masked(&self) -> String {
-        mask_phone_digits(&self.0)
+        let national = self
+            .0
+            .strip_prefix("+86")
+            .or_else(|| self.0.strip_prefix("0086"))
+            .filter(|rest| rest.len() == 11)
+            .unwrap_or(&self.0);
+        mask_phone_digits(national)
     }
 }
 
@@ -387,7 +395,9 @@ mod tests {
 
     #[test]
     fn chinese_variants_negotiate_to_chinese() {
-        for code in ["zh", "zh-CN", "zh-cn", "zh-Hans", "zh-hans", "zh-TW", "zh-HK", "zh_hant"] {
+        for code in [
+            "zh", "zh-CN", "zh-cn", "zh-Hans", "zh-hans", "zh-TW", "zh-HK", "zh_hant",
+        ] {
             assert_eq!(Lang::negotiate(Some(code)), Lang::ZhCn, "{code}");
         }
         for code in ["en", "en-GB", "ru", "pt-br", "de"] {
@@ -408,10 +418,16 @@ mod tests {
 
     #[test]
     fn otp_code_accepts_spaces_and_rejects_other_lengths() {
-        assert_eq!(OtpCode::parse("123 456", 6).map(|c| c.0), Some("123456".into()));
+        assert_eq!(
+            OtpCode::parse("123 456", 6).map(|c| c.0),
+            Some("123456".into())
+        );
         assert!(OtpCode::parse("12345", 6).is_none());
         assert!(OtpCode::parse("12345a", 6).is_none());
-        assert_eq!(format!("{:?}", OtpCode::parse("123456", 6)), "Some(OtpCode(******))");
+        assert_eq!(
+            format!("{:?}", OtpCode::parse("123456", 6)),
+            "Some(OtpCode(******))"
+        );
         assert_eq!(OtpCode::from_random([0; 8], 6).expose(), "000000");
     }
 
@@ -446,6 +462,9 @@ mod tests {
     fn status_transitions() {
         assert!(RequestStatus::Submitted.can_become(RequestStatus::Processing));
         assert!(!RequestStatus::Completed.can_become(RequestStatus::Rejected));
-        assert_eq!(RequestStatus::parse("Rejected"), Some(RequestStatus::Rejected));
+        assert_eq!(
+            RequestStatus::parse("Rejected"),
+            Some(RequestStatus::Rejected)
+        );
     }
 }

@@ -112,7 +112,8 @@ impl FloodGuard {
             return Flood::Pass;
         }
         if self.windows.len() > 50_000 {
-            self.windows.retain(|_, (start, _)| now_ms - *start < 60_000);
+            self.windows
+                .retain(|_, (start, _)| now_ms - *start < 60_000);
         }
         let entry = self.windows.entry(chat_id).or_insert((now_ms, 0));
         if now_ms - entry.0 >= 60_000 {
@@ -156,7 +157,9 @@ impl Engine {
     ) -> Result<Arc<Engine>, crate::Error> {
         let derived = settings.derive()?;
         let hash_key = if settings.otp.hash_key.is_empty() {
-            store.secret("otp_hash_key", || hex::encode(random_bytes::<32>())).await?
+            store
+                .secret("otp_hash_key", || hex::encode(random_bytes::<32>()))
+                .await?
         } else {
             settings.otp.hash_key.expose().to_string()
         };
@@ -198,7 +201,10 @@ impl Engine {
         }
         let mut attempt = 0;
         let started = std::time::Instant::now();
-        self.metrics.inc("posdesk_updates_total", format!("kind=\"{}\"", inbound.event.kind()));
+        self.metrics.inc(
+            "posdesk_updates_total",
+            format!("kind=\"{}\"", inbound.event.kind()),
+        );
         loop {
             match self.turn(&inbound).await {
                 Ok((outcome, deliveries)) => {
@@ -243,8 +249,18 @@ impl Engine {
                 None => tx.chat_lang(inbound.chat_id).await?,
             };
             let html = self.texts.render(lang, &Msg::new("flood-notice"));
-            let payload = OutboxPayload::Text { html, buttons: Vec::new() };
-            tx.enqueue(inbound.chat_id, None, &payload, Priority::Interactive, now_ms).await?;
+            let payload = OutboxPayload::Text {
+                html,
+                buttons: Vec::new(),
+            };
+            tx.enqueue(
+                inbound.chat_id,
+                None,
+                &payload,
+                Priority::Interactive,
+                now_ms,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.outbox_signal.notify_one();
@@ -339,14 +355,17 @@ impl Engine {
                 match effect {
                     Effect::Send(out) => {
                         if let Some(first) = out.parts.first() {
-                            self.metrics.inc("posdesk_replies_total", format!("msg=\"{}\"", first.id));
+                            self.metrics
+                                .inc("posdesk_replies_total", format!("msg=\"{}\"", first.id));
                         }
                         sends.push(out)
                     }
                     Effect::Toast(msg) => toast = Some(msg),
                     Effect::DeleteIncoming => outcome.delete_incoming = true,
                     Effect::Fetch { merchant, then } => {
-                        let facts = tx.merchant_facts(&merchant, inbound.user.id, now_ms).await?;
+                        let facts = tx
+                            .merchant_facts(&merchant, inbound.user.id, now_ms)
+                            .await?;
                         follow_up = Some(Event::Facts {
                             facts: Box::new(facts),
                             then,
@@ -360,14 +379,17 @@ impl Engine {
                     } => {
                         self.metrics.inc("posdesk_codes_sent_total", "");
                         deliveries.push(OtpMessage {
-                        merchant,
-                        phone,
-                        code,
-                        expires_at,
-                    })
+                            merchant,
+                            phone,
+                            code,
+                            expires_at,
+                        })
                     }
                     Effect::OpenTicket { reason } => {
-                        self.metrics.inc("posdesk_handoffs_total", format!("reason=\"{}\"", reason.as_str()));
+                        self.metrics.inc(
+                            "posdesk_handoffs_total",
+                            format!("reason=\"{}\"", reason.as_str()),
+                        );
                         let opened = self.open_ticket(tx, inbound, &conv, reason, now_ms).await?;
                         ticket = Some(TicketView {
                             id: opened.id,
@@ -376,7 +398,9 @@ impl Engine {
                         });
                         follow_up = Some(Event::TicketOpened(opened));
                     }
-                    Effect::RelayToStaff { ticket } => self.relay_to_staff(tx, inbound, ticket, now_ms).await?,
+                    Effect::RelayToStaff { ticket } => {
+                        self.relay_to_staff(tx, inbound, ticket, now_ms).await?
+                    }
                     Effect::RelayEditToStaff { ticket, edited } => {
                         let staff_lang = self.staff_lang();
                         let original = match inbound.message_id {
@@ -399,12 +423,23 @@ impl Engine {
                         )
                         .await?;
                         if self.settings.support.staff_chat_id != 0 {
-                            let payload = OutboxPayload::Text { html, buttons: Vec::new() };
-                            tx.enqueue(self.settings.support.staff_chat_id, Some(ticket), &payload, Priority::Staff, now_ms)
-                                .await?;
+                            let payload = OutboxPayload::Text {
+                                html,
+                                buttons: Vec::new(),
+                            };
+                            tx.enqueue(
+                                self.settings.support.staff_chat_id,
+                                Some(ticket),
+                                &payload,
+                                Priority::Staff,
+                                now_ms,
+                            )
+                            .await?;
                         }
                     }
-                    Effect::Write(write) => tx.apply(&write, chat_id, inbound.user.id, now_ms).await?,
+                    Effect::Write(write) => {
+                        tx.apply(&write, chat_id, inbound.user.id, now_ms).await?
+                    }
                 }
             }
             match follow_up {
@@ -423,13 +458,15 @@ impl Engine {
                 html: rendered.html,
                 buttons: rendered.buttons,
             };
-            tx.enqueue(chat_id, None, &payload, Priority::Interactive, now_ms).await?;
+            tx.enqueue(chat_id, None, &payload, Priority::Interactive, now_ms)
+                .await?;
         }
         outcome.toast = toast.map(|m| m.map(|m| strip_html(&self.texts.render(lang, &m))));
         let (intent, input) = match &inbound.event {
             Event::Text(text) => {
                 let intent = self.classifier.classify(text).as_str();
-                self.metrics.inc("posdesk_intents_total", format!("intent=\"{intent}\""));
+                self.metrics
+                    .inc("posdesk_intents_total", format!("intent=\"{intent}\""));
                 (Some(intent), Some(redact::redacted(text)))
             }
             Event::Edited(text) => (None, Some(redact::redacted(text))),
@@ -438,7 +475,8 @@ impl Engine {
             Event::Command(c) => (None, Some(format!("[command {c:?}]"))),
             _ => (None, None),
         };
-        tx.save_conversation(chat_id, inbound.user.id, &conv, lang, now_ms).await?;
+        tx.save_conversation(chat_id, inbound.user.id, &conv, lang, now_ms)
+            .await?;
         tx.record_turn(
             chat_id,
             inbound.update_id,
@@ -524,11 +562,21 @@ impl Engine {
             .arg("ticket", opened.id)
             .arg("reason", conversation::Arg::Ref(reason.message_id()))
             .arg("merchant", merchant.clone().unwrap_or_else(|| "—".into()))
-            .arg("user", format!("{} (id {})", inbound.user.name, inbound.user.id))
+            .arg(
+                "user",
+                format!("{} (id {})", inbound.user.name, inbound.user.id),
+            )
             .arg("lang", lang.as_str())
             .arg("state", conv.state.name())
             .arg("request", latest)
-            .arg("transcript", if transcript.is_empty() { "—".to_string() } else { transcript });
+            .arg(
+                "transcript",
+                if transcript.is_empty() {
+                    "—".to_string()
+                } else {
+                    transcript
+                },
+            );
         let out = Outgoing {
             parts: vec![summary],
             keyboard: crate::staffdesk::ticket_buttons(opened.id),
@@ -538,19 +586,39 @@ impl Engine {
             html: rendered.html,
             buttons: rendered.buttons,
         };
-        tx.enqueue(staff_chat, Some(opened.id), &payload, Priority::Staff, now_ms).await?;
+        tx.enqueue(
+            staff_chat,
+            Some(opened.id),
+            &payload,
+            Priority::Staff,
+            now_ms,
+        )
+        .await?;
         Ok(opened)
     }
 
-    async fn relay_to_staff(&self, tx: &mut Tx, inbound: &Inbound, ticket: i64, now_ms: i64) -> Result<(), StoreError> {
+    async fn relay_to_staff(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        ticket: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let body = match &inbound.event {
             Event::Text(text) => redact::redacted(text),
             Event::Media(kind) => format!("[{kind:?}]"),
             Event::Command(c) => format!("[command {c:?}]"),
             _ => String::new(),
         };
-        tx.ticket_message_with_id(ticket, "in", &inbound.user.name, &body, inbound.message_id.map(i64::from), now_ms)
-            .await?;
+        tx.ticket_message_with_id(
+            ticket,
+            "in",
+            &inbound.user.name,
+            &body,
+            inbound.message_id.map(i64::from),
+            now_ms,
+        )
+        .await?;
         let staff_chat = self.settings.support.staff_chat_id;
         let (true, Some(message_id)) = (staff_chat != 0, inbound.message_id) else {
             return Ok(());
@@ -559,7 +627,8 @@ impl Engine {
             from_chat: inbound.chat_id,
             message_id,
         };
-        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms).await?;
+        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)
+            .await?;
         Ok(())
     }
 
@@ -582,7 +651,8 @@ impl Engine {
             tx.rollback().await?;
             return Err(StatusChangeError::NotFound);
         };
-        let current = RequestStatus::parse(&row.status).ok_or_else(|| StatusChangeError::Store(StoreError::Corrupt(row.status.clone())))?;
+        let current = RequestStatus::parse(&row.status)
+            .ok_or_else(|| StatusChangeError::Store(StoreError::Corrupt(row.status.clone())))?;
         if current == status {
             tx.rollback().await?;
             return Err(StatusChangeError::Unchanged(current));
@@ -592,7 +662,13 @@ impl Engine {
             return Err(StatusChangeError::NotAllowed(current, status));
         }
         tx.lock_chat(row.chat_id).await?;
-        tx.set_request_status(reference.as_str(), status.as_str(), reason.as_deref(), now_ms).await?;
+        tx.set_request_status(
+            reference.as_str(),
+            status.as_str(),
+            reason.as_deref(),
+            now_ms,
+        )
+        .await?;
         tx.audit(
             actor,
             "unbind.status",
@@ -602,14 +678,17 @@ impl Engine {
             now_ms,
         )
         .await?;
-        if let Some(out) = conversation::notification_for_status(&reference, status, reason.as_deref()) {
+        if let Some(out) =
+            conversation::notification_for_status(&reference, status, reason.as_deref())
+        {
             let lang = tx.chat_lang(row.chat_id).await?;
             let rendered = self.texts.render_outgoing(lang, &out);
             let payload = OutboxPayload::Text {
                 html: rendered.html,
                 buttons: rendered.buttons,
             };
-            tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms).await?;
+            tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms)
+                .await?;
         }
         tx.commit().await?;
         self.outbox_signal.notify_one();
@@ -666,6 +745,15 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -682,13 +770,4 @@ mod tests {
         assert_eq!(guard.check(1, 60_000, 3), Flood::Pass);
         assert_eq!(guard.check(1, 0, 0), Flood::Pass);
     }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max).collect();
-    out.push('…');
-    out
 }

@@ -19,7 +19,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/api/v1/unbind-requests/{reference}/status", post(set_status))
+        .route(
+            "/api/v1/unbind-requests/{reference}/status",
+            post(set_status),
+        )
         .with_state(engine)
 }
 
@@ -29,9 +32,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), crate::Error> {
     let listen = engine.settings.http.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .map_err(|e| crate::Error::Runtime(format!("cannot listen on http.listen = {listen}: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+        crate::Error::Runtime(format!("cannot listen on http.listen = {listen}: {e}"))
+    })?;
     tracing::info!(%listen, "HTTP server listening");
     axum::serve(listener, router(engine))
         .with_graceful_shutdown(shutdown)
@@ -64,8 +67,14 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
     out.push_str("# HELP posdesk_unbind_requests Unbinding requests by status (latest 100000).\n# TYPE posdesk_unbind_requests gauge\n");
     if let Ok(requests) = store.list_requests(None, 100_000).await {
         for status in RequestStatus::ALL {
-            let n = requests.iter().filter(|r| r.status == status.as_str()).count();
-            out.push_str(&format!("posdesk_unbind_requests{{status=\"{}\"}} {n}\n", status.as_str()));
+            let n = requests
+                .iter()
+                .filter(|r| r.status == status.as_str())
+                .count();
+            out.push_str(&format!(
+                "posdesk_unbind_requests{{status=\"{}\"}} {n}\n",
+                status.as_str()
+            ));
         }
     }
     out.push_str(&engine.metrics.render());
@@ -108,13 +117,19 @@ async fn set_status(
     body: Result<Json<StatusBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if engine.settings.http.api_token.is_empty() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the back-office API is off: set http.api_token");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the back-office API is off: set http.api_token",
+        );
     }
     if !authorised(&engine, &headers) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     }
     let Ok(Json(body)) = body else {
-        return error(StatusCode::BAD_REQUEST, "body must be JSON {\"status\": \"...\", \"reason\": \"...\"}");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "body must be JSON {\"status\": \"...\", \"reason\": \"...\"}",
+        );
     };
     let Some(status) = RequestStatus::parse(&body.status) else {
         return error(

@@ -96,10 +96,11 @@ impl Texts {
                     let mut text = String::new();
                     for file in FTL_FILES {
                         let path = dir.join(lang.as_str()).join(file);
-                        let part = std::fs::read_to_string(&path).map_err(|source| I18nError::Read {
-                            path: path.display().to_string(),
-                            source,
-                        })?;
+                        let part =
+                            std::fs::read_to_string(&path).map_err(|source| I18nError::Read {
+                                path: path.display().to_string(),
+                                source,
+                            })?;
                         text.push_str(&part);
                         text.push('\n');
                     }
@@ -116,11 +117,12 @@ impl Texts {
     pub fn from_sources(sources: Vec<(Lang, String)>) -> Result<Texts, I18nError> {
         let mut bundles = Vec::new();
         for (lang, text) in sources {
-            let resource = FluentResource::try_new(text).map_err(|(_, errors)| I18nError::Syntax {
-                lang,
-                count: errors.len(),
-                first: errors.first().map(|e| format!("{e:?}")).unwrap_or_default(),
-            })?;
+            let resource =
+                FluentResource::try_new(text).map_err(|(_, errors)| I18nError::Syntax {
+                    lang,
+                    count: errors.len(),
+                    first: errors.first().map(|e| format!("{e:?}")).unwrap_or_default(),
+                })?;
             let id: LanguageIdentifier = lang.as_str().parse().unwrap_or_default();
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             bundle.set_use_isolating(false);
@@ -137,7 +139,10 @@ impl Texts {
     }
 
     fn bundle(&self, lang: Lang) -> Option<&FluentBundle<FluentResource>> {
-        self.bundles.iter().find(|(l, _)| *l == lang).map(|(_, b)| b)
+        self.bundles
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, b)| b)
     }
 
     /// Whether `id` exists in `lang`.
@@ -168,7 +173,9 @@ impl Texts {
             args.set(*name, value);
         }
         let mut errors = Vec::new();
-        let text = bundle.format_pattern(pattern, Some(&args), &mut errors).into_owned();
+        let text = bundle
+            .format_pattern(pattern, Some(&args), &mut errors)
+            .into_owned();
         if let Some(first) = errors.first() {
             return Err(I18nError::Render {
                 lang,
@@ -261,8 +268,11 @@ mod tests {
 
     #[test]
     fn arguments_are_escaped_and_not_isolated() {
-        let texts = Texts::from_sources(vec![(Lang::En, "hi = Hello <b>{ $name }</b>".into())]).expect("valid");
-        let out = texts.try_render(Lang::En, &Msg::new("hi").arg("name", "<script>")).expect("renders");
+        let texts = Texts::from_sources(vec![(Lang::En, "hi = Hello <b>{ $name }</b>".into())])
+            .expect("valid");
+        let out = texts
+            .try_render(Lang::En, &Msg::new("hi").arg("name", "<script>"))
+            .expect("renders");
         assert_eq!(out, "Hello <b>&lt;script&gt;</b>");
         assert!(texts.try_render(Lang::En, &Msg::new("nope")).is_err());
         assert!(texts.try_render(Lang::En, &Msg::new("hi")).is_err());

@@ -54,10 +54,18 @@ pub enum ImportError {
 /// Parses and validates one record; never returns the card number itself.
 pub fn parse_row(fields: &[&str], pattern: &Regex) -> Result<MerchantRow, String> {
     if fields.len() != HEADER.len() {
-        return Err(format!("expected {} fields, found {}", HEADER.len(), fields.len()));
+        return Err(format!(
+            "expected {} fields, found {}",
+            HEADER.len(),
+            fields.len()
+        ));
     }
-    let merchant_id = MerchantId::parse(fields[0], pattern)
-        .ok_or_else(|| format!("merchant_id {:?} does not match the merchant number format", fields[0].trim()))?;
+    let merchant_id = MerchantId::parse(fields[0], pattern).ok_or_else(|| {
+        format!(
+            "merchant_id {:?} does not match the merchant number format",
+            fields[0].trim()
+        )
+    })?;
     let name = fields[1].trim();
     if name.is_empty() {
         return Err("name is empty".into());
@@ -92,7 +100,10 @@ pub async fn import(
         .flexible(true)
         .trim(csv::Trim::None)
         .from_reader(reader);
-    let headers = csv.headers().map_err(|e| ImportError::Read(e.to_string()))?.clone();
+    let headers = csv
+        .headers()
+        .map_err(|e| ImportError::Read(e.to_string()))?
+        .clone();
     let found: Vec<String> = headers
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
@@ -141,7 +152,7 @@ pub async fn import(
             }
             Err(reason) => report.errors.push(RowError { line, reason }),
         }
-        if count % 500 == 0 {
+        if count.is_multiple_of(500) {
             progress(count);
         }
     }
@@ -167,13 +178,32 @@ mod tests {
 
     #[test]
     fn rows_are_validated_without_echoing_cards() {
-        let row = parse_row(&["m100200300", "店", "138 0013 1234", "6222021234567890123", "银行"], &pattern())
-            .expect("valid");
+        let row = parse_row(
+            &[
+                "m100200300",
+                "店",
+                "138 0013 1234",
+                "6222021234567890123",
+                "银行",
+            ],
+            &pattern(),
+        )
+        .expect("valid");
         assert_eq!(row.card_mask, "6222 **** **** 0123");
         assert_eq!(row.merchant_id, "M100200300");
-        let e = parse_row(&["M100200300", "店", "13800131234", "6222-02x", "银行"], &pattern()).expect_err("bad card");
+        let e = parse_row(
+            &["M100200300", "店", "13800131234", "6222-02x", "银行"],
+            &pattern(),
+        )
+        .expect_err("bad card");
         assert!(!e.contains("6222-02x"), "{e}");
-        assert!(parse_row(&["x", "店", "13800131234", "6222021234567890123", "银行"], &pattern()).is_err());
+        assert!(
+            parse_row(
+                &["x", "店", "13800131234", "6222021234567890123", "银行"],
+                &pattern()
+            )
+            .is_err()
+        );
         assert!(parse_row(&["M100200300"], &pattern()).is_err());
     }
 }

@@ -71,12 +71,19 @@ impl Metrics {
             }
         }
         if let Ok(h) = self.latency.lock() {
-            out.push_str("# HELP posdesk_turn_seconds Time to apply one input (transaction included).\n");
+            out.push_str(
+                "# HELP posdesk_turn_seconds Time to apply one input (transaction included).\n",
+            );
             out.push_str("# TYPE posdesk_turn_seconds histogram\n");
             for (bound, count) in BUCKETS.iter().zip(h.counts.iter()) {
-                out.push_str(&format!("posdesk_turn_seconds_bucket{{le=\"{bound}\"}} {count}\n"));
+                out.push_str(&format!(
+                    "posdesk_turn_seconds_bucket{{le=\"{bound}\"}} {count}\n"
+                ));
             }
-            out.push_str(&format!("posdesk_turn_seconds_bucket{{le=\"+Inf\"}} {}\n", h.total));
+            out.push_str(&format!(
+                "posdesk_turn_seconds_bucket{{le=\"+Inf\"}} {}\n",
+                h.total
+            ));
             out.push_str(&format!("posdesk_turn_seconds_sum {}\n", h.sum));
             out.push_str(&format!("posdesk_turn_seconds_count {}\n", h.total));
         }
@@ -95,8 +102,14 @@ mod tests {
         m.inc("posdesk_updates_total", "kind=\"text\"");
         m.observe_turn(Duration::from_millis(3));
         let text = m.render();
-        assert!(text.contains("posdesk_updates_total{kind=\"text\"} 2"), "{text}");
-        assert!(text.contains("posdesk_turn_seconds_bucket{le=\"0.005\"} 1"), "{text}");
+        assert!(
+            text.contains("posdesk_updates_total{kind=\"text\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("posdesk_turn_seconds_bucket{le=\"0.005\"} 1"),
+            "{text}"
+        );
         assert_eq!(m.get("posdesk_updates_total", "kind=\"text\""), 2);
     }
 }

@@ -34,7 +34,9 @@ pub fn verify_code(key: &[u8], merchant: &MerchantId, code: &OtpCode, stored_hex
     let Ok(stored) = hex::decode(stored_hex) else {
         return false;
     };
-    mac(key, merchant, code.expose()).verify_slice(&stored).is_ok()
+    mac(key, merchant, code.expose())
+        .verify_slice(&stored)
+        .is_ok()
 }
 
 /// HMAC-SHA256 of a body as `sha256=<hex>`, the SMS gateway signature header.

@@ -79,7 +79,12 @@ pub fn contains_card_number(text: &str) -> bool {
 pub fn contains_card_number_of_length(text: &str, min_digits: usize) -> bool {
     let normalised: String = text.chars().map(fullwidth_to_ascii).collect();
     DIGIT_RUN.find_iter(&normalised).any(|m| {
-        let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+        let digits: Vec<u8> = m
+            .as_str()
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
         (min_digits.max(13)..=19).contains(&digits.len()) && digits[0] != 0 && luhn_valid(&digits)
     })
 }
@@ -103,7 +108,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn contains_luhn_window(digits: &[u8]) -> bool {
@@ -152,7 +157,10 @@ mod tests {
 
     #[test]
     fn leaves_merchant_numbers_and_codes() {
-        assert_eq!(redacted("商户号 M100200300 验证码 123456"), "商户号 M100200300 验证码 123456");
+        assert_eq!(
+            redacted("商户号 M100200300 验证码 123456"),
+            "商户号 M100200300 验证码 123456"
+        );
         // 15 digits failing Luhn in every window stays (a merchant number).
         let (_, f) = redact("100000000000000");
         assert!(!f.card_number);

@@ -51,7 +51,13 @@ impl Engine {
         self.texts.render(self.staff_lang(), &msg)
     }
 
-    async fn to_staff(&self, tx: &mut Tx, ticket: Option<i64>, out: Outgoing, now: i64) -> Result<(), EngineError> {
+    async fn to_staff(
+        &self,
+        tx: &mut Tx,
+        ticket: Option<i64>,
+        out: Outgoing,
+        now: i64,
+    ) -> Result<(), EngineError> {
         let staff_chat = self.settings.support.staff_chat_id;
         if staff_chat == 0 {
             return Ok(());
@@ -61,11 +67,17 @@ impl Engine {
             html: rendered.html,
             buttons: rendered.buttons,
         };
-        tx.enqueue(staff_chat, ticket, &payload, Priority::Staff, now).await?;
+        tx.enqueue(staff_chat, ticket, &payload, Priority::Staff, now)
+            .await?;
         Ok(())
     }
 
-    async fn merchant_event(&self, tx: &mut Tx, ticket: &TicketRow, event: Event) -> Result<(), EngineError> {
+    async fn merchant_event(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketRow,
+        event: Event,
+    ) -> Result<(), EngineError> {
         let inbound = Inbound {
             chat_id: ticket.chat_id,
             user: UserInfo {
@@ -82,7 +94,11 @@ impl Engine {
     }
 
     /// Claims a ticket for `agent`.
-    pub async fn staff_claim(&self, ticket_id: i64, agent: &UserInfo) -> Result<StaffReply, EngineError> {
+    pub async fn staff_claim(
+        &self,
+        ticket_id: i64,
+        agent: &UserInfo,
+    ) -> Result<StaffReply, EngineError> {
         if !self.is_staff(agent.id) {
             return Ok(self.toast("staff-not-staff"));
         }
@@ -96,33 +112,69 @@ impl Engine {
         if ticket.status == "claimed" {
             tx.rollback().await?;
             let agent = ticket.assignee_name.unwrap_or_default();
-            let msg = Msg::new("staff-ticket-claimed").arg("ticket", ticket_id).arg("agent", agent);
+            let msg = Msg::new("staff-ticket-claimed")
+                .arg("ticket", ticket_id)
+                .arg("agent", agent);
             return Ok(StaffReply {
                 toast: Some(strip_html(&self.staff_text(msg))),
             });
         }
-        if !tx.claim_ticket(ticket_id, agent.id, &agent.name, now).await? {
+        if !tx
+            .claim_ticket(ticket_id, agent.id, &agent.name, now)
+            .await?
+        {
             tx.rollback().await?;
             return Ok(self.toast("staff-not-in-ticket"));
         }
-        self.merchant_event(&mut tx, &ticket, Event::TicketClaimed { agent: agent.name.clone() })
-            .await?;
-        let note = Msg::new("staff-ticket-claimed").arg("ticket", ticket_id).arg("agent", agent.name.as_str());
-        self.to_staff(&mut tx, Some(ticket_id), Outgoing { parts: vec![note], keyboard: Vec::new() }, now)
-            .await?;
-        tx.audit(&format!("staff:{}", agent.id), "ticket.claimed", ticket.merchant_id.as_deref(), Some(ticket.chat_id), &format!("ticket {ticket_id}"), now)
-            .await?;
+        self.merchant_event(
+            &mut tx,
+            &ticket,
+            Event::TicketClaimed {
+                agent: agent.name.clone(),
+            },
+        )
+        .await?;
+        let note = Msg::new("staff-ticket-claimed")
+            .arg("ticket", ticket_id)
+            .arg("agent", agent.name.as_str());
+        self.to_staff(
+            &mut tx,
+            Some(ticket_id),
+            Outgoing {
+                parts: vec![note],
+                keyboard: Vec::new(),
+            },
+            now,
+        )
+        .await?;
+        tx.audit(
+            &format!("staff:{}", agent.id),
+            "ticket.claimed",
+            ticket.merchant_id.as_deref(),
+            Some(ticket.chat_id),
+            &format!("ticket {ticket_id}"),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.outbox_signal.notify_one();
         Ok(StaffReply {
-            toast: Some(strip_html(&self.staff_text(
-                Msg::new("staff-ticket-claimed").arg("ticket", ticket_id).arg("agent", agent.name.as_str()),
-            ))),
+            toast: Some(strip_html(
+                &self.staff_text(
+                    Msg::new("staff-ticket-claimed")
+                        .arg("ticket", ticket_id)
+                        .arg("agent", agent.name.as_str()),
+                ),
+            )),
         })
     }
 
     /// Closes a ticket; the merchant is asked for a rating.
-    pub async fn staff_close(&self, ticket_id: i64, agent: &UserInfo) -> Result<StaffReply, EngineError> {
+    pub async fn staff_close(
+        &self,
+        ticket_id: i64,
+        agent: &UserInfo,
+    ) -> Result<StaffReply, EngineError> {
         if !self.is_staff(agent.id) {
             return Ok(self.toast("staff-not-staff"));
         }
@@ -137,33 +189,71 @@ impl Engine {
             tx.rollback().await?;
             return Ok(self.toast("staff-not-in-ticket"));
         }
-        self.merchant_event(&mut tx, &ticket, Event::TicketClosed { ticket: ticket_id }).await?;
-        let note = Msg::new("staff-ticket-closed").arg("ticket", ticket_id).arg("agent", agent.name.as_str());
-        self.to_staff(&mut tx, Some(ticket_id), Outgoing { parts: vec![note], keyboard: Vec::new() }, now)
+        self.merchant_event(&mut tx, &ticket, Event::TicketClosed { ticket: ticket_id })
             .await?;
-        tx.audit(&format!("staff:{}", agent.id), "ticket.closed", ticket.merchant_id.as_deref(), Some(ticket.chat_id), &format!("ticket {ticket_id}"), now)
-            .await?;
+        let note = Msg::new("staff-ticket-closed")
+            .arg("ticket", ticket_id)
+            .arg("agent", agent.name.as_str());
+        self.to_staff(
+            &mut tx,
+            Some(ticket_id),
+            Outgoing {
+                parts: vec![note],
+                keyboard: Vec::new(),
+            },
+            now,
+        )
+        .await?;
+        tx.audit(
+            &format!("staff:{}", agent.id),
+            "ticket.closed",
+            ticket.merchant_id.as_deref(),
+            Some(ticket.chat_id),
+            &format!("ticket {ticket_id}"),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.outbox_signal.notify_one();
         Ok(StaffReply {
-            toast: Some(strip_html(&self.staff_text(
-                Msg::new("staff-ticket-closed").arg("ticket", ticket_id).arg("agent", agent.name.as_str()),
-            ))),
+            toast: Some(strip_html(
+                &self.staff_text(
+                    Msg::new("staff-ticket-closed")
+                        .arg("ticket", ticket_id)
+                        .arg("agent", agent.name.as_str()),
+                ),
+            )),
         })
     }
 
     /// Posts the list of open tickets to the staff group (in `thread`'s ticket
     /// topic if asked from one).
-    pub async fn staff_list(&self, agent: &UserInfo, thread: Option<i32>) -> Result<(), EngineError> {
+    pub async fn staff_list(
+        &self,
+        agent: &UserInfo,
+        thread: Option<i32>,
+    ) -> Result<(), EngineError> {
         let now = self.now().timestamp_millis();
         let in_ticket = match thread {
-            Some(t) => self.store.ticket_by_thread(i64::from(t)).await?.map(|t| t.id),
+            Some(t) => self
+                .store
+                .ticket_by_thread(i64::from(t))
+                .await?
+                .map(|t| t.id),
             None => None,
         };
         if !self.is_staff(agent.id) {
             let mut tx = self.store.begin().await?;
-            self.to_staff(&mut tx, in_ticket, Outgoing { parts: vec![Msg::new("staff-not-staff")], keyboard: Vec::new() }, now)
-                .await?;
+            self.to_staff(
+                &mut tx,
+                in_ticket,
+                Outgoing {
+                    parts: vec![Msg::new("staff-not-staff")],
+                    keyboard: Vec::new(),
+                },
+                now,
+            )
+            .await?;
             tx.commit().await?;
             self.outbox_signal.notify_one();
             return Ok(());
@@ -179,7 +269,16 @@ impl Engine {
             }
         }
         let mut tx = self.store.begin().await?;
-        self.to_staff(&mut tx, in_ticket, Outgoing { parts, keyboard: Vec::new() }, now).await?;
+        self.to_staff(
+            &mut tx,
+            in_ticket,
+            Outgoing {
+                parts,
+                keyboard: Vec::new(),
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.outbox_signal.notify_one();
         Ok(())
@@ -187,7 +286,11 @@ impl Engine {
 
     /// A message staff posted in a ticket topic: a `#note` stays internal,
     /// anything else goes to the merchant (and claims an unclaimed ticket).
-    pub async fn staff_message(&self, agent: &UserInfo, message: &StaffMessage) -> Result<(), EngineError> {
+    pub async fn staff_message(
+        &self,
+        agent: &UserInfo,
+        message: &StaffMessage,
+    ) -> Result<(), EngineError> {
         let Some(thread) = message.thread_id else {
             return Ok(());
         };
@@ -198,62 +301,120 @@ impl Engine {
         let text = message.text.clone().unwrap_or_default();
         if !self.is_staff(agent.id) {
             let mut tx = self.store.begin().await?;
-            self.to_staff(&mut tx, Some(ticket.id), Outgoing { parts: vec![Msg::new("staff-not-staff")], keyboard: Vec::new() }, now)
-                .await?;
+            self.to_staff(
+                &mut tx,
+                Some(ticket.id),
+                Outgoing {
+                    parts: vec![Msg::new("staff-not-staff")],
+                    keyboard: Vec::new(),
+                },
+                now,
+            )
+            .await?;
             tx.commit().await?;
             self.outbox_signal.notify_one();
             return Ok(());
         }
         if text.trim_start().to_lowercase().starts_with("#note") {
             let mut tx = self.store.begin().await?;
-            tx.ticket_message(ticket.id, "note", &agent.name, &redact::redacted(&text), now).await?;
+            tx.ticket_message(
+                ticket.id,
+                "note",
+                &agent.name,
+                &redact::redacted(&text),
+                now,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(());
         }
         if !matches!(ticket.status.as_str(), "open" | "claimed") {
             let mut tx = self.store.begin().await?;
-            self.to_staff(&mut tx, Some(ticket.id), Outgoing { parts: vec![Msg::new("staff-not-in-ticket")], keyboard: Vec::new() }, now)
-                .await?;
+            self.to_staff(
+                &mut tx,
+                Some(ticket.id),
+                Outgoing {
+                    parts: vec![Msg::new("staff-not-in-ticket")],
+                    keyboard: Vec::new(),
+                },
+                now,
+            )
+            .await?;
             tx.commit().await?;
             self.outbox_signal.notify_one();
             return Ok(());
         }
         let mut tx = self.store.begin().await?;
         tx.lock_chat(ticket.chat_id).await?;
-        if ticket.status == "open" && tx.claim_ticket(ticket.id, agent.id, &agent.name, now).await? {
-            self.merchant_event(&mut tx, &ticket, Event::TicketClaimed { agent: agent.name.clone() })
-                .await?;
-            let note = Msg::new("staff-ticket-claimed").arg("ticket", ticket.id).arg("agent", agent.name.as_str());
-            self.to_staff(&mut tx, Some(ticket.id), Outgoing { parts: vec![note], keyboard: Vec::new() }, now)
-                .await?;
+        if ticket.status == "open"
+            && tx
+                .claim_ticket(ticket.id, agent.id, &agent.name, now)
+                .await?
+        {
+            self.merchant_event(
+                &mut tx,
+                &ticket,
+                Event::TicketClaimed {
+                    agent: agent.name.clone(),
+                },
+            )
+            .await?;
+            let note = Msg::new("staff-ticket-claimed")
+                .arg("ticket", ticket.id)
+                .arg("agent", agent.name.as_str());
+            self.to_staff(
+                &mut tx,
+                Some(ticket.id),
+                Outgoing {
+                    parts: vec![note],
+                    keyboard: Vec::new(),
+                },
+                now,
+            )
+            .await?;
         }
         let merchant_lang = tx.chat_lang(ticket.chat_id).await?;
-        let signature = self
-            .settings
-            .support
-            .sign_replies
-            .then(|| self.texts.render(merchant_lang, &Msg::new("reply-signature").arg("agent", agent.name.as_str())));
+        let signature = self.settings.support.sign_replies.then(|| {
+            self.texts.render(
+                merchant_lang,
+                &Msg::new("reply-signature").arg("agent", agent.name.as_str()),
+            )
+        });
         let staff_chat = self.settings.support.staff_chat_id;
         if !message.has_media && !text.is_empty() {
             let html = match &signature {
                 Some(sig) => format!("{sig}\n{}", escape_html(&text)),
                 None => escape_html(&text),
             };
-            let payload = OutboxPayload::Text { html, buttons: Vec::new() };
-            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now).await?;
+            let payload = OutboxPayload::Text {
+                html,
+                buttons: Vec::new(),
+            };
+            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)
+                .await?;
         } else {
             if let Some(sig) = signature {
-                let payload = OutboxPayload::Text { html: sig, buttons: Vec::new() };
-                tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now).await?;
+                let payload = OutboxPayload::Text {
+                    html: sig,
+                    buttons: Vec::new(),
+                };
+                tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)
+                    .await?;
             }
             let payload = OutboxPayload::Copy {
                 from_chat: staff_chat,
                 message_id: message.message_id,
             };
-            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now).await?;
+            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)
+                .await?;
         }
-        let body = if message.has_media { format!("[media] {text}") } else { text };
-        tx.ticket_message(ticket.id, "out", &agent.name, &redact::redacted(&body), now).await?;
+        let body = if message.has_media {
+            format!("[media] {text}")
+        } else {
+            text
+        };
+        tx.ticket_message(ticket.id, "out", &agent.name, &redact::redacted(&body), now)
+            .await?;
         tx.commit().await?;
         self.outbox_signal.notify_one();
         Ok(())
@@ -266,7 +427,10 @@ impl Engine {
             return Ok(0);
         }
         let now = self.now().timestamp_millis();
-        let tickets = self.store.take_tickets_to_remind(now - minutes * 60_000).await?;
+        let tickets = self
+            .store
+            .take_tickets_to_remind(now - minutes * 60_000)
+            .await?;
         if tickets.is_empty() {
             return Ok(0);
         }
@@ -274,7 +438,11 @@ impl Engine {
         for t in &tickets {
             let waited = (now - t.opened_at) / 60_000;
             let out = Outgoing {
-                parts: vec![Msg::new("staff-reminder").arg("ticket", t.id).arg("minutes", waited)],
+                parts: vec![
+                    Msg::new("staff-reminder")
+                        .arg("ticket", t.id)
+                        .arg("minutes", waited),
+                ],
                 keyboard: ticket_buttons(t.id),
             };
             self.to_staff(&mut tx, Some(t.id), out, now).await?;
@@ -292,7 +460,10 @@ impl Engine {
 
     /// The forum-topic title of a ticket.
     pub fn topic_name(&self, ticket: &TicketRow) -> String {
-        let who = ticket.merchant_id.clone().unwrap_or_else(|| ticket.user_name.clone());
+        let who = ticket
+            .merchant_id
+            .clone()
+            .unwrap_or_else(|| ticket.user_name.clone());
         let reason = TicketReason::parse(&ticket.reason).unwrap_or(TicketReason::UserRequest);
         let msg = Msg::new("staff-topic-name")
             .arg("who", format!("#{} {who}", ticket.id))

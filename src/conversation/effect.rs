@@ -52,7 +52,10 @@ pub struct Msg {
 impl Msg {
     /// A message without arguments.
     pub fn new(id: &'static str) -> Msg {
-        Msg { id, args: Vec::new() }
+        Msg {
+            id,
+            args: Vec::new(),
+        }
     }
 
     /// Adds an argument.
@@ -74,7 +77,10 @@ pub struct Button {
 impl Button {
     /// A button labelled by message `label`.
     pub fn new(label: &'static str, data: CallbackData) -> Button {
-        Button { label: Msg::new(label), data }
+        Button {
+            label: Msg::new(label),
+            data,
+        }
     }
 }
 

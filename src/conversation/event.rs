@@ -57,7 +57,11 @@ impl Event {
     pub fn is_user_input(&self) -> bool {
         matches!(
             self,
-            Event::Command(_) | Event::Text(_) | Event::Callback(_) | Event::Media(_) | Event::Edited(_)
+            Event::Command(_)
+                | Event::Text(_)
+                | Event::Callback(_)
+                | Event::Media(_)
+                | Event::Edited(_)
         )
     }
 
@@ -138,7 +142,7 @@ pub enum Command {
 impl Command {
     /// Parses `/name`, `/name@bot` or `/name args`; `None` if `text` is not a command.
     pub fn parse(text: &str) -> Option<Command> {
-        let first = text.trim().split_whitespace().next()?;
+        let first = text.split_whitespace().next()?;
         let name = first.strip_prefix('/')?;
         let name = name.split('@').next().unwrap_or(name).to_ascii_lowercase();
         Some(match name.as_str() {
@@ -280,17 +284,37 @@ mod tests {
 
     #[test]
     fn forged_callback_data_is_invalid() {
-        for raw in ["", "unbind", "unbind:confirm:1", "csat:6:1", "csat:0:1", "ticket:claim:-1",
-            "ticket:claim:abc", "faq:unknown", "faq:greeting", "lang:fr", &"x".repeat(200)] {
-            assert!(matches!(CallbackData::parse(raw), CallbackData::Invalid(_)), "{raw}");
+        for raw in [
+            "",
+            "unbind",
+            "unbind:confirm:1",
+            "csat:6:1",
+            "csat:0:1",
+            "ticket:claim:-1",
+            "ticket:claim:abc",
+            "faq:unknown",
+            "faq:greeting",
+            "lang:fr",
+            &"x".repeat(200),
+        ] {
+            assert!(
+                matches!(CallbackData::parse(raw), CallbackData::Invalid(_)),
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn commands_parse() {
         assert_eq!(Command::parse("/start"), Some(Command::Start));
-        assert_eq!(Command::parse("/Unbind@posdesk_bot now"), Some(Command::Unbind));
-        assert_eq!(Command::parse("/what"), Some(Command::Unknown("what".into())));
+        assert_eq!(
+            Command::parse("/Unbind@posdesk_bot now"),
+            Some(Command::Unbind)
+        );
+        assert_eq!(
+            Command::parse("/what"),
+            Some(Command::Unknown("what".into()))
+        );
         assert_eq!(Command::parse("hello"), None);
         assert_eq!(Command::parse("/"), Some(Command::Unknown(String::new())));
     }

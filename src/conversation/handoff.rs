@@ -23,8 +23,14 @@ pub(super) fn request(t: &mut Turn<'_, '_>, reason: TicketReason) {
 
 fn already_open(t: &mut Turn<'_, '_>, ticket: &TicketView) {
     match &ticket.assignee {
-        Some(agent) => t.say(Msg::new("handoff-claimed").arg("agent", agent.as_str()), Vec::new()),
-        None => t.say(Msg::new("handoff-already-open").arg("position", ticket.position), Vec::new()),
+        Some(agent) => t.say(
+            Msg::new("handoff-claimed").arg("agent", agent.as_str()),
+            Vec::new(),
+        ),
+        None => t.say(
+            Msg::new("handoff-already-open").arg("position", ticket.position),
+            Vec::new(),
+        ),
     }
 }
 
@@ -33,7 +39,10 @@ pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
     let support = &t.ctx.settings.support;
     if !opened.staff_chat {
         let contact = support.contact.clone();
-        return t.say(Msg::new("handoff-no-staff-chat").arg("contact", contact), Vec::new());
+        return t.say(
+            Msg::new("handoff-no-staff-chat").arg("contact", contact),
+            Vec::new(),
+        );
     }
     let mut parts = vec![Msg::new("handoff-opened").arg("position", opened.position)];
     let tz = t.ctx.derived.support_tz;
@@ -62,7 +71,9 @@ pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
 pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event: Event) {
     match event {
         Event::Command(Command::Cancel) => withdraw(t, ticket),
-        Event::Command(Command::Human) | Event::Callback(CallbackData::MenuHuman) => already_open(t, ticket),
+        Event::Command(Command::Human) | Event::Callback(CallbackData::MenuHuman) => {
+            already_open(t, ticket)
+        }
         Event::Callback(CallbackData::Lang(lang)) => {
             t.conv.lang = Some(lang);
             t.say(Msg::new("lang-set"), Vec::new());
@@ -70,11 +81,22 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
         Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),
         Event::Text(text) if redact::contains_card_number(&text) => {
             t.effects.push(Effect::DeleteIncoming);
-            t.audit("sensitive.card_number", None, "message deleted, not relayed");
+            t.audit(
+                "sensitive.card_number",
+                None,
+                "message deleted, not relayed",
+            );
             t.say(Msg::new("sensitive-card-number"), Vec::new());
         }
+        Event::Text(text) if super::step::CODE_LIKE.is_match(&text) => {
+            // A one-time code is nobody's business, not even staff's.
+            t.effects.push(Effect::DeleteIncoming);
+            t.say(Msg::new("sensitive-code"), Vec::new());
+        }
         Event::Text(text) if Command::parse(&text) == Some(Command::Cancel) => withdraw(t, ticket),
-        Event::Text(text) if Command::parse(&text) == Some(Command::Human) => already_open(t, ticket),
+        Event::Text(text) if Command::parse(&text) == Some(Command::Human) => {
+            already_open(t, ticket)
+        }
         Event::Edited(text) => t.effects.push(Effect::RelayEditToStaff {
             ticket: ticket.id,
             edited: redact::redacted(&text),
@@ -101,7 +123,10 @@ pub(super) fn rated(t: &mut Turn<'_, '_>, ticket: i64, score: u8) {
     t.conv.awaiting_rating = None;
     t.conv.awaiting_comment = Some((ticket, t.ctx.now_ms() + 10 * 60_000));
     t.toast(None);
-    t.say(Msg::new("handoff-rating-thanks").arg("rating", i64::from(score)), Vec::new());
+    t.say(
+        Msg::new("handoff-rating-thanks").arg("rating", i64::from(score)),
+        Vec::new(),
+    );
 }
 
 /// Staff closed the ticket: the bot owns the chat again, and asks once for a rating.
@@ -123,16 +148,27 @@ pub fn closed_notice(ticket: i64) -> Outgoing {
 /// Whether support is on duty at `now` under `hours` (e.g. `Mon-Fri
 /// 09:00-18:00`, several separated by `;`), and when it next opens.
 /// An empty or unparseable spec means always on duty.
-pub fn on_duty<Tz: TimeZone>(hours: &str, tz: Tz, now: DateTime<Utc>) -> (bool, Option<DateTime<Utc>>) {
+pub fn on_duty<Tz: TimeZone>(
+    hours: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> (bool, Option<DateTime<Utc>>) {
     let specs: Vec<HoursSpec> = hours.split(';').filter_map(HoursSpec::parse).collect();
     if specs.is_empty() {
         return (true, None);
     }
     let local = now.with_timezone(&tz);
     let minute = local.hour() * 60 + local.minute();
-    let open_now = specs
-        .iter()
-        .any(|s| s.has_day(local.weekday()) && (s.start..s.end).contains(&minute));
+    let yesterday = local.weekday().pred();
+    let open_now = specs.iter().any(|s| {
+        if s.start <= s.end {
+            s.has_day(local.weekday()) && (s.start..s.end).contains(&minute)
+        } else {
+            // A shift crossing midnight belongs to the day it starts.
+            (s.has_day(local.weekday()) && minute >= s.start)
+                || (s.has_day(yesterday) && minute < s.end)
+        }
+    });
     let mut next: Option<DateTime<Utc>> = None;
     for days_ahead in 0..8 {
         let day = local.date_naive() + Duration::days(days_ahead);
@@ -172,7 +208,12 @@ impl HoursSpec {
             None => (weekday(days)?, weekday(days)?),
         };
         let (start, end) = crate::config::parse_window(times)?;
-        Some(HoursSpec { first, last, start, end })
+        Some(HoursSpec {
+            first,
+            last,
+            start,
+            end,
+        })
     }
 
     fn has_day(&self, day: Weekday) -> bool {
@@ -188,7 +229,10 @@ impl HoursSpec {
 fn weekday(name: &str) -> Option<u32> {
     let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let lower = name.to_ascii_lowercase();
-    names.iter().position(|n| lower.starts_with(n)).map(|p| p as u32)
+    names
+        .iter()
+        .position(|n| lower.starts_with(n))
+        .map(|p| p as u32)
 }
 
 #[cfg(test)]
@@ -199,10 +243,16 @@ mod tests {
     fn office_hours() {
         let tz = chrono_tz::Asia::Shanghai;
         // 2026-11-30 is a Monday; 10:00 Shanghai = 02:00 UTC.
-        let monday_ten = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).single().expect("valid");
+        let monday_ten = Utc
+            .with_ymd_and_hms(2026, 11, 30, 2, 0, 0)
+            .single()
+            .expect("valid");
         assert!(on_duty("Mon-Fri 09:00-18:00", tz, monday_ten).0);
         // Saturday 10:00 Shanghai: closed, opens Monday 09:00.
-        let saturday = Utc.with_ymd_and_hms(2026, 11, 28, 2, 0, 0).single().expect("valid");
+        let saturday = Utc
+            .with_ymd_and_hms(2026, 11, 28, 2, 0, 0)
+            .single()
+            .expect("valid");
         let (open, next) = on_duty("Mon-Fri 09:00-18:00", tz, saturday);
         assert!(!open);
         assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).single());

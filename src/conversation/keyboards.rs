@@ -26,9 +26,15 @@ pub fn main_menu() -> Keyboard {
 pub fn faq_menu() -> Keyboard {
     let topic = |label, intent| Button::new(label, CallbackData::Faq(intent));
     vec![
-        vec![topic("btn-faq-verification-failed", Intent::VerificationFailed)],
+        vec![topic(
+            "btn-faq-verification-failed",
+            Intent::VerificationFailed,
+        )],
         vec![topic("btn-faq-unbind-stuck", Intent::UnbindStuck)],
-        vec![topic("btn-faq-new-account-inactive", Intent::NewAccountInactive)],
+        vec![topic(
+            "btn-faq-new-account-inactive",
+            Intent::NewAccountInactive,
+        )],
         vec![
             topic("btn-faq-unbind-prepare", Intent::UnbindPrepare),
             topic("btn-faq-unbind-limits", Intent::UnbindLimits),
@@ -110,7 +116,13 @@ pub fn languages() -> Keyboard {
 
 /// One-tap rating of a closed ticket.
 pub fn rating(ticket: i64) -> Keyboard {
-    let labels = ["btn-rate-1", "btn-rate-2", "btn-rate-3", "btn-rate-4", "btn-rate-5"];
+    let labels = [
+        "btn-rate-1",
+        "btn-rate-2",
+        "btn-rate-3",
+        "btn-rate-4",
+        "btn-rate-5",
+    ];
     vec![
         labels
             .iter()

@@ -16,7 +16,9 @@ mod unbind;
 
 pub use effect::{Arg, Button, Effect, Msg, Outgoing, TicketReason, Write};
 pub use event::{CallbackData, Command, Continuation, Event, MediaKind};
-pub use facts::{MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened, TicketView};
+pub use facts::{
+    MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened, TicketView,
+};
 pub use handoff::{closed_notice, on_duty};
 pub use state::{Conversation, Purpose, State, Verified};
 pub use step::{faq_message, notification_for_status, step};

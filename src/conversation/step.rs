@@ -15,17 +15,22 @@ use super::keyboards::{self, Keyboard};
 use super::state::{Conversation, Purpose, State};
 use super::{Ctx, Transition, handoff, unbind};
 
-static CODE_LIKE: LazyLock<Regex> =
+/// A bare one-time-code-like number (4 to 10 digits, spaces or dashes allowed).
+pub(super) static CODE_LIKE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*\d(?:[\s-]?\d){3,9}\s*$").expect("static regex"));
 static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(密码|密碼|口令|pin码|pin碼|\bpin\b|password|passcode|passwd)").expect("static regex")
+    Regex::new(r"(?i)(密码|密碼|口令|pin码|pin碼|\bpin\b|password|passcode|passwd)")
+        .expect("static regex")
 });
 static URGENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(投诉|投訴|生气|生氣|气死|氣死|急|垃圾|骗子|騙子|报警|報警|urgent|asap|angry|complain|furious|ridiculous|scam)")
         .expect("static regex")
 });
 static CANCEL_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(取消|退出|不办了|不辦了|算了|不要了|cancel|stop|quit|exit)\s*[。.!！]?\s*$").expect("static regex")
+    Regex::new(
+        r"(?i)^\s*(取消|退出|不办了|不辦了|算了|不要了|cancel|stop|quit|exit)\s*[。.!！]?\s*$",
+    )
+    .expect("static regex")
 });
 
 /// Applies one event to a conversation.
@@ -37,16 +42,22 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
         turn.expire_idle_flow();
     }
     match (ctx.ticket.clone(), event) {
-        (Some(ticket), event) if user_input => handoff::while_ticket_open(&mut turn, &ticket, event),
+        (Some(ticket), event) if user_input => {
+            handoff::while_ticket_open(&mut turn, &ticket, event)
+        }
         (_, Event::Command(command)) => turn.command(command),
         (_, Event::Text(text)) => turn.text(&text),
         (_, Event::Callback(data)) => turn.callback(data),
         (_, Event::Media(kind)) => turn.media(kind),
         (_, Event::Edited(_)) => turn.say(Msg::new("edited-message"), Vec::new()),
         (_, Event::Facts { facts, then }) => unbind::with_facts(&mut turn, *facts, then),
-        (_, Event::OtpDelivery { merchant, delivered }) => {
-            unbind::delivery_result(&mut turn, merchant, delivered)
-        }
+        (
+            _,
+            Event::OtpDelivery {
+                merchant,
+                delivered,
+            },
+        ) => unbind::delivery_result(&mut turn, merchant, delivered),
         (_, Event::TicketOpened(opened)) => handoff::opened(&mut turn, opened),
         (_, Event::TicketClaimed { agent }) => {
             turn.say(Msg::new("handoff-claimed").arg("agent", agent), Vec::new())
@@ -56,6 +67,13 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
     }
     if user_input {
         turn.conv.last_input_at = ctx.now_ms();
+        // "Unknown twice in a row" means two unanswered inputs with nothing
+        // in between: any other input (button, command, answered question)
+        // breaks the run.
+        if turn.conv.unknown_streak != 0 && turn.conv.unknown_streak == conversation.unknown_streak
+        {
+            turn.conv.unknown_streak = 0;
+        }
     }
     if is_callback && !turn.effects.iter().any(|e| matches!(e, Effect::Toast(_))) {
         turn.effects.insert(0, Effect::Toast(None));
@@ -82,11 +100,17 @@ pub fn notification_for_status(
         RequestStatus::Submitted => return None,
         RequestStatus::Processing => (
             Msg::new("notify-processing").arg("reference", reference.as_str()),
-            vec![vec![super::Button::new("btn-status", CallbackData::MenuStatus)]],
+            vec![vec![super::Button::new(
+                "btn-status",
+                CallbackData::MenuStatus,
+            )]],
         ),
         RequestStatus::Completed => (
             Msg::new("notify-completed").arg("reference", reference.as_str()),
-            vec![vec![super::Button::new("btn-faq-after-unbind", CallbackData::Faq(Intent::AfterUnbind))]],
+            vec![vec![super::Button::new(
+                "btn-faq-after-unbind",
+                CallbackData::Faq(Intent::AfterUnbind),
+            )]],
         ),
         RequestStatus::Rejected => (
             reason_arg(Msg::new("notify-rejected").arg("reference", reference.as_str())),
@@ -127,7 +151,8 @@ impl<'a, 'c> Turn<'a, 'c> {
 
     /// Sends one message of several paragraphs.
     pub fn say_parts(&mut self, parts: Vec<Msg>, keyboard: Keyboard) {
-        self.effects.push(Effect::Send(Outgoing { parts, keyboard }));
+        self.effects
+            .push(Effect::Send(Outgoing { parts, keyboard }));
     }
 
     /// Applies a write in the turn's transaction.
@@ -136,7 +161,12 @@ impl<'a, 'c> Turn<'a, 'c> {
     }
 
     /// Records an audit line.
-    pub fn audit(&mut self, action: &'static str, merchant: Option<&crate::domain::MerchantId>, detail: impl Into<String>) {
+    pub fn audit(
+        &mut self,
+        action: &'static str,
+        merchant: Option<&crate::domain::MerchantId>,
+        detail: impl Into<String>,
+    ) {
         self.write(Write::Audit {
             action,
             merchant: merchant.cloned(),
@@ -160,7 +190,8 @@ impl<'a, 'c> Turn<'a, 'c> {
         if self.conv.state.in_flow() && self.conv.last_input_at > 0 && idle > timeout_ms {
             self.conv.state = State::Idle;
             self.say(
-                Msg::new("unbind-flow-expired").arg("minutes", self.ctx.settings.unbind.flow_timeout_minutes),
+                Msg::new("unbind-flow-expired")
+                    .arg("minutes", self.ctx.settings.unbind.flow_timeout_minutes),
                 Vec::new(),
             );
         }
@@ -174,10 +205,19 @@ impl<'a, 'c> Turn<'a, 'c> {
         }
         let in_unbind = !matches!(
             self.conv.state,
-            State::AwaitingMerchantId { purpose: Purpose::Status } | State::AwaitingCode { purpose: Purpose::Status, .. }
+            State::AwaitingMerchantId {
+                purpose: Purpose::Status
+            } | State::AwaitingCode {
+                purpose: Purpose::Status,
+                ..
+            }
         );
         self.conv.state = State::Idle;
-        let msg = if in_unbind { "unbind-cancelled" } else { "cancel-done" };
+        let msg = if in_unbind {
+            "unbind-cancelled"
+        } else {
+            "cancel-done"
+        };
         self.say(Msg::new(msg), keyboards::main_menu());
     }
 
@@ -186,7 +226,10 @@ impl<'a, 'c> Turn<'a, 'c> {
             Command::Start => {
                 self.conv.state = State::Idle;
                 self.conv.unknown_streak = 0;
-                self.say(Msg::new("menu-welcome").arg("brand", self.ctx.settings.brand.as_str()), keyboards::main_menu());
+                self.say(
+                    Msg::new("menu-welcome").arg("brand", self.ctx.settings.brand.as_str()),
+                    keyboards::main_menu(),
+                );
             }
             Command::Unbind => unbind::start(self, Purpose::Unbind),
             Command::Status => unbind::status(self),
@@ -194,20 +237,15 @@ impl<'a, 'c> Turn<'a, 'c> {
             Command::Human => handoff::request(self, TicketReason::UserRequest),
             Command::Cancel => self.cancel(),
             Command::Lang => self.say(Msg::new("lang-choose"), keyboards::languages()),
-            Command::Help | Command::Unknown(_) => self.say(Msg::new("help"), keyboards::main_menu()),
+            Command::Help | Command::Unknown(_) => {
+                self.say(Msg::new("help"), keyboards::main_menu())
+            }
         }
     }
 
     fn text(&mut self, raw: &str) {
         if let Some(command) = Command::parse(raw) {
             return self.command(command);
-        }
-        if raw.chars().count() > self.ctx.settings.limits.max_text_chars {
-            let max = self.ctx.settings.limits.max_text_chars as i64;
-            return self.say(Msg::new("text-too-long").arg("max", max), Vec::new());
-        }
-        if raw.trim().is_empty() {
-            return self.say(Msg::new("help"), keyboards::main_menu());
         }
         // A merchant number may be all digits: while one is expected, only
         // 16 to 19 digit card numbers count (the common card lengths).
@@ -220,14 +258,25 @@ impl<'a, 'c> Turn<'a, 'c> {
             self.audit("sensitive.card_number", None, "message deleted");
             return self.say(Msg::new("sensitive-card-number"), Vec::new());
         }
+        if raw.chars().count() > self.ctx.settings.limits.max_text_chars {
+            let max = self.ctx.settings.limits.max_text_chars as i64;
+            return self.say(Msg::new("text-too-long").arg("max", max), Vec::new());
+        }
+        if raw.trim().is_empty() {
+            return self.say(Msg::new("help"), keyboards::main_menu());
+        }
         if self.take_comment(raw) {
             return;
         }
         match self.conv.state.clone() {
             State::Idle => self.free_text(raw),
-            State::AwaitingMerchantId { purpose } => unbind::merchant_id_entered(self, raw, purpose),
+            State::AwaitingMerchantId { purpose } => {
+                unbind::merchant_id_entered(self, raw, purpose)
+            }
             State::AwaitingCode { merchant, .. } => unbind::code_entered(self, raw, merchant),
-            State::AwaitingConfirm { .. } | State::AwaitingFinalConfirm { .. } => unbind::confirm_text(self, raw),
+            State::AwaitingConfirm { .. } | State::AwaitingFinalConfirm { .. } => {
+                unbind::confirm_text(self, raw)
+            }
         }
     }
 
@@ -236,7 +285,7 @@ impl<'a, 'c> Turn<'a, 'c> {
             return false;
         };
         self.conv.awaiting_comment = None;
-        if self.ctx.now_ms() > until || self.conv.state.in_flow() {
+        if self.ctx.now_ms() > until || self.conv.state.in_flow() || CODE_LIKE.is_match(raw) {
             return false;
         }
         let intent = self.ctx.classifier.classify(raw);
@@ -277,13 +326,18 @@ impl<'a, 'c> Turn<'a, 'c> {
         }
         let mentions_password = PASSWORD.is_match(raw);
         match intent {
-            Intent::Greeting => {
-                self.say(Msg::new("menu-welcome").arg("brand", self.ctx.settings.brand.as_str()), keyboards::main_menu())
-            }
+            Intent::Greeting => self.say(
+                Msg::new("menu-welcome").arg("brand", self.ctx.settings.brand.as_str()),
+                keyboards::main_menu(),
+            ),
             Intent::UnbindStart => unbind::start(self, Purpose::Unbind),
             Intent::ProgressQuery => unbind::status(self),
             Intent::Human => {
-                let reason = if URGENT.is_match(raw) { TicketReason::Urgent } else { TicketReason::UserRequest };
+                let reason = if URGENT.is_match(raw) {
+                    TicketReason::Urgent
+                } else {
+                    TicketReason::UserRequest
+                };
                 handoff::request(self, reason)
             }
             Intent::Unknown if self.conv.unknown_streak >= 2 => {
@@ -294,7 +348,10 @@ impl<'a, 'c> Turn<'a, 'c> {
             Intent::Unknown => {
                 let mut parts = Vec::new();
                 if mentions_password {
-                    parts.push(Msg::new("sensitive-password").arg("brand", self.ctx.settings.brand.as_str()));
+                    parts.push(
+                        Msg::new("sensitive-password")
+                            .arg("brand", self.ctx.settings.brand.as_str()),
+                    );
                 }
                 parts.push(Msg::new("unknown").arg("brand", self.ctx.settings.brand.as_str()));
                 self.say_parts(parts, keyboards::human_or_menu());
@@ -310,7 +367,9 @@ impl<'a, 'c> Turn<'a, 'c> {
         };
         let mut parts = Vec::new();
         if mentions_password && intent != Intent::Security {
-            parts.push(Msg::new("sensitive-password").arg("brand", self.ctx.settings.brand.as_str()));
+            parts.push(
+                Msg::new("sensitive-password").arg("brand", self.ctx.settings.brand.as_str()),
+            );
         }
         parts.push(answer);
         self.say_parts(parts, keyboards::after_faq(intent));
@@ -364,7 +423,11 @@ pub fn faq_message(intent: Intent, s: &crate::config::Settings) -> Option<Msg> {
         Intent::UnbindStuck => Msg::new("faq-unbind-stuck").arg("sla_hours", s.unbind.sla_hours),
         Intent::NewAccountInactive => Msg::new("faq-new-account-inactive"),
         Intent::UnbindLimits => {
-            let blackout = if s.unbind.blackout.is_empty() { "none".to_string() } else { s.unbind.blackout.join(", ") };
+            let blackout = if s.unbind.blackout.is_empty() {
+                "none".to_string()
+            } else {
+                s.unbind.blackout.join(", ")
+            };
             Msg::new("faq-unbind-limits")
                 .arg("max_unbinds", s.unbind.max_per_period)
                 .arg("period_days", s.unbind.period_days)

@@ -82,12 +82,18 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
     if intent.is_in_scope() {
         t.answer_intent(intent, raw);
         if matches!(t.conv.state, State::AwaitingMerchantId { .. }) && intent.is_faq() {
-            t.say(Msg::new("unbind-reminder-merchant-id"), keyboards::cancel_only());
+            t.say(
+                Msg::new("unbind-reminder-merchant-id"),
+                keyboards::cancel_only(),
+            );
         }
         return;
     }
     let example = t.ctx.settings.merchant.id_example.clone();
-    t.say(Msg::new("unbind-merchant-id-invalid").arg("example", example), keyboards::cancel_only());
+    t.say(
+        Msg::new("unbind-merchant-id-invalid").arg("example", example),
+        keyboards::cancel_only(),
+    );
 }
 
 /// Text while a code is expected.
@@ -113,11 +119,17 @@ pub(super) fn code_entered(t: &mut Turn<'_, '_>, raw: &str, merchant: MerchantId
     if !mostly_digits && intent.is_in_scope() && intent != Intent::VerificationFailed {
         t.answer_intent(intent, raw);
         if matches!(t.conv.state, State::AwaitingCode { .. }) && intent.is_faq() {
-            t.say(Msg::new("unbind-reminder-code"), keyboards::resend_or_cancel());
+            t.say(
+                Msg::new("unbind-reminder-code"),
+                keyboards::resend_or_cancel(),
+            );
         }
         return;
     }
-    t.say(Msg::new("unbind-code-format").arg("digits", digits as i64), keyboards::resend_or_cancel());
+    t.say(
+        Msg::new("unbind-code-format").arg("digits", digits as i64),
+        keyboards::resend_or_cancel(),
+    );
 }
 
 /// Text while a confirmation is expected.
@@ -147,7 +159,10 @@ pub(super) fn confirm_pressed(t: &mut Turn<'_, '_>) {
                 merchant,
                 card: card.clone(),
             };
-            t.say(Msg::new("unbind-final-confirm").arg("card", card), keyboards::submit_or_cancel());
+            t.say(
+                Msg::new("unbind-final-confirm").arg("card", card),
+                keyboards::submit_or_cancel(),
+            );
         }
         State::AwaitingFinalConfirm { merchant, .. } => t.effects.push(Effect::Fetch {
             merchant,
@@ -182,13 +197,19 @@ pub(super) fn with_facts(t: &mut Turn<'_, '_>, facts: MerchantFacts, then: Conti
 fn purpose_for(t: &Turn<'_, '_>, merchant: &MerchantId) -> Option<Purpose> {
     match &t.conv.state {
         State::AwaitingMerchantId { purpose } => Some(*purpose),
-        State::AwaitingCode { merchant: m, purpose, .. } if m == merchant => Some(*purpose),
+        State::AwaitingCode {
+            merchant: m,
+            purpose,
+            ..
+        } if m == merchant => Some(*purpose),
         _ => None,
     }
 }
 
 fn locked_message(t: &Turn<'_, '_>, until_ms: i64) -> Msg {
-    let minutes = ((until_ms - t.ctx.now_ms()) as f64 / 60_000.0).ceil().max(1.0) as i64;
+    let minutes = ((until_ms - t.ctx.now_ms()) as f64 / 60_000.0)
+        .ceil()
+        .max(1.0) as i64;
     Msg::new("unbind-code-locked")
         .arg("minutes", minutes)
         .arg("until", format_time(t, until_ms))
@@ -207,7 +228,8 @@ fn issue_code(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
         return t.say(msg, keyboards::human_or_menu());
     }
     let phone_masked = masked_phone_for(t, facts);
-    let code_active = facts.otp.code_hash.is_some() && facts.otp.expires_at.is_some_and(|e| e > now);
+    let code_active =
+        facts.otp.code_hash.is_some() && facts.otp.expires_at.is_some_and(|e| e > now);
     if let Some(last) = facts.otp.last_sent_at {
         let wait_ms = otp.resend_seconds * 1000 - (now - last);
         if wait_ms > 0 && code_active {
@@ -217,15 +239,25 @@ fn issue_code(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
                 phone_masked,
             };
             let seconds = (wait_ms + 999) / 1000;
-            return t.say(Msg::new("unbind-resend-wait").arg("seconds", seconds), keyboards::resend_or_cancel());
+            return t.say(
+                Msg::new("unbind-resend-wait").arg("seconds", seconds),
+                keyboards::resend_or_cancel(),
+            );
         }
     }
     if facts.otp.sends_last_hour >= otp.max_sends_per_merchant_per_hour
         || facts.user_sends_last_hour >= otp.max_sends_per_user_per_hour
     {
         t.conv.state = State::Idle;
-        t.audit("otp.send_limit", Some(merchant), "hourly send limit reached");
-        return t.say(Msg::new("unbind-send-limit").arg("minutes", 60i64), keyboards::human_or_menu());
+        t.audit(
+            "otp.send_limit",
+            Some(merchant),
+            "hourly send limit reached",
+        );
+        return t.say(
+            Msg::new("unbind-send-limit").arg("minutes", 60i64),
+            keyboards::human_or_menu(),
+        );
     }
     let mut random = [0u8; 8];
     random.copy_from_slice(&t.ctx.random[..8]);
@@ -236,7 +268,11 @@ fn issue_code(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
         code_hash: otp::hash_code(t.ctx.hash_key, merchant, &code),
         expires_at: expires_at.timestamp_millis(),
     });
-    let known = if facts.merchant.is_some() { "known" } else { "unknown" };
+    let known = if facts.merchant.is_some() {
+        "known"
+    } else {
+        "unknown"
+    };
     t.audit("otp.issued", Some(merchant), format!("merchant {known}"));
     if let Some(record) = &facts.merchant {
         t.effects.push(Effect::DeliverOtp {
@@ -266,7 +302,8 @@ fn masked_phone_for(t: &Turn<'_, '_>, facts: &MerchantFacts) -> String {
     if let Some(record) = &facts.merchant {
         return record.phone.masked();
     }
-    let pseudo = OtpCode::parse("000000", 6).map(|c| otp::hash_code(t.ctx.hash_key, &facts.merchant_id, &c));
+    let pseudo =
+        OtpCode::parse("000000", 6).map(|c| otp::hash_code(t.ctx.hash_key, &facts.merchant_id, &c));
     let digits: String = pseudo
         .unwrap_or_default()
         .bytes()
@@ -282,7 +319,11 @@ fn masked_phone_for(t: &Turn<'_, '_>, facts: &MerchantFacts) -> String {
 fn verify(t: &mut Turn<'_, '_>, facts: &MerchantFacts, code: &OtpCode) {
     let merchant = &facts.merchant_id;
     let Some(purpose) = (match &t.conv.state {
-        State::AwaitingCode { merchant: m, purpose, .. } if m == merchant => Some(*purpose),
+        State::AwaitingCode {
+            merchant: m,
+            purpose,
+            ..
+        } if m == merchant => Some(*purpose),
         _ => None,
     }) else {
         return;
@@ -299,10 +340,17 @@ fn verify(t: &mut Turn<'_, '_>, facts: &MerchantFacts, code: &OtpCode) {
         _ => None,
     };
     let Some(hash) = active else {
-        return t.say(Msg::new("unbind-code-expired"), keyboards::resend_or_cancel());
+        return t.say(
+            Msg::new("unbind-code-expired"),
+            keyboards::resend_or_cancel(),
+        );
     };
-    if otp::verify_code(t.ctx.hash_key, merchant, code, hash) {
-        t.write(Write::OtpConsumed { merchant: merchant.clone() });
+    // An unregistered number never verifies (its code was never sent to
+    // anyone), and fails exactly like a wrong code so nothing is revealed.
+    if facts.merchant.is_some() && otp::verify_code(t.ctx.hash_key, merchant, code, hash) {
+        t.write(Write::OtpConsumed {
+            merchant: merchant.clone(),
+        });
         t.audit("otp.verified", Some(merchant), "");
         t.conv.verified = Some(Verified {
             merchant: merchant.clone(),
@@ -320,16 +368,29 @@ fn verify(t: &mut Turn<'_, '_>, facts: &MerchantFacts, code: &OtpCode) {
             merchant: merchant.clone(),
             until,
         });
-        t.audit("otp.locked", Some(merchant), format!("{failures} wrong codes"));
+        t.audit(
+            "otp.locked",
+            Some(merchant),
+            format!("{failures} wrong codes"),
+        );
         t.conv.state = State::Idle;
         let msg = locked_message(t, until);
         t.say(msg, Vec::new());
         return super::handoff::request(t, TicketReason::CodeLocked);
     }
-    t.write(Write::OtpFailed { merchant: merchant.clone() });
-    t.audit("otp.wrong", Some(merchant), format!("{failures} wrong so far"));
+    t.write(Write::OtpFailed {
+        merchant: merchant.clone(),
+    });
+    t.audit(
+        "otp.wrong",
+        Some(merchant),
+        format!("{failures} wrong so far"),
+    );
     let left = otp_settings.max_attempts - failures;
-    t.say(Msg::new("unbind-code-wrong").arg("attempts_left", left), keyboards::resend_or_cancel());
+    t.say(
+        Msg::new("unbind-code-wrong").arg("attempts_left", left),
+        keyboards::resend_or_cancel(),
+    );
 }
 
 fn is_verified_for(t: &Turn<'_, '_>, merchant: &MerchantId) -> bool {
@@ -362,13 +423,18 @@ fn summarise(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
 
 fn submit(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
     let merchant = &facts.merchant_id;
-    let in_final = matches!(&t.conv.state, State::AwaitingFinalConfirm { merchant: m, .. } if m == merchant);
+    let in_final =
+        matches!(&t.conv.state, State::AwaitingFinalConfirm { merchant: m, .. } if m == merchant);
     if !in_final {
         return;
     }
     if !is_verified_for(t, merchant) || facts.merchant.is_none() {
         t.conv.state = State::Idle;
-        return t.say(Msg::new("unbind-flow-expired").arg("minutes", t.ctx.settings.unbind.flow_timeout_minutes), keyboards::main_menu());
+        return t.say(
+            Msg::new("unbind-flow-expired")
+                .arg("minutes", t.ctx.settings.unbind.flow_timeout_minutes),
+            keyboards::main_menu(),
+        );
     }
     let refusal = blackout_refusal(t).or_else(|| {
         let now = t.ctx.now_ms();
@@ -407,7 +473,9 @@ fn submit(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
 /// A refusal because of a pending request or the per-period limit.
 fn request_refusal(t: &Turn<'_, '_>, facts: &MerchantFacts) -> Option<Msg> {
     if let Some(pending) = facts.requests.iter().find(|r| r.status.is_pending()) {
-        return Some(Msg::new("unbind-refused-pending").arg("reference", pending.reference.as_str()));
+        return Some(
+            Msg::new("unbind-refused-pending").arg("reference", pending.reference.as_str()),
+        );
     }
     let unbind = &t.ctx.settings.unbind;
     let period_ms = unbind.period_days * 86_400_000;
@@ -442,12 +510,22 @@ fn blackout_refusal(t: &Turn<'_, '_>) -> Option<Msg> {
         .iter()
         .enumerate()
         .find(|(_, (start, end))| in_window(minute, *start, *end))?;
-    let window = t.ctx.settings.unbind.blackout.get(index).cloned().unwrap_or_default();
+    let window = t
+        .ctx
+        .settings
+        .unbind
+        .blackout
+        .get(index)
+        .cloned()
+        .unwrap_or_default();
     Some(
         Msg::new("unbind-refused-blackout")
             .arg("window", window)
             .arg("timezone", t.ctx.settings.unbind.timezone.as_str())
-            .arg("next_time", format!("{:02}:{:02}", (end / 60) % 24, end % 60)),
+            .arg(
+                "next_time",
+                format!("{:02}:{:02}", (end / 60) % 24, end % 60),
+            ),
     )
 }
 
@@ -467,7 +545,10 @@ fn show_status(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
         return start(t, Purpose::Status);
     }
     if facts.requests.is_empty() {
-        return t.say(Msg::new("status-none").arg("merchant_id", merchant.as_str()), keyboards::main_menu());
+        return t.say(
+            Msg::new("status-none").arg("merchant_id", merchant.as_str()),
+            keyboards::main_menu(),
+        );
     }
     let now = t.ctx.now_ms();
     let sla_ms = t.ctx.settings.unbind.sla_hours * 3_600_000;
@@ -504,19 +585,28 @@ pub(super) fn delivery_result(t: &mut Turn<'_, '_>, merchant: MerchantId, delive
     if delivered {
         return t.audit("otp.delivered", Some(&merchant), "");
     }
-    t.write(Write::OtpRefunded { merchant: merchant.clone() });
+    t.write(Write::OtpRefunded {
+        merchant: merchant.clone(),
+    });
     t.audit("otp.delivery_failed", Some(&merchant), "send not counted");
     if matches!(&t.conv.state, State::AwaitingCode { merchant: m, .. } if *m == merchant) {
-        t.say(Msg::new("unbind-code-send-failed"), keyboards::resend_or_cancel());
+        t.say(
+            Msg::new("unbind-code-send-failed"),
+            keyboards::resend_or_cancel(),
+        );
     }
 }
 
 fn format_time(t: &Turn<'_, '_>, ms: i64) -> String {
     let at = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(t.ctx.now);
-    at.with_timezone(&t.ctx.derived.unbind_tz).format("%Y-%m-%d %H:%M").to_string()
+    at.with_timezone(&t.ctx.derived.unbind_tz)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 fn format_date(t: &Turn<'_, '_>, ms: i64) -> String {
     let at = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(t.ctx.now);
-    at.with_timezone(&t.ctx.derived.unbind_tz).format("%Y-%m-%d").to_string()
+    at.with_timezone(&t.ctx.derived.unbind_tz)
+        .format("%Y-%m-%d")
+        .to_string()
 }

@@ -103,7 +103,10 @@ impl Intent {
     }
 
     fn priority(self) -> usize {
-        Intent::ALL.iter().position(|i| *i == self).unwrap_or(usize::MAX)
+        Intent::ALL
+            .iter()
+            .position(|i| *i == self)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -176,7 +179,10 @@ pub struct Classifier {
 
 impl Classifier {
     /// Builds a classifier from rule files `(name, toml text)` and a t2s table.
-    pub fn from_sources(rule_files: &[(&str, &str)], t2s_tsv: &str) -> Result<Classifier, RulesError> {
+    pub fn from_sources(
+        rule_files: &[(&str, &str)],
+        t2s_tsv: &str,
+    ) -> Result<Classifier, RulesError> {
         let mut rules = Vec::new();
         let mut threshold = 1.0;
         for (file, text) in rule_files {
@@ -281,7 +287,8 @@ patterns = ['解绑后']
 
     #[test]
     fn weights_and_negative_rules_decide() {
-        let c = Classifier::from_sources(&[("t", RULES)], "證\t证\n驗\t验\n碼\t码\n對\t对\n").expect("valid");
+        let c = Classifier::from_sources(&[("t", RULES)], "證\t证\n驗\t验\n碼\t码\n對\t对\n")
+            .expect("valid");
         assert_eq!(c.classify("我要解绑"), Intent::UnbindStart);
         assert_eq!(c.classify("解绑后怎么办"), Intent::AfterUnbind);
         assert_eq!(c.classify("驗證碼 不對"), Intent::VerificationFailed);
@@ -291,13 +298,19 @@ patterns = ['解绑后']
 
     #[test]
     fn bad_rules_name_the_problem() {
-        let e = Classifier::from_sources(&[("f.toml", "[[rule]]\nintent = \"nope\"\npatterns = ['a']\n")], "")
-            .err()
-            .expect("invalid");
+        let e = Classifier::from_sources(
+            &[("f.toml", "[[rule]]\nintent = \"nope\"\npatterns = ['a']\n")],
+            "",
+        )
+        .err()
+        .expect("invalid");
         assert!(e.to_string().contains("nope"));
-        let e = Classifier::from_sources(&[("f.toml", "[[rule]]\nintent = \"human\"\npatterns = ['(']\n")], "")
-            .err()
-            .expect("invalid");
+        let e = Classifier::from_sources(
+            &[("f.toml", "[[rule]]\nintent = \"human\"\npatterns = ['(']\n")],
+            "",
+        )
+        .err()
+        .expect("invalid");
         assert!(e.to_string().contains("bad pattern"));
     }
 }

@@ -49,8 +49,10 @@ impl StoreError {
                 let code = e.code().map(|c| c.to_string()).unwrap_or_default();
                 // SQLite BUSY (5), LOCKED (6) and their extended codes; PostgreSQL
                 // serialization_failure, deadlock_detected.
-                matches!(code.as_str(), "5" | "6" | "261" | "262" | "517" | "40001" | "40P01")
-                    || e.message().contains("database is locked")
+                matches!(
+                    code.as_str(),
+                    "5" | "6" | "261" | "262" | "517" | "40001" | "40P01"
+                ) || e.message().contains("database is locked")
             }
             StoreError::Db(sqlx::Error::Io(_))
             | StoreError::Db(sqlx::Error::PoolTimedOut)
@@ -146,7 +148,11 @@ impl Store {
     }
 
     /// Returns the named secret, creating it with `generate` on first use.
-    pub async fn secret(&self, name: &str, generate: impl FnOnce() -> String) -> Result<String, StoreError> {
+    pub async fn secret(
+        &self,
+        name: &str,
+        generate: impl FnOnce() -> String,
+    ) -> Result<String, StoreError> {
         let candidate = generate();
         with_pool!(self, p => {
             sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
@@ -159,4 +165,3 @@ impl Store {
         })
     }
 }
-

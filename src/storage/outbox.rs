@@ -120,9 +120,18 @@ impl Store {
     }
 
     /// Queues a message outside a turn (a notification, a staff-side message).
-    pub async fn enqueue(&self, chat_id: i64, ticket_id: Option<i64>, payload: &OutboxPayload, priority: Priority, now: i64) -> Result<i64, StoreError> {
+    pub async fn enqueue(
+        &self,
+        chat_id: i64,
+        ticket_id: Option<i64>,
+        payload: &OutboxPayload,
+        priority: Priority,
+        now: i64,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
-        let id = tx.enqueue(chat_id, ticket_id, payload, priority, now).await?;
+        let id = tx
+            .enqueue(chat_id, ticket_id, payload, priority, now)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -160,7 +160,11 @@ impl Store {
     }
 
     /// Requests, newest first, optionally only one status.
-    pub async fn list_requests(&self, status: Option<&str>, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
+    pub async fn list_requests(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RequestRow>, StoreError> {
         with_pool!(self, p => {
             let rows = match status {
                 Some(s) => sqlx::query("SELECT reference, merchant_id, chat_id, status, reason, created_at, updated_at FROM unbind_requests WHERE status = $1 ORDER BY created_at DESC LIMIT $2")
@@ -196,8 +200,16 @@ impl Store {
     }
 
     /// Tickets, newest first; only open and claimed ones if `open_only`.
-    pub async fn list_tickets(&self, open_only: bool, limit: i64) -> Result<Vec<TicketRow>, StoreError> {
-        let filter = if open_only { "WHERE status IN ('open', 'claimed')" } else { "" };
+    pub async fn list_tickets(
+        &self,
+        open_only: bool,
+        limit: i64,
+    ) -> Result<Vec<TicketRow>, StoreError> {
+        let filter = if open_only {
+            "WHERE status IN ('open', 'claimed')"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets {filter} ORDER BY id DESC LIMIT $1"
         );
@@ -232,7 +244,11 @@ impl Store {
     }
 
     /// Remembers the forum topic of a ticket.
-    pub async fn set_ticket_thread(&self, id: i64, thread_id: Option<i64>) -> Result<(), StoreError> {
+    pub async fn set_ticket_thread(
+        &self,
+        id: i64,
+        thread_id: Option<i64>,
+    ) -> Result<(), StoreError> {
         with_pool!(self, p => sqlx::query("UPDATE tickets SET thread_id = $2 WHERE id = $1").bind(id).bind(thread_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -250,7 +266,10 @@ impl Store {
     }
 
     /// The transcript of a ticket: (direction, author, body, at).
-    pub async fn ticket_transcript(&self, id: i64) -> Result<Vec<(String, String, String, i64)>, StoreError> {
+    pub async fn ticket_transcript(
+        &self,
+        id: i64,
+    ) -> Result<Vec<(String, String, String, i64)>, StoreError> {
         with_pool!(self, p => {
             let rows = sqlx::query("SELECT direction, author, body, at FROM ticket_messages WHERE ticket_id = $1 ORDER BY id")
                 .bind(id).fetch_all(p).await?;
@@ -259,7 +278,11 @@ impl Store {
     }
 
     /// Chats whose flow has been idle since before `before` (for expiry).
-    pub async fn chats_idle_in_flow(&self, before: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
+    pub async fn chats_idle_in_flow(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
         with_pool!(self, p => {
             let rows = sqlx::query(
                 "SELECT chat_id FROM conversations WHERE updated_at < $1 AND state NOT LIKE '%\"kind\":\"idle\"%' LIMIT $2",

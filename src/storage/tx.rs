@@ -4,13 +4,13 @@
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 
 use crate::conversation::{
-    Conversation, MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened, TicketReason, TicketView,
-    Write,
+    Conversation, MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened,
+    TicketReason, TicketView, Write,
 };
 use crate::domain::{Lang, MaskedCard, MerchantId, Phone, Reference, RequestStatus};
 
-use super::outbox::{OutboxPayload, Priority};
 use super::StoreError;
+use super::outbox::{OutboxPayload, Priority};
 
 /// An open write transaction on either backend.
 pub enum Tx {
@@ -61,13 +61,21 @@ impl Tx {
     /// SQLite: a no-op, the write lock already serialises everything.
     pub async fn lock_chat(&mut self, chat_id: i64) -> Result<(), StoreError> {
         if let Tx::Postgres(t) = self {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(chat_id).execute(&mut **t).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(chat_id)
+                .execute(&mut **t)
+                .await?;
         }
         Ok(())
     }
 
     /// Records `update_id` as processed; `false` if it already was.
-    pub async fn claim_update(&mut self, update_id: i64, chat_id: i64, now: i64) -> Result<bool, StoreError> {
+    pub async fn claim_update(
+        &mut self,
+        update_id: i64,
+        chat_id: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let result = with_tx!(self, c => sqlx::query(
             "INSERT INTO processed_updates (update_id, chat_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING",
         )
@@ -81,7 +89,10 @@ impl Tx {
     }
 
     /// The conversation of a chat, or `None` for a new chat.
-    pub async fn load_conversation(&mut self, chat_id: i64) -> Result<Option<Conversation>, StoreError> {
+    pub async fn load_conversation(
+        &mut self,
+        chat_id: i64,
+    ) -> Result<Option<Conversation>, StoreError> {
         let json: Option<String> = with_tx!(self, c => match sqlx::query("SELECT state FROM conversations WHERE chat_id = $1")
             .bind(chat_id)
             .fetch_optional(c)
@@ -111,7 +122,8 @@ impl Tx {
         lang: Lang,
         now: i64,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(conversation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json =
+            serde_json::to_string(conversation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         with_tx!(self, c => sqlx::query(
             "INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang,
@@ -177,7 +189,8 @@ impl Tx {
         priority: Priority,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let json = serde_json::to_string(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json =
+            serde_json::to_string(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = with_tx!(self, c => sqlx::query(
             "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at)
              VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) RETURNING id",
@@ -194,7 +207,12 @@ impl Tx {
     }
 
     /// Everything the unbinding flow needs about a merchant number.
-    pub async fn merchant_facts(&mut self, merchant: &MerchantId, user_id: i64, now: i64) -> Result<MerchantFacts, StoreError> {
+    pub async fn merchant_facts(
+        &mut self,
+        merchant: &MerchantId,
+        user_id: i64,
+        now: i64,
+    ) -> Result<MerchantFacts, StoreError> {
         let id = merchant.as_str();
         let hour_ago = now - HOUR_MS;
         let (merchant_row, otp_row, merchant_sends, user_sends, request_rows) = with_tx!(self, c => {
@@ -262,9 +280,19 @@ impl Tx {
     }
 
     /// Applies one of the core's writes.
-    pub async fn apply(&mut self, write: &Write, chat_id: i64, user_id: i64, now: i64) -> Result<(), StoreError> {
+    pub async fn apply(
+        &mut self,
+        write: &Write,
+        chat_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
         match write {
-            Write::OtpIssued { merchant, code_hash, expires_at } => with_tx!(self, c => {
+            Write::OtpIssued {
+                merchant,
+                code_hash,
+                expires_at,
+            } => with_tx!(self, c => {
                 sqlx::query(
                     "INSERT INTO otp_state (merchant_id, code_hash, expires_at, failures, last_sent_at) VALUES ($1, $2, $3, 0, $4)
                      ON CONFLICT (merchant_id) DO UPDATE SET code_hash = excluded.code_hash,
@@ -295,7 +323,10 @@ impl Tx {
             Write::OtpConsumed { merchant } => with_tx!(self, c => sqlx::query(
                 "UPDATE otp_state SET failures = 0, code_hash = NULL, expires_at = NULL WHERE merchant_id = $1",
             ).bind(merchant.as_str()).execute(c).await.map(|_| ()))?,
-            Write::RequestCreated { reference, merchant } => with_tx!(self, c => sqlx::query(
+            Write::RequestCreated {
+                reference,
+                merchant,
+            } => with_tx!(self, c => sqlx::query(
                 "INSERT INTO unbind_requests (reference, merchant_id, chat_id, user_id, status, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, 'submitted', $5, $5)",
             ).bind(reference.as_str()).bind(merchant.as_str()).bind(chat_id).bind(user_id).bind(now)
@@ -311,9 +342,20 @@ impl Tx {
             Write::TicketComment { ticket, comment } => with_tx!(self, c => sqlx::query(
                 "UPDATE tickets SET comment = $2 WHERE id = $1 AND status = 'closed' AND chat_id = $3",
             ).bind(ticket).bind(comment).bind(chat_id).execute(c).await.map(|_| ()))?,
-            Write::Audit { action, merchant, detail } => {
-                self.audit(&format!("user:{user_id}"), action, merchant.as_ref().map(MerchantId::as_str), Some(chat_id), detail, now)
-                    .await?
+            Write::Audit {
+                action,
+                merchant,
+                detail,
+            } => {
+                self.audit(
+                    &format!("user:{user_id}"),
+                    action,
+                    merchant.as_ref().map(MerchantId::as_str),
+                    Some(chat_id),
+                    detail,
+                    now,
+                )
+                .await?
             }
         }
         Ok(())
@@ -338,7 +380,10 @@ impl Tx {
     }
 
     /// The open (or claimed) ticket of a chat with its queue position.
-    pub async fn open_ticket_of_chat(&mut self, chat_id: i64) -> Result<Option<TicketView>, StoreError> {
+    pub async fn open_ticket_of_chat(
+        &mut self,
+        chat_id: i64,
+    ) -> Result<Option<TicketView>, StoreError> {
         let found: Option<(i64, Option<String>)> = with_tx!(self, c => match sqlx::query(
             "SELECT id, assignee_name FROM tickets WHERE chat_id = $1 AND status IN ('open', 'claimed')",
         ).bind(chat_id).fetch_optional(c).await? {
@@ -349,7 +394,11 @@ impl Tx {
             return Ok(None);
         };
         let position = self.queue_position(id).await?;
-        Ok(Some(TicketView { id, assignee, position }))
+        Ok(Some(TicketView {
+            id,
+            assignee,
+            position,
+        }))
     }
 
     async fn queue_position(&mut self, ticket: i64) -> Result<u32, StoreError> {
@@ -379,18 +428,32 @@ impl Tx {
         .bind(chat_id).bind(user_id).bind(user_name).bind(merchant).bind(lang.as_str()).bind(reason.as_str()).bind(now)
         .fetch_one(c).await?.try_get("id")?);
         let position = self.queue_position(id).await?;
-        Ok(TicketOpened { id, position, staff_chat })
+        Ok(TicketOpened {
+            id,
+            position,
+            staff_chat,
+        })
     }
 
     /// Tickets opened since `since` (topic-creation guard).
     pub async fn tickets_opened_since(&mut self, since: i64) -> Result<i64, StoreError> {
-        Ok(with_tx!(self, c => sqlx::query("SELECT COUNT(*) AS n FROM tickets WHERE opened_at > $1")
-            .bind(since).fetch_one(c).await?.try_get("n"))?)
+        Ok(
+            with_tx!(self, c => sqlx::query("SELECT COUNT(*) AS n FROM tickets WHERE opened_at > $1")
+            .bind(since).fetch_one(c).await?.try_get("n"))?,
+        )
     }
 
     /// Appends to a ticket's transcript.
-    pub async fn ticket_message(&mut self, ticket: i64, direction: &str, author: &str, body: &str, now: i64) -> Result<(), StoreError> {
-        self.ticket_message_with_id(ticket, direction, author, body, None, now).await
+    pub async fn ticket_message(
+        &mut self,
+        ticket: i64,
+        direction: &str,
+        author: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.ticket_message_with_id(ticket, direction, author, body, None, now)
+            .await
     }
 
     /// Appends to a ticket's transcript, remembering the merchant's message id.
@@ -410,7 +473,11 @@ impl Tx {
     }
 
     /// The transcript text of a merchant message in a ticket (its first version).
-    pub async fn ticket_message_body(&mut self, ticket: i64, message_id: i64) -> Result<Option<String>, StoreError> {
+    pub async fn ticket_message_body(
+        &mut self,
+        ticket: i64,
+        message_id: i64,
+    ) -> Result<Option<String>, StoreError> {
         with_tx!(self, c => match sqlx::query(
             "SELECT body FROM ticket_messages WHERE ticket_id = $1 AND message_id = $2 AND direction = 'in' ORDER BY id LIMIT 1",
         ).bind(ticket).bind(message_id).fetch_optional(c).await? {
@@ -420,7 +487,11 @@ impl Tx {
     }
 
     /// The last `limit` turns' inputs of a chat, oldest first (already redacted).
-    pub async fn recent_inputs(&mut self, chat_id: i64, limit: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn recent_inputs(
+        &mut self,
+        chat_id: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
         let mut inputs: Vec<String> = with_tx!(self, c => sqlx::query(
             "SELECT input FROM turns WHERE chat_id = $1 AND input IS NOT NULL ORDER BY id DESC LIMIT $2",
         ).bind(chat_id).bind(limit).fetch_all(c).await?
@@ -432,7 +503,10 @@ impl Tx {
     }
 
     /// The newest request of a merchant: reference and status.
-    pub async fn latest_request(&mut self, merchant: &str) -> Result<Option<(String, String)>, StoreError> {
+    pub async fn latest_request(
+        &mut self,
+        merchant: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
         with_tx!(self, c => match sqlx::query(
             "SELECT reference, status FROM unbind_requests WHERE merchant_id = $1 ORDER BY created_at DESC LIMIT 1",
         ).bind(merchant).fetch_optional(c).await? {
@@ -448,7 +522,13 @@ impl Tx {
     }
 
     /// Marks a ticket claimed.
-    pub async fn claim_ticket(&mut self, id: i64, agent_id: i64, agent_name: &str, now: i64) -> Result<bool, StoreError> {
+    pub async fn claim_ticket(
+        &mut self,
+        id: i64,
+        agent_id: i64,
+        agent_name: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let n = with_tx!(self, c => sqlx::query(
             "UPDATE tickets SET status = 'claimed', assignee_id = $2, assignee_name = $3, claimed_at = $4 WHERE id = $1 AND status = 'open'",
         ).bind(id).bind(agent_id).bind(agent_name).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
@@ -464,13 +544,22 @@ impl Tx {
     }
 
     /// Loads a request for a status change, with its chat.
-    pub async fn request_for_update(&mut self, reference: &str) -> Result<Option<super::RequestRow>, StoreError> {
+    pub async fn request_for_update(
+        &mut self,
+        reference: &str,
+    ) -> Result<Option<super::RequestRow>, StoreError> {
         with_tx!(self, c => sqlx::query(super::records::REQUEST_SELECT_BY_REF).bind(reference).fetch_optional(c).await?
             .map(|r| super::records::request_from_row(&r)).transpose())
     }
 
     /// Sets a request's status.
-    pub async fn set_request_status(&mut self, reference: &str, status: &str, reason: Option<&str>, now: i64) -> Result<(), StoreError> {
+    pub async fn set_request_status(
+        &mut self,
+        reference: &str,
+        status: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         with_tx!(self, c => sqlx::query(
             "UPDATE unbind_requests SET status = $2, reason = $3, updated_at = $4 WHERE reference = $1",
         ).bind(reference).bind(status).bind(reason).bind(now).execute(c).await.map(|r| r.rows_affected()))?;

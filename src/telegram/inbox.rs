@@ -40,7 +40,12 @@ pub fn rows_of(updates: &[Update]) -> Vec<InboxRow> {
 }
 
 /// Polls Telegram until `stop`, storing every batch before acknowledging it.
-pub async fn poll(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+pub async fn poll(
+    bot: Bot,
+    engine: Arc<Engine>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     if let Err(e) = bot.delete_webhook().await {
         tracing::warn!(error = %e, "deleteWebhook failed (polling may be refused while a webhook is set)");
     }
@@ -50,11 +55,14 @@ pub async fn poll(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop: wa
         if *stop.borrow() {
             return;
         }
-        let mut request = bot.get_updates().timeout(POLL_TIMEOUT).allowed_updates(vec![
-            AllowedUpdate::Message,
-            AllowedUpdate::EditedMessage,
-            AllowedUpdate::CallbackQuery,
-        ]);
+        let mut request = bot
+            .get_updates()
+            .timeout(POLL_TIMEOUT)
+            .allowed_updates(vec![
+                AllowedUpdate::Message,
+                AllowedUpdate::EditedMessage,
+                AllowedUpdate::CallbackQuery,
+            ]);
         if let Some(offset) = offset {
             request = request.offset(offset);
         }
@@ -68,7 +76,9 @@ pub async fn poll(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop: wa
                 updates
             }
             Err(e) => {
-                engine.metrics.inc("posdesk_telegram_errors_total", "method=\"getUpdates\"");
+                engine
+                    .metrics
+                    .inc("posdesk_telegram_errors_total", "method=\"getUpdates\"");
                 tracing::warn!(error = %e, ?backoff, "getUpdates failed; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
@@ -83,7 +93,11 @@ pub async fn poll(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop: wa
         }
         let rows = rows_of(&updates);
         loop {
-            match engine.store.inbox_put(&rows, engine.now().timestamp_millis()).await {
+            match engine
+                .store
+                .inbox_put(&rows, engine.now().timestamp_millis())
+                .await
+            {
                 Ok(()) => break,
                 Err(e) => {
                     // Not acknowledged yet: Telegram keeps them until we can store them.
@@ -103,7 +117,12 @@ pub async fn poll(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop: wa
 }
 
 /// Applies stored updates until `stop`; then finishes the turns in hand.
-pub async fn process(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+pub async fn process(
+    bot: Bot,
+    engine: Arc<Engine>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::new(Mutex::new(HashSet::new()));
     let mut tasks = JoinSet::new();
     loop {
@@ -119,11 +138,15 @@ pub async fn process(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop:
                     by_chat.entry(row.chat_id).or_default().push(row);
                 }
                 for (chat, rows) in by_chat {
-                    let claimed = in_flight.lock().map(|mut f| f.insert(chat)).unwrap_or(false);
+                    let claimed = in_flight
+                        .lock()
+                        .map(|mut f| f.insert(chat))
+                        .unwrap_or(false);
                     if !claimed {
                         continue;
                     }
-                    let (bot, engine, wake, in_flight) = (bot.clone(), engine.clone(), wake.clone(), in_flight.clone());
+                    let (bot, engine, wake, in_flight) =
+                        (bot.clone(), engine.clone(), wake.clone(), in_flight.clone());
                     tasks.spawn(async move {
                         for row in rows {
                             apply(&bot, &engine, &row).await;
@@ -149,7 +172,9 @@ pub async fn process(bot: Bot, engine: Arc<Engine>, wake: Arc<Notify>, mut stop:
 async fn apply(bot: &Bot, engine: &Arc<Engine>, row: &InboxRow) {
     match serde_json::from_str::<Update>(&row.payload) {
         Ok(update) => super::handle_update(bot.clone(), update, engine.clone()).await,
-        Err(e) => tracing::warn!(update_id = row.update_id, error = %e, "stored update unreadable; skipped"),
+        Err(e) => {
+            tracing::warn!(update_id = row.update_id, error = %e, "stored update unreadable; skipped")
+        }
     }
     if let Err(e) = engine.store.inbox_done(row.update_id).await {
         // Applied but still stored: it will be offered again and recognised

@@ -106,7 +106,9 @@ mod tests {
     fn overall_cap_is_thirty_a_second() {
         let mut l = RateLimiter::new(true);
         let now = Instant::now();
-        let sent = (1..=100).filter(|chat| l.acquire(*chat, now).is_zero()).count();
+        let sent = (1..=100)
+            .filter(|chat| l.acquire(*chat, now).is_zero())
+            .count();
         assert_eq!(sent, 30);
         assert!(RateLimiter::new(false).acquire(1, now).is_zero());
     }

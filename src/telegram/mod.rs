@@ -54,7 +54,12 @@ pub async fn register_commands(bot: &Bot, engine: &Engine) {
     for lang in Lang::ALL {
         let commands: Vec<BotCommand> = COMMANDS
             .iter()
-            .map(|(name, msg)| BotCommand::new(*name, strip_html(&engine.texts.render(lang, &Msg::new(msg)))))
+            .map(|(name, msg)| {
+                BotCommand::new(
+                    *name,
+                    strip_html(&engine.texts.render(lang, &Msg::new(msg))),
+                )
+            })
             .collect();
         let request = bot.set_my_commands(commands.clone());
         let result = match lang {
@@ -108,7 +113,12 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
     let timers = tokio::spawn(run_timers(engine.clone(), inner_stop_rx));
     let wake = Arc::new(tokio::sync::Notify::new());
-    let poller = tokio::spawn(inbox::poll(bot.clone(), engine.clone(), wake.clone(), stop.clone()));
+    let poller = tokio::spawn(inbox::poll(
+        bot.clone(),
+        engine.clone(),
+        wake.clone(),
+        stop.clone(),
+    ));
     tracing::info!("polling for updates");
     inbox::process(bot.clone(), engine.clone(), wake, stop).await;
     let _ = poller.await;
@@ -155,7 +165,10 @@ pub async fn run_timers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
     let staff_chat = engine.settings.support.staff_chat_id;
     match update::route(&update, staff_chat) {
-        update::Routed::Merchant { inbound, callback_id } => {
+        update::Routed::Merchant {
+            inbound,
+            callback_id,
+        } => {
             let chat_id = inbound.chat_id;
             let message_id = inbound.message_id;
             let lang = Lang::negotiate(inbound.user.language_code.as_deref());
@@ -171,7 +184,9 @@ pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
                         }
                     }
                     if let (true, Some(message_id)) = (outcome.delete_incoming, message_id)
-                        && let Err(e) = bot.delete_message(ChatId(chat_id), MessageId(message_id)).await
+                        && let Err(e) = bot
+                            .delete_message(ChatId(chat_id), MessageId(message_id))
+                            .await
                     {
                         tracing::info!(error = %e, "could not delete a message holding a secret");
                     }
@@ -182,7 +197,10 @@ pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
                     if let Some(id) = callback_id {
                         let _ = bot.answer_callback_query(id).await;
                     }
-                    let _ = bot.send_message(ChatId(chat_id), text).parse_mode(ParseMode::Html).await;
+                    let _ = bot
+                        .send_message(ChatId(chat_id), text)
+                        .parse_mode(ParseMode::Html)
+                        .await;
                 }
             }
         }
@@ -193,7 +211,10 @@ pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
 
 /// Checks the staff chat exists, is a forum supergroup, and the bot may manage topics.
 pub async fn check_staff_chat(bot: &Bot, chat_id: i64) -> Result<(), String> {
-    let chat = bot.get_chat(ChatId(chat_id)).await.map_err(|e| e.to_string())?;
+    let chat = bot
+        .get_chat(ChatId(chat_id))
+        .await
+        .map_err(|e| e.to_string())?;
     use teloxide::types::{ChatFullInfoKind, ChatFullInfoPublicKind};
     let is_forum = match &chat.kind {
         ChatFullInfoKind::Public(public) => match &public.kind {

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use teloxide::RequestError;
 use teloxide::prelude::*;
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode, ThreadId};
+use teloxide::types::{
+    ChatId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode, ThreadId,
+};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -51,11 +53,20 @@ fn classify(error: &RequestError) -> Failure {
         RequestError::Api(api) => {
             let text = api.to_string();
             let lower = text.to_lowercase();
-            if lower.contains("thread not found") || lower.contains("topic_deleted") || lower.contains("topic_closed") {
+            if lower.contains("thread not found")
+                || lower.contains("topic_deleted")
+                || lower.contains("topic_closed")
+            {
                 Failure::ThreadGone
-            } else if lower.starts_with("forbidden") || lower.contains("bot was blocked") || lower.contains("user is deactivated") {
+            } else if lower.starts_with("forbidden")
+                || lower.contains("bot was blocked")
+                || lower.contains("user is deactivated")
+            {
                 Failure::Blocked(text)
-            } else if lower.starts_with("bad request") || lower.contains("not found") || lower.contains("can't") {
+            } else if lower.starts_with("bad request")
+                || lower.contains("not found")
+                || lower.contains("can't")
+            {
                 Failure::Permanent(text)
             } else {
                 // Unknown descriptions include 5xx bodies: worth another try.
@@ -93,7 +104,9 @@ impl Sender {
             if *stop.borrow() {
                 // Flush: keep going while there is work due, at most a few seconds.
                 let deadline = Instant::now() + Duration::from_secs(5);
-                while Instant::now() < deadline && matches!(self.drain_once().await, Ok(n) if n > 0) {}
+                while Instant::now() < deadline && matches!(self.drain_once().await, Ok(n) if n > 0)
+                {
+                }
                 return;
             }
             if handled == 0 {
@@ -122,7 +135,11 @@ impl Sender {
         for (chat_id, mut rows) in by_chat {
             rows.sort_by_key(|r| r.id);
             if let Some(first) = rows.first()
-                && self.engine.store.has_earlier_pending(chat_id, first.id).await?
+                && self
+                    .engine
+                    .store
+                    .has_earlier_pending(chat_id, first.id)
+                    .await?
             {
                 // An earlier message of this chat is waiting for a retry; keep order.
                 continue;
@@ -177,7 +194,9 @@ impl Sender {
             Ok(thread) => thread,
             Err(Some(delay)) => {
                 let at = self.engine.now().timestamp_millis() + delay.as_millis() as i64;
-                store.outbox_retry(row.id, at, "waiting to create a forum topic").await?;
+                store
+                    .outbox_retry(row.id, at, "waiting to create a forum topic")
+                    .await?;
                 return Ok(false);
             }
             Err(None) => None,
@@ -192,7 +211,9 @@ impl Sender {
             Err(error) => match classify(&error) {
                 Failure::RetryAfter(wait) => {
                     tracing::info!(chat_id = row.chat_id, ?wait, "Telegram asked to slow down");
-                    store.outbox_retry(row.id, now + wait.as_millis() as i64, "429").await?;
+                    store
+                        .outbox_retry(row.id, now + wait.as_millis() as i64, "429")
+                        .await?;
                     Ok(false)
                 }
                 Failure::ThreadGone => {
@@ -204,23 +225,37 @@ impl Sender {
                     Ok(false)
                 }
                 Failure::Blocked(text) => {
-                    tracing::info!(chat_id = row.chat_id, "chat unreachable ({text}); dropping its messages");
+                    tracing::info!(
+                        chat_id = row.chat_id,
+                        "chat unreachable ({text}); dropping its messages"
+                    );
                     store.outbox_fail_chat(row.chat_id, &text).await?;
                     Ok(false)
                 }
                 Failure::Permanent(text) => {
-                    tracing::warn!(chat_id = row.chat_id, outbox_id = row.id, "message rejected: {text}");
+                    tracing::warn!(
+                        chat_id = row.chat_id,
+                        outbox_id = row.id,
+                        "message rejected: {text}"
+                    );
                     store.outbox_failed(row.id, &text).await?;
                     Ok(true)
                 }
                 Failure::Transient(text) => {
                     if row.attempts + 1 >= MAX_ATTEMPTS {
-                        tracing::error!(chat_id = row.chat_id, "giving up after {MAX_ATTEMPTS} attempts: {text}");
+                        tracing::error!(
+                            chat_id = row.chat_id,
+                            "giving up after {MAX_ATTEMPTS} attempts: {text}"
+                        );
                         store.outbox_failed(row.id, &text).await?;
                         return Ok(true);
                     }
                     let backoff = backoff_ms(row.attempts);
-                    tracing::info!(chat_id = row.chat_id, backoff, "send failed, will retry: {text}");
+                    tracing::info!(
+                        chat_id = row.chat_id,
+                        backoff,
+                        "send failed, will retry: {text}"
+                    );
                     store.outbox_retry(row.id, now + backoff, &text).await?;
                     Ok(false)
                 }
@@ -232,7 +267,8 @@ impl Sender {
     /// `Err(Some(delay))` to try later (topic-creation limit).
     async fn thread_for(&self, row: &OutboxRow) -> Result<Option<i32>, Option<Duration>> {
         let staff_chat = self.engine.settings.support.staff_chat_id;
-        let (Some(ticket_id), true) = (row.ticket_id, row.chat_id == staff_chat && staff_chat != 0) else {
+        let (Some(ticket_id), true) = (row.ticket_id, row.chat_id == staff_chat && staff_chat != 0)
+        else {
             return Ok(None);
         };
         let ticket = match self.engine.store.ticket(ticket_id).await {
@@ -249,14 +285,21 @@ impl Sender {
         match self.bot.create_forum_topic(ChatId(staff_chat), name).await {
             Ok(topic) => {
                 let thread = topic.thread_id.0.0;
-                if let Err(e) = self.engine.store.set_ticket_thread(ticket_id, Some(i64::from(thread))).await {
+                if let Err(e) = self
+                    .engine
+                    .store
+                    .set_ticket_thread(ticket_id, Some(i64::from(thread)))
+                    .await
+                {
                     tracing::error!(error = %e, "could not remember a new forum topic");
                 }
                 Ok(Some(thread))
             }
             Err(e) => match classify(&e) {
                 Failure::RetryAfter(wait) => Err(Some(wait)),
-                Failure::Transient(_) => Err(Some(Duration::from_millis(backoff_ms(row.attempts) as u64))),
+                Failure::Transient(_) => {
+                    Err(Some(Duration::from_millis(backoff_ms(row.attempts) as u64)))
+                }
                 _ => {
                     tracing::warn!(error = %e, "cannot create forum topics in the staff chat; posting without topics");
                     Ok(None)
@@ -266,7 +309,12 @@ impl Sender {
     }
 
     fn may_create_topic(&self) -> bool {
-        let limit = self.engine.settings.support.max_new_tickets_per_minute.max(1) as usize;
+        let limit = self
+            .engine
+            .settings
+            .support
+            .max_new_tickets_per_minute
+            .max(1) as usize;
         let Ok(mut created) = self.topics.lock() else {
             return true;
         };
@@ -284,11 +332,16 @@ impl Sender {
         let thread = thread.map(|t| ThreadId(MessageId(t)));
         match &row.payload {
             OutboxPayload::Text { html, buttons } => {
-                let mut request = self.bot.send_message(chat, html.clone()).parse_mode(ParseMode::Html);
+                let mut request = self
+                    .bot
+                    .send_message(chat, html.clone())
+                    .parse_mode(ParseMode::Html);
                 if !buttons.is_empty() {
                     let rows = buttons.iter().map(|r| {
                         r.iter()
-                            .map(|(label, data)| InlineKeyboardButton::callback(label.clone(), data.clone()))
+                            .map(|(label, data)| {
+                                InlineKeyboardButton::callback(label.clone(), data.clone())
+                            })
                             .collect::<Vec<_>>()
                     });
                     request = request.reply_markup(InlineKeyboardMarkup::new(rows));
@@ -298,8 +351,13 @@ impl Sender {
                 }
                 request.await.map(|_| ())
             }
-            OutboxPayload::Copy { from_chat, message_id } => {
-                let mut request = self.bot.copy_message(chat, ChatId(*from_chat), MessageId(*message_id));
+            OutboxPayload::Copy {
+                from_chat,
+                message_id,
+            } => {
+                let mut request =
+                    self.bot
+                        .copy_message(chat, ChatId(*from_chat), MessageId(*message_id));
                 if let Some(thread) = thread {
                     request = request.message_thread_id(thread);
                 }

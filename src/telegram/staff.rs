@@ -37,15 +37,30 @@ pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) {
     let text = input.text.clone().unwrap_or_default();
     let result = match (text.trim_start().starts_with('/'), input.thread_id) {
         (true, thread) => {
-            let name = text.trim_start().split_whitespace().next().unwrap_or("");
-            let name = name.trim_start_matches('/').split('@').next().unwrap_or("").to_ascii_lowercase();
+            let name = text.split_whitespace().next().unwrap_or("");
+            let name = name
+                .trim_start_matches('/')
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             let ticket = match thread {
-                Some(t) => engine.store.ticket_by_thread(i64::from(t)).await.ok().flatten().map(|t| t.id),
+                Some(t) => engine
+                    .store
+                    .ticket_by_thread(i64::from(t))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|t| t.id),
                 None => None,
             };
             match (name.as_str(), ticket) {
-                ("claim", Some(ticket)) => engine.staff_claim(ticket, &input.user).await.map(|_| ()),
-                ("close", Some(ticket)) => engine.staff_close(ticket, &input.user).await.map(|_| ()),
+                ("claim", Some(ticket)) => {
+                    engine.staff_claim(ticket, &input.user).await.map(|_| ())
+                }
+                ("close", Some(ticket)) => {
+                    engine.staff_close(ticket, &input.user).await.map(|_| ())
+                }
                 ("tickets", _) => engine.staff_list(&input.user, thread).await,
                 _ => {
                     let _ = Command::parse(&text);

@@ -93,7 +93,12 @@ pub fn route(update: &Update, staff_chat: i64) -> Routed {
     }
 }
 
-fn route_message(message: &Message, update_id: Option<i64>, staff_chat: i64, edited: bool) -> Routed {
+fn route_message(
+    message: &Message,
+    update_id: Option<i64>,
+    staff_chat: i64,
+    edited: bool,
+) -> Routed {
     let Some(from) = &message.from else {
         return Routed::Ignore;
     };
@@ -151,7 +156,10 @@ fn media_kind(message: &Message) -> MediaKind {
         MediaKind::Document
     } else if message.voice().is_some() || message.audio().is_some() {
         MediaKind::Voice
-    } else if message.video().is_some() || message.video_note().is_some() || message.animation().is_some() {
+    } else if message.video().is_some()
+        || message.video_note().is_some()
+        || message.animation().is_some()
+    {
         MediaKind::Video
     } else if message.sticker().is_some() {
         MediaKind::Sticker

@@ -8,7 +8,10 @@ use sqlx::Connection;
 /// A SQLite URL in a new temporary directory (kept alive by the returned guard).
 pub fn sqlite_url() -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("posdesk.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("posdesk.db").display()
+    );
     (url, dir)
 }
 
@@ -19,15 +22,28 @@ pub async fn postgres_url(test: &str) -> Option<String> {
         eprintln!("SKIPPED the PostgreSQL part of {test}: set POSDESK_TEST_POSTGRES_URL to run it");
         return None;
     };
-    let name = format!("posdesk_test_{}", hex::encode(posdesk::engine::random_bytes::<6>()));
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to POSDESK_TEST_POSTGRES_URL");
+    let name = format!(
+        "posdesk_test_{}",
+        hex::encode(posdesk::engine::random_bytes::<6>())
+    );
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to POSDESK_TEST_POSTGRES_URL");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
         .expect("create test database");
     let _ = admin.close().await;
     let base = match admin_url.rsplit_once('/') {
-        Some((base, _)) if base.contains("://") && base.split("://").nth(1).is_some_and(|rest| !rest.is_empty()) => base.to_string(),
+        Some((base, _))
+            if base.contains("://")
+                && base
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|rest| !rest.is_empty()) =>
+        {
+            base.to_string()
+        }
         _ => admin_url.trim_end_matches('/').to_string(),
     };
     Some(format!("{base}/{name}"))

@@ -9,14 +9,31 @@ use posdesk::i18n::Texts;
 use regex::Regex;
 
 const NUMERIC: &[&str] = &[
-    "position", "max", "minutes", "digits", "attempts_left", "seconds", "max_unbinds", "period_days",
-    "sla_hours", "age_days", "age_hours", "rating", "count", "age_minutes", "ticket", "code_minutes",
-    "max_attempts", "lock_minutes", "resend_seconds",
+    "position",
+    "max",
+    "minutes",
+    "digits",
+    "attempts_left",
+    "seconds",
+    "max_unbinds",
+    "period_days",
+    "sla_hours",
+    "age_days",
+    "age_hours",
+    "rating",
+    "count",
+    "age_minutes",
+    "ticket",
+    "code_minutes",
+    "max_attempts",
+    "lock_minutes",
+    "resend_seconds",
 ];
 
 /// (id, args) rows of the tables in docs/messages.md, shorthands expanded.
 fn documented() -> Vec<(String, Vec<String>)> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/messages.md")).expect("docs/messages.md");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/messages.md"))
+        .expect("docs/messages.md");
     let mut out = Vec::new();
     let mut in_buttons = false;
     for line in doc.lines() {
@@ -38,7 +55,9 @@ fn documented() -> Vec<(String, Vec<String>)> {
             }
             continue;
         }
-        let Some(rest) = line.strip_prefix("| ") else { continue };
+        let Some(rest) = line.strip_prefix("| ") else {
+            continue;
+        };
         let cells: Vec<&str> = rest.split('|').map(str::trim).collect();
         if cells.len() < 2 || cells[0] == "id" || cells[0].starts_with("---") {
             continue;
@@ -52,11 +71,18 @@ fn documented() -> Vec<(String, Vec<String>)> {
         if ids.contains(" / ") {
             let mut parts = ids.split(" / ");
             let first = parts.next().unwrap_or_default().to_string();
-            let stem = first.rsplit_once('-').map(|(s, _)| s.to_string()).unwrap_or_default();
+            let stem = first
+                .rsplit_once('-')
+                .map(|(s, _)| s.to_string())
+                .unwrap_or_default();
             out.push((first, args.clone()));
             for part in parts {
                 let part = part.trim();
-                let id = if part.starts_with('-') { format!("{stem}{part}") } else { part.to_string() };
+                let id = if part.starts_with('-') {
+                    format!("{stem}{part}")
+                } else {
+                    part.to_string()
+                };
                 out.push((id, args.clone()));
             }
         } else {
@@ -87,7 +113,11 @@ fn sample_args(id: &str, names: &[String]) -> Msg {
 fn every_documented_message_renders_in_both_languages() {
     let texts = Texts::load(None).expect("built-in texts load");
     let rows = documented();
-    assert!(rows.len() > 100, "parsed {} rows from docs/messages.md", rows.len());
+    assert!(
+        rows.len() > 100,
+        "parsed {} rows from docs/messages.md",
+        rows.len()
+    );
     let mut problems = Vec::new();
     for lang in Lang::ALL {
         for (id, args) in &rows {
@@ -99,8 +129,16 @@ fn every_documented_message_renders_in_both_languages() {
                     if text.trim().is_empty() {
                         problems.push(format!("{lang} {id}: empty"));
                     }
-                    let stripped = text.replace("<b>", "").replace("</b>", "").replace("<i>", "").replace("</i>", "")
-                        .replace("<code>", "").replace("</code>", "").replace("&lt;", "").replace("&gt;", "").replace("&amp;", "");
+                    let stripped = text
+                        .replace("<b>", "")
+                        .replace("</b>", "")
+                        .replace("<i>", "")
+                        .replace("</i>", "")
+                        .replace("<code>", "")
+                        .replace("</code>", "")
+                        .replace("&lt;", "")
+                        .replace("&gt;", "")
+                        .replace("&amp;", "");
                     if stripped.contains('<') || stripped.contains('>') {
                         problems.push(format!("{lang} {id}: markup other than b/i/code: {text}"));
                     }
@@ -109,7 +147,15 @@ fn every_documented_message_renders_in_both_languages() {
             }
         }
         // The blackout selector's other branch.
-        let mut limits = sample_args("faq-unbind-limits", &["max_unbinds".into(), "period_days".into(), "blackout".into(), "timezone".into()]);
+        let mut limits = sample_args(
+            "faq-unbind-limits",
+            &[
+                "max_unbinds".into(),
+                "period_days".into(),
+                "blackout".into(),
+                "timezone".into(),
+            ],
+        );
         limits.args[2].1 = Arg::Str("none".into());
         if let Err(e) = texts.try_render(lang, &limits) {
             problems.push(e.to_string());
@@ -123,7 +169,10 @@ fn every_message_id_used_in_the_code_exists_in_both_languages() {
     let texts = Texts::load(None).expect("built-in texts load");
     let pattern = Regex::new(r#"(?:Msg::new|Button::new|Arg::Ref)\(\s*"([a-z0-9-]+)"|=> "((?:request-status|reason|btn)-[a-z0-9-]+)""#).expect("regex");
     let mut ids = BTreeSet::new();
-    let mut stack = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("read src").flatten() {
             let path = entry.path();
@@ -148,16 +197,28 @@ fn every_message_id_used_in_the_code_exists_in_both_languages() {
     assert!(ids.len() > 80, "found {} ids", ids.len());
     let missing: Vec<String> = Lang::ALL
         .iter()
-        .flat_map(|lang| ids.iter().filter(|id| !texts.has(*lang, id)).map(move |id| format!("{lang}: {id}")))
+        .flat_map(|lang| {
+            ids.iter()
+                .filter(|id| !texts.has(*lang, id))
+                .map(move |id| format!("{lang}: {id}"))
+        })
         .collect();
-    assert!(missing.is_empty(), "missing messages:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "missing messages:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
 fn chinese_texts_are_chinese_and_english_texts_are_english() {
     let texts = Texts::load(None).expect("built-in texts load");
     for (id, args) in documented() {
-        if id.starts_with("btn-lang") || id.starts_with("btn-rate") || id == "staff-topic-name" || id == "reply-signature" {
+        if id.starts_with("btn-lang")
+            || id.starts_with("btn-rate")
+            || id == "staff-topic-name"
+            || id == "reply-signature"
+        {
             continue;
         }
         let msg = sample_args(&id, &args);
@@ -165,6 +226,9 @@ fn chinese_texts_are_chinese_and_english_texts_are_english() {
         let en = texts.render(Lang::En, &msg);
         let has_cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
         assert!(has_cjk(&zh), "zh-CN {id} has no Chinese: {zh}");
-        assert!(!has_cjk(&en.replace("中文", "")), "en {id} has Chinese: {en}");
+        assert!(
+            !has_cjk(&en.replace("中文", "")),
+            "en {id} has Chinese: {en}"
+        );
     }
 }

@@ -34,7 +34,12 @@ impl Session {
                 }
             }
         });
-        Session { child, stdin: Some(stdin), lines, seen: Vec::new() }
+        Session {
+            child,
+            stdin: Some(stdin),
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     fn send(&mut self, line: &str) {
@@ -75,7 +80,11 @@ fn the_demo_walks_an_unbinding_through_a_pipe() {
     s.send("1");
     s.send("M100200300");
     let sms = s.expect("📱");
-    let code = Regex::new(r"\b(\d{6})\b").expect("regex").captures(&sms).expect("a code on the SMS line")[1].to_string();
+    let code = Regex::new(r"\b(\d{6})\b")
+        .expect("regex")
+        .captures(&sms)
+        .expect("a code on the SMS line")[1]
+        .to_string();
     s.send(&code);
     s.expect(r"6222 \*\*\*\* \*\*\*\* 0123");
     s.send("1");
@@ -101,18 +110,37 @@ fn classify_answers_one_intent_per_line_in_order() {
     {
         let stdin = child.stdin.as_mut().expect("stdin");
         stdin
-            .write_all("验证码收不到\n\n转人工\nhow do I unbind my card\n今天天气怎么样\n解綁進度查詢\n".as_bytes())
+            .write_all(
+                "验证码收不到\n\n转人工\nhow do I unbind my card\n今天天气怎么样\n解綁進度查詢\n"
+                    .as_bytes(),
+            )
             .expect("write");
     }
     let out = child.wait_with_output().expect("output");
     assert!(out.status.success());
-    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).expect("utf8").lines().collect();
-    assert_eq!(lines, vec!["verification_failed", "unknown", "human", "unbind_start", "unknown", "progress_query"]);
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("utf8")
+        .lines()
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "verification_failed",
+            "unknown",
+            "human",
+            "unbind_start",
+            "unknown",
+            "progress_query"
+        ]
+    );
 }
 
 #[test]
 fn bad_usage_and_bad_config_exit_2_with_one_sentence() {
-    let out = Command::new(env!("CARGO_BIN_EXE_posdesk")).args(["requests", "frobnicate"]).output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_posdesk"))
+        .args(["requests", "frobnicate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("bad.toml");
@@ -123,8 +151,16 @@ fn bad_usage_and_bad_config_exit_2_with_one_sentence() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unbind.blackout") && !err.contains("panicked"), "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_posdesk")).args(["run"]).env_remove("TELOXIDE_TOKEN").current_dir(dir.path()).output().expect("run");
+    assert!(
+        err.contains("unbind.blackout") && !err.contains("panicked"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_posdesk"))
+        .args(["run"])
+        .env_remove("TELOXIDE_TOKEN")
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("TELOXIDE_TOKEN"));
 }

@@ -39,7 +39,11 @@ impl Call {
     }
     /// Raw HTML text.
     pub fn html(&self) -> String {
-        self.body.get("text").and_then(Value::as_str).unwrap_or("").to_string()
+        self.body
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
     }
     /// Callback data of the inline buttons, row-major.
     pub fn buttons(&self) -> Vec<String> {
@@ -49,7 +53,11 @@ impl Call {
             .map(|rows| {
                 rows.iter()
                     .flat_map(|r| r.as_array().cloned().unwrap_or_default())
-                    .filter_map(|b| b.get("callback_data").and_then(Value::as_str).map(str::to_string))
+                    .filter_map(|b| {
+                        b.get("callback_data")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -110,7 +118,8 @@ fn fail(code: u16, description: &str, retry_after: Option<u64>) -> axum::respons
     if let Some(s) = retry_after {
         body["parameters"] = json!({ "retry_after": s });
     }
-    let status = axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    let status =
+        axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
     (status, axum::Json(body)).into_response()
 }
 
@@ -125,7 +134,11 @@ pub fn staff_chat(id: i64) -> Value {
 }
 
 fn chat_for(id: i64) -> Value {
-    if id < 0 { staff_chat(id) } else { private_chat(id) }
+    if id < 0 {
+        staff_chat(id)
+    } else {
+        private_chat(id)
+    }
 }
 
 /// A user object.
@@ -133,7 +146,11 @@ pub fn user(id: i64, lang: &str) -> Value {
     json!({ "id": id, "is_bot": false, "first_name": format!("User{id}"), "language_code": lang })
 }
 
-async fn handle(State(state): State<AppState>, Path((_token, method)): Path<(String, String)>, body: Bytes) -> axum::response::Response {
+async fn handle(
+    State(state): State<AppState>,
+    Path((_token, method)): Path<(String, String)>,
+    body: Bytes,
+) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     // teloxide writes method names capitalised (SendMessage); Telegram's docs
     // write them lowerCamel. Record the docs' spelling.
@@ -148,8 +165,15 @@ async fn handle(State(state): State<AppState>, Path((_token, method)): Path<(Str
         let offset = body.get("offset").and_then(Value::as_i64).unwrap_or(0);
         for _ in 0..2 {
             let ready = {
-                let Ok(mut inner) = state.inner.lock() else { return fail(500, "poisoned", None) };
-                while inner.updates.front().and_then(|u| u["update_id"].as_i64()).is_some_and(|id| id < offset) {
+                let Ok(mut inner) = state.inner.lock() else {
+                    return fail(500, "poisoned", None);
+                };
+                while inner
+                    .updates
+                    .front()
+                    .and_then(|u| u["update_id"].as_i64())
+                    .is_some_and(|id| id < offset)
+                {
                     inner.updates.pop_front();
                 }
                 inner.updates.iter().take(100).cloned().collect::<Vec<_>>()
@@ -157,12 +181,16 @@ async fn handle(State(state): State<AppState>, Path((_token, method)): Path<(Str
             if !ready.is_empty() {
                 return ok(Value::Array(ready));
             }
-            let _ = tokio::time::timeout(Duration::from_millis(250), state.updates_ready.notified()).await;
+            let _ =
+                tokio::time::timeout(Duration::from_millis(250), state.updates_ready.notified())
+                    .await;
         }
         return ok(json!([]));
     }
     let response = {
-        let Ok(mut inner) = state.inner.lock() else { return fail(500, "poisoned", None) };
+        let Ok(mut inner) = state.inner.lock() else {
+            return fail(500, "poisoned", None);
+        };
         respond(&mut inner, &method, body)
     };
     state.call_made.notify_waiters();
@@ -178,22 +206,38 @@ fn respond(inner: &mut Inner, method: &str, body: Value) -> axum::response::Resp
         let n = inner.send_counter;
         let f = inner.faults.clone();
         if f.blocked.contains(&chat_id) {
-            inner.calls.push(Call { method: format!("{method}!403"), body, message_id: None });
+            inner.calls.push(Call {
+                method: format!("{method}!403"),
+                body,
+                message_id: None,
+            });
             return fail(403, "Forbidden: bot was blocked by the user", None);
         }
-        if f.every_nth_429 > 0 && n % f.every_nth_429 == 0 {
-            inner.calls.push(Call { method: format!("{method}!429"), body, message_id: None });
+        if f.every_nth_429 > 0 && n.is_multiple_of(f.every_nth_429) {
+            inner.calls.push(Call {
+                method: format!("{method}!429"),
+                body,
+                message_id: None,
+            });
             return fail(429, "Too Many Requests: retry after 1", Some(1));
         }
-        if f.every_nth_500 > 0 && n % f.every_nth_500 == 0 {
-            inner.calls.push(Call { method: format!("{method}!500"), body, message_id: None });
+        if f.every_nth_500 > 0 && n.is_multiple_of(f.every_nth_500) {
+            inner.calls.push(Call {
+                method: format!("{method}!500"),
+                body,
+                message_id: None,
+            });
             return fail(500, "Internal Server Error", None);
         }
         if let Some(thread) = body.get("message_thread_id").and_then(Value::as_i64)
             && chat_id < 0
             && !inner.live_threads.contains(&thread)
         {
-            inner.calls.push(Call { method: format!("{method}!400"), body, message_id: None });
+            inner.calls.push(Call {
+                method: format!("{method}!400"),
+                body,
+                message_id: None,
+            });
             return fail(400, "Bad Request: message thread not found", None);
         }
     }
@@ -218,18 +262,32 @@ fn respond(inner: &mut Inner, method: &str, body: Value) -> axum::response::Resp
                 message["is_topic_message"] = json!(true);
             }
             inner.messages.insert((chat_id, id), message.clone());
-            inner.calls.push(Call { method: method.to_string(), body, message_id: Some(id) });
-            if lower == "copymessage" { ok(json!({ "message_id": id })) } else { ok(message) }
+            inner.calls.push(Call {
+                method: method.to_string(),
+                body,
+                message_id: Some(id),
+            });
+            if lower == "copymessage" {
+                ok(json!({ "message_id": id }))
+            } else {
+                ok(message)
+            }
         }
         "createforumtopic" => {
             inner.next_thread_id += 1;
             let thread = inner.next_thread_id + 100;
             inner.live_threads.insert(thread);
             let name = body.get("name").cloned().unwrap_or(json!(""));
-            inner.calls.push(Call { method: method.to_string(), body, message_id: Some(thread) });
+            inner.calls.push(Call {
+                method: method.to_string(),
+                body,
+                message_id: Some(thread),
+            });
             ok(json!({ "message_thread_id": thread, "name": name, "icon_color": 7_322_096 }))
         }
-        "getwebhookinfo" => ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 })),
+        "getwebhookinfo" => {
+            ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 }))
+        }
         "getchat" => ok(json!({
             "id": chat_id, "type": "supergroup", "title": "Support staff", "is_forum": true,
             "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {
@@ -237,7 +295,11 @@ fn respond(inner: &mut Inner, method: &str, body: Value) -> axum::response::Resp
             }
         })),
         _ => {
-            inner.calls.push(Call { method: method.to_string(), body, message_id: None });
+            inner.calls.push(Call {
+                method: method.to_string(),
+                body,
+                message_id: None,
+            });
             ok(json!(true))
         }
     }
@@ -246,17 +308,33 @@ fn respond(inner: &mut Inner, method: &str, body: Value) -> axum::response::Resp
 impl FakeBotApi {
     /// Starts the fake on a free port.
     pub async fn start() -> FakeBotApi {
-        let inner = Arc::new(Mutex::new(Inner { next_update_id: 1, ..Inner::default() }));
+        let inner = Arc::new(Mutex::new(Inner {
+            next_update_id: 1,
+            ..Inner::default()
+        }));
         let updates_ready = Arc::new(Notify::new());
         let call_made = Arc::new(Notify::new());
-        let state = AppState { inner: inner.clone(), updates_ready: updates_ready.clone(), call_made: call_made.clone() };
-        let app = Router::new().route("/{token}/{method}", post(handle)).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake Bot API");
+        let state = AppState {
+            inner: inner.clone(),
+            updates_ready: updates_ready.clone(),
+            call_made: call_made.clone(),
+        };
+        let app = Router::new()
+            .route("/{token}/{method}", post(handle))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake Bot API");
         let addr = listener.local_addr().expect("local addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakeBotApi { url: format!("http://{addr}"), inner, updates_ready, call_made }
+        FakeBotApi {
+            url: format!("http://{addr}"),
+            inner,
+            updates_ready,
+            call_made,
+        }
     }
 
     fn push_update(&self, mut update: Value) -> i64 {
@@ -351,7 +429,13 @@ impl FakeBotApi {
     }
 
     /// A staff member writes in the staff group, in a topic if `thread` is given.
-    pub fn staff_text(&self, staff_chat: i64, user_id: i64, thread: Option<i64>, text: &str) -> i64 {
+    pub fn staff_text(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: Option<i64>,
+        text: &str,
+    ) -> i64 {
         let id = self.next_incoming_id();
         let mut message = json!({
             "message_id": id, "date": 1_700_000_000, "chat": staff_chat_json(staff_chat),
@@ -382,7 +466,11 @@ impl FakeBotApi {
 
     /// Deletes a forum topic (sends to it now fail with "thread not found").
     pub fn delete_topic(&self, thread: i64) {
-        self.inner.lock().expect("lock").live_threads.remove(&thread);
+        self.inner
+            .lock()
+            .expect("lock")
+            .live_threads
+            .remove(&thread);
     }
 
     /// Every call so far.
@@ -394,7 +482,10 @@ impl FakeBotApi {
     pub fn sent_to(&self, chat_id: i64) -> Vec<Call> {
         self.calls()
             .into_iter()
-            .filter(|c| matches!(c.method.as_str(), "sendMessage" | "copyMessage") && c.chat_id() == Some(chat_id))
+            .filter(|c| {
+                matches!(c.method.as_str(), "sendMessage" | "copyMessage")
+                    && c.chat_id() == Some(chat_id)
+            })
             .collect()
     }
 
@@ -413,9 +504,21 @@ impl FakeBotApi {
             if tokio::time::Instant::now() > deadline {
                 let summary: Vec<String> = calls
                     .iter()
-                    .map(|c| format!("{} chat={:?} thread={:?} text={:?} buttons={:?}", c.method, c.chat_id(), c.thread_id(), c.text(), c.buttons()))
+                    .map(|c| {
+                        format!(
+                            "{} chat={:?} thread={:?} text={:?} buttons={:?}",
+                            c.method,
+                            c.chat_id(),
+                            c.thread_id(),
+                            c.text(),
+                            c.buttons()
+                        )
+                    })
                     .collect();
-                panic!("timed out waiting for {what}; calls so far:\n{}", summary.join("\n"));
+                panic!(
+                    "timed out waiting for {what}; calls so far:\n{}",
+                    summary.join("\n")
+                );
             }
             let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
         }
@@ -427,14 +530,20 @@ impl FakeBotApi {
             .wait_until(10, &format!("message #{n} to chat {chat_id}"), |calls| {
                 calls
                     .iter()
-                    .filter(|c| matches!(c.method.as_str(), "sendMessage" | "copyMessage") && c.chat_id() == Some(chat_id))
+                    .filter(|c| {
+                        matches!(c.method.as_str(), "sendMessage" | "copyMessage")
+                            && c.chat_id() == Some(chat_id)
+                    })
                     .count()
                     >= n
             })
             .await;
         calls
             .into_iter()
-            .filter(|c| matches!(c.method.as_str(), "sendMessage" | "copyMessage") && c.chat_id() == Some(chat_id))
+            .filter(|c| {
+                matches!(c.method.as_str(), "sendMessage" | "copyMessage")
+                    && c.chat_id() == Some(chat_id)
+            })
             .nth(n - 1)
             .expect("counted above")
     }

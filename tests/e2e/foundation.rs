@@ -7,10 +7,17 @@ async fn start_shows_the_menu_in_chinese_and_english() {
     let app = TestApp::spawn().await;
     let reply = app.say(42, "/start").await;
     assert!(reply.text().contains("TestPay"), "{}", reply.text());
-    assert_eq!(reply.buttons(), vec!["menu:unbind", "menu:status", "menu:faq", "menu:human"]);
+    assert_eq!(
+        reply.buttons(),
+        vec!["menu:unbind", "menu:status", "menu:faq", "menu:human"]
+    );
     assert_eq!(reply.body["parse_mode"], "HTML");
     let reply = app.say_en(43, "/start").await;
-    assert!(reply.text().is_ascii() || reply.text().contains("TestPay"), "{}", reply.text());
+    assert!(
+        reply.text().is_ascii() || reply.text().contains("TestPay"),
+        "{}",
+        reply.text()
+    );
     assert_eq!(reply.buttons().len(), 4);
     let zh = app.api.sent_to(42)[0].text();
     assert_ne!(zh, reply.text(), "English and Chinese menus differ");
@@ -20,11 +27,18 @@ async fn start_shows_the_menu_in_chinese_and_english() {
 async fn free_text_question_gets_its_faq_answer() {
     let app = TestApp::spawn().await;
     let reply = app.say(42, "验证码一直收不到怎么办").await;
-    assert!(reply.buttons().contains(&"menu:human".to_string()), "{:?}", reply.buttons());
+    assert!(
+        reply.buttons().contains(&"menu:human".to_string()),
+        "{:?}",
+        reply.buttons()
+    );
     let expected = app.engine.texts.render(
         posdesk::domain::Lang::ZhCn,
-        &posdesk::conversation::faq_message(posdesk::intents::Intent::VerificationFailed, &app.settings)
-            .expect("an FAQ intent"),
+        &posdesk::conversation::faq_message(
+            posdesk::intents::Intent::VerificationFailed,
+            &app.settings,
+        )
+        .expect("an FAQ intent"),
     );
     assert_eq!(reply.html(), expected);
 }
@@ -34,10 +48,23 @@ async fn menu_button_press_opens_the_faq_menu_and_answers() {
     let app = TestApp::spawn().await;
     let menu = app.say(42, "/start").await;
     let faq = app.press(42, &menu, "menu:faq").await;
-    assert!(faq.buttons().contains(&"faq:unbind_stuck".to_string()), "{:?}", faq.buttons());
+    assert!(
+        faq.buttons().contains(&"faq:unbind_stuck".to_string()),
+        "{:?}",
+        faq.buttons()
+    );
     let answer = app.press(42, &faq, "faq:unbind_stuck").await;
-    assert!(answer.text().contains("48"), "SLA hours appear: {}", answer.text());
-    let answered = app.api.calls().iter().filter(|c| c.method == "answerCallbackQuery").count();
+    assert!(
+        answer.text().contains("48"),
+        "SLA hours appear: {}",
+        answer.text()
+    );
+    let answered = app
+        .api
+        .calls()
+        .iter()
+        .filter(|c| c.method == "answerCallbackQuery")
+        .count();
     assert_eq!(answered, 2, "every button press is answered");
 }
 
@@ -47,7 +74,11 @@ async fn restart_keeps_the_conversation_state() {
     app.say(42, "/unbind").await;
     let app = app.restart().await;
     let reply = app.say(42, crate::helpers::MERCHANT).await;
-    assert!(reply.text().contains("138****1234"), "still expects the merchant number after restart: {}", reply.text());
+    assert!(
+        reply.text().contains("138****1234"),
+        "still expects the merchant number after restart: {}",
+        reply.text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +104,11 @@ async fn a_redelivered_update_is_applied_once() {
     app.api.nth_sent_to(42, 1).await;
     app.api.redeliver(update);
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    assert_eq!(app.api.sent_to(42).len(), 1, "the same update_id is applied once");
+    assert_eq!(
+        app.api.sent_to(42).len(),
+        1,
+        "the same update_id is applied once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,12 +116,17 @@ async fn commands_are_registered_in_both_languages() {
     let app = TestApp::spawn().await;
     let calls = app
         .api
-        .wait_until(10, "setMyCommands", |calls| calls.iter().filter(|c| c.method == "setMyCommands").count() >= 3)
+        .wait_until(10, "setMyCommands", |calls| {
+            calls.iter().filter(|c| c.method == "setMyCommands").count() >= 3
+        })
         .await;
     let langs: Vec<String> = calls
         .iter()
         .filter(|c| c.method == "setMyCommands")
         .map(|c| c.body["language_code"].as_str().unwrap_or("").to_string())
         .collect();
-    assert!(langs.contains(&"zh".to_string()) && langs.contains(&"en".to_string()), "{langs:?}");
+    assert!(
+        langs.contains(&"zh".to_string()) && langs.contains(&"en".to_string()),
+        "{langs:?}"
+    );
 }

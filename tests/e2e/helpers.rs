@@ -29,7 +29,10 @@ static LOG: Once = Once::new();
 fn init_logging() {
     LOG.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
-            let _ = tracing_subscriber::fmt().with_env_filter("info,posdesk=debug").with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info,posdesk=debug")
+                .with_test_writer()
+                .try_init();
         }
     });
 }
@@ -80,25 +83,47 @@ impl TestApp {
         let api = FakeBotApi::start().await;
         let sms = SmsGateway::start().await;
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("posdesk.db").display());
+        let db_url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("posdesk.db").display()
+        );
         let mut settings = test_settings(&api, &sms, &db_url);
         tweak(&mut settings);
         let app = TestApp::start(api, sms, settings, dir).await;
         let pattern = app.settings.derive().expect("valid").merchant_pattern;
-        merchants::import(&app.engine.store, merchants::DEMO_CSV.as_bytes(), &pattern, 0, |_| {})
-            .await
-            .expect("demo merchants import");
+        merchants::import(
+            &app.engine.store,
+            merchants::DEMO_CSV.as_bytes(),
+            &pattern,
+            0,
+            |_| {},
+        )
+        .await
+        .expect("demo merchants import");
         app
     }
 
-    async fn start(api: FakeBotApi, sms: SmsGateway, settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
+    async fn start(
+        api: FakeBotApi,
+        sms: SmsGateway,
+        settings: Settings,
+        dir: Arc<tempfile::TempDir>,
+    ) -> TestApp {
         let store = app::open_store(&settings).await.expect("open store");
         let delivery = app::delivery_for(&settings).expect("delivery");
-        let engine = app::build_engine(settings.clone(), store, delivery).await.expect("engine");
+        let engine = app::build_engine(settings.clone(), store, delivery)
+            .await
+            .expect("engine");
         let bot = Bot::new("123456:TEST").set_api_url(reqwest::Url::parse(&api.url).expect("url"));
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(posdesk::telegram::run_until(engine.clone(), bot, stop_rx.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+        let task = tokio::spawn(posdesk::telegram::run_until(
+            engine.clone(),
+            bot,
+            stop_rx.clone(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind http");
         let http_url = format!("http://{}", listener.local_addr().expect("addr"));
         let router = posdesk::http::router(engine.clone());
         let mut http_stop = stop_rx;
@@ -109,7 +134,16 @@ impl TestApp {
                 })
                 .await;
         });
-        TestApp { api, sms, engine, settings, http_url, stop, task: Some(task), _dir: dir }
+        TestApp {
+            api,
+            sms,
+            engine,
+            settings,
+            http_url,
+            stop,
+            task: Some(task),
+            _dir: dir,
+        }
     }
 
     /// Stops the bot gracefully (as SIGTERM would).
@@ -150,15 +184,28 @@ impl TestApp {
         self.say(user, "/unbind").await;
         let before = self.sms.received().len();
         let sent = self.say(user, merchant).await;
-        assert!(sent.buttons().contains(&"unbind:resend".to_string()), "code sent: {}", sent.text());
+        assert!(
+            sent.buttons().contains(&"unbind:resend".to_string()),
+            "code sent: {}",
+            sent.text()
+        );
         let code = self.sms.nth(before + 1).await.code();
         self.say(user, &code).await
     }
 
     /// Posts a status change to the back-office API.
-    pub async fn set_status(&self, reference: &str, status: &str, reason: Option<&str>, token: &str) -> reqwest::Response {
+    pub async fn set_status(
+        &self,
+        reference: &str,
+        status: &str,
+        reason: Option<&str>,
+        token: &str,
+    ) -> reqwest::Response {
         reqwest::Client::new()
-            .post(format!("{}/api/v1/unbind-requests/{reference}/status", self.http_url))
+            .post(format!(
+                "{}/api/v1/unbind-requests/{reference}/status",
+                self.http_url
+            ))
             .bearer_auth(token)
             .json(&serde_json::json!({ "status": status, "reason": reason }))
             .send()
@@ -168,9 +215,14 @@ impl TestApp {
 
     /// The merchant presses a button of `message`; waits for the next message.
     pub async fn press(&self, user: i64, message: &Call, data: &str) -> Call {
-        assert!(message.buttons().iter().any(|b| b == data), "no button {data} on {:?}", message.buttons());
+        assert!(
+            message.buttons().iter().any(|b| b == data),
+            "no button {data} on {:?}",
+            message.buttons()
+        );
         let before = self.api.sent_to(user).len();
-        self.api.merchant_press(user, "zh-hans", message.message_id.unwrap_or(1), data);
+        self.api
+            .merchant_press(user, "zh-hans", message.message_id.unwrap_or(1), data);
         self.api.nth_sent_to(user, before + 1).await
     }
 }

@@ -1,9 +1,9 @@
 //! End-to-end tests: the real bot against a fake Bot API and a fake SMS
 //! gateway on 127.0.0.1, on a real SQLite file.
 
+mod backends;
 mod fake_bot_api;
 mod helpers;
-mod backends;
 mod sms_gateway;
 
 mod catalogue;

@@ -9,27 +9,38 @@ use regex::Regex;
 
 fn classifier() -> &'static posdesk::intents::Classifier {
     static C: std::sync::OnceLock<posdesk::intents::Classifier> = std::sync::OnceLock::new();
-    C.get_or_init(|| posdesk::app::load_classifier(&posdesk::config::Settings::default()).expect("rules"))
+    C.get_or_init(|| {
+        posdesk::app::load_classifier(&posdesk::config::Settings::default()).expect("rules")
+    })
 }
 
 /// A Luhn-valid card number of 13 to 19 digits, first digit 1-9.
 fn card_number() -> impl Strategy<Value = String> {
-    (12usize..=18, 1u8..=9, proptest::collection::vec(0u8..=9, 18)).prop_map(|(body_len, first, rest)| {
-        let mut digits = vec![first];
-        digits.extend_from_slice(&rest[..body_len - 1]);
-        for check in 0..=9 {
-            let mut candidate = digits.clone();
-            candidate.push(check);
-            if luhn_valid(&candidate) {
-                return candidate.iter().map(|d| char::from(b'0' + d)).collect();
+    (
+        12usize..=18,
+        1u8..=9,
+        proptest::collection::vec(0u8..=9, 18),
+    )
+        .prop_map(|(body_len, first, rest)| {
+            let mut digits = vec![first];
+            digits.extend_from_slice(&rest[..body_len - 1]);
+            for check in 0..=9 {
+                let mut candidate = digits.clone();
+                candidate.push(check);
+                if luhn_valid(&candidate) {
+                    return candidate.iter().map(|d| char::from(b'0' + d)).collect();
+                }
             }
-        }
-        unreachable!("one check digit always works")
-    })
+            unreachable!("one check digit always works")
+        })
 }
 
 fn separated(card: &str, sep: &str) -> String {
-    card.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).to_string()).collect::<Vec<_>>().join(sep)
+    card.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 proptest! {
@@ -92,9 +103,21 @@ proptest! {
 #[test]
 fn odd_unicode_is_handled() {
     let c = classifier();
-    for text in ["\u{200F}解绑\u{200E}", "解\u{200B}绑", "🙂🙂🙂", "e\u{301}\u{301}\u{301}", "\u{202E}dnibnu", "\0", "ﾃｽﾄ", "Ｍ１００２００３００"] {
+    for text in [
+        "\u{200F}解绑\u{200E}",
+        "解\u{200B}绑",
+        "🙂🙂🙂",
+        "e\u{301}\u{301}\u{301}",
+        "\u{202E}dnibnu",
+        "\0",
+        "ﾃｽﾄ",
+        "Ｍ１００２００３００",
+    ] {
         let _ = c.classify(text);
         let _ = redact(text);
     }
-    assert_eq!(c.classify("解\u{200B}绑结算卡"), posdesk::intents::Intent::UnbindStart);
+    assert_eq!(
+        c.classify("解\u{200B}绑结算卡"),
+        posdesk::intents::Intent::UnbindStart
+    );
 }

@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::fake_bot_api::{Faults, FakeBotApi};
+use crate::fake_bot_api::{FakeBotApi, Faults};
 use crate::helpers::TestApp;
 
 /// The first button of a reply tells which input it answers.
@@ -19,7 +19,11 @@ fn kind(first_button: Option<&String>) -> &'static str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_arrive_in_order_despite_429_and_500() {
     let app = TestApp::spawn().await;
-    app.api.set_faults(Faults { every_nth_429: 7, every_nth_500: 4, ..Faults::default() });
+    app.api.set_faults(Faults {
+        every_nth_429: 7,
+        every_nth_500: 4,
+        ..Faults::default()
+    });
     let chats: Vec<i64> = (100..108).collect();
     for input in ["/start", "/faq", "/lang"] {
         for chat in &chats {
@@ -27,27 +31,57 @@ async fn replies_arrive_in_order_despite_429_and_500() {
         }
     }
     app.api
-        .wait_until(90, "three replies in every chat", |_| chats.iter().all(|c| app.api.sent_to(*c).len() >= 3))
+        .wait_until(90, "three replies in every chat", |_| {
+            chats.iter().all(|c| app.api.sent_to(*c).len() >= 3)
+        })
         .await;
     for chat in &chats {
-        let kinds: Vec<&str> = app.api.sent_to(*chat).iter().map(|c| kind(c.buttons().first())).collect();
+        let kinds: Vec<&str> = app
+            .api
+            .sent_to(*chat)
+            .iter()
+            .map(|c| kind(c.buttons().first()))
+            .collect();
         assert_eq!(kinds, vec!["menu", "faq", "lang"], "chat {chat}");
     }
-    let failed = app.api.calls().iter().filter(|c| c.method.contains('!')).count();
+    let failed = app
+        .api
+        .calls()
+        .iter()
+        .filter(|c| c.method.contains('!'))
+        .count();
     assert!(failed >= 5, "faults were injected ({failed})");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_that_blocked_the_bot_is_not_retried() {
     let app = TestApp::spawn().await;
-    app.api.set_faults(Faults { blocked: [77].into_iter().collect(), ..Faults::default() });
+    app.api.set_faults(Faults {
+        blocked: [77].into_iter().collect(),
+        ..Faults::default()
+    });
     app.api.merchant_text(77, "zh-hans", "/start");
     app.api.merchant_text(77, "zh-hans", "/faq");
     app.say(78, "/start").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let attempts = app.api.calls().iter().filter(|c| c.method == "sendMessage!403").count();
-    assert_eq!(attempts, 1, "one attempt, then the chat's messages are dropped");
-    assert_eq!(app.engine.store.outbox_pending_count().await.expect("count"), 0);
+    let attempts = app
+        .api
+        .calls()
+        .iter()
+        .filter(|c| c.method == "sendMessage!403")
+        .count();
+    assert_eq!(
+        attempts, 1,
+        "one attempt, then the chat's messages are dropped"
+    );
+    assert_eq!(
+        app.engine
+            .store
+            .outbox_pending_count()
+            .await
+            .expect("count"),
+        0
+    );
 }
 
 fn spawn_bot(api: &FakeBotApi, db_url: &str) -> Child {
@@ -76,7 +110,10 @@ fn random_ms(low: u64, high: u64) -> u64 {
 async fn sigkill_at_random_points_loses_no_reply_and_applies_no_update_twice() {
     let api = FakeBotApi::start().await;
     let dir = tempfile::tempdir().expect("dir");
-    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("crash.db").display());
+    let db_url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("crash.db").display()
+    );
     let chats: Vec<i64> = (1000..1150).collect();
     let inputs = ["/start", "/faq", "/lang"];
     for input in inputs {
@@ -96,21 +133,35 @@ async fn sigkill_at_random_points_loses_no_reply_and_applies_no_update_twice() {
     }
     // A last run, stopped with SIGTERM once everything is out.
     let mut bot = spawn_bot(&api, &db_url);
-    api.wait_until(60, "every reply", |_| replies(&api) >= expected).await;
+    api.wait_until(60, "every reply", |_| replies(&api) >= expected)
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = Command::new("kill").args(["-TERM", &bot.id().to_string()]).status();
-    let status = tokio::task::spawn_blocking(move || bot.wait()).await.expect("join").expect("wait");
+    let _ = Command::new("kill")
+        .args(["-TERM", &bot.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || bot.wait())
+        .await
+        .expect("join")
+        .expect("wait");
     assert!(status.success(), "SIGTERM exits 0: {status:?}");
 
     let mut lost = 0;
     let mut duplicates = 0;
     for chat in &chats {
-        let kinds: Vec<&str> = api.sent_to(*chat).iter().map(|c| kind(c.buttons().first())).collect();
+        let kinds: Vec<&str> = api
+            .sent_to(*chat)
+            .iter()
+            .map(|c| kind(c.buttons().first()))
+            .collect();
         let mut deduped = kinds.clone();
         deduped.dedup();
         duplicates += kinds.len() - deduped.len();
         lost += inputs.len().saturating_sub(deduped.len());
-        assert_eq!(deduped, vec!["menu", "faq", "lang"], "chat {chat}: order kept, nothing lost");
+        assert_eq!(
+            deduped,
+            vec!["menu", "faq", "lang"],
+            "chat {chat}: order kept, nothing lost"
+        );
     }
     eprintln!(
         "crash test: {} conversations, {expected} inputs, {kills} SIGKILLs, replies lost: {lost}, duplicates: {duplicates}",
@@ -120,5 +171,8 @@ async fn sigkill_at_random_points_loses_no_reply_and_applies_no_update_twice() {
     // The Bot API has no idempotency key: a message Telegram accepted in the
     // instant before the kill, not yet marked sent, goes out again after the
     // restart. At most one per chat being sent to at that instant.
-    assert!(duplicates <= kills, "{duplicates} duplicates for {kills} kills");
+    assert!(
+        duplicates <= kills,
+        "{duplicates} duplicates for {kills} kills"
+    );
 }

@@ -31,7 +31,10 @@ impl Sms {
     }
     /// The merchant number.
     pub fn merchant(&self) -> String {
-        self.body["merchant_id"].as_str().unwrap_or_default().to_string()
+        self.body["merchant_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -52,9 +55,15 @@ pub struct SmsGateway {
 
 async fn receive(State(state): State<GatewayState>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let expected = posdesk::otp::sign_body(SECRET.as_bytes(), &body);
-    let given = headers.get("X-Posdesk-Signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let given = headers
+        .get("X-Posdesk-Signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    state.received.lock().expect("lock").push(Sms { body: json, signature_ok: given == expected });
+    state.received.lock().expect("lock").push(Sms {
+        body: json,
+        signature_ok: given == expected,
+    });
     StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK)
 }
 
@@ -63,14 +72,23 @@ impl SmsGateway {
     pub async fn start() -> SmsGateway {
         let received = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(200));
-        let state = GatewayState { received: received.clone(), status: status.clone() };
+        let state = GatewayState {
+            received: received.clone(),
+            status: status.clone(),
+        };
         let app = Router::new().route("/sms", post(receive)).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind SMS gateway");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind SMS gateway");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        SmsGateway { url: format!("http://{addr}/sms"), received, status }
+        SmsGateway {
+            url: format!("http://{addr}/sms"),
+            received,
+            status,
+        }
     }
 
     /// Makes the gateway answer `status` from now on.

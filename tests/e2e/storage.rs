@@ -12,7 +12,10 @@ fn merchant(id: &str) -> MerchantId {
 }
 
 fn text(s: &str) -> OutboxPayload {
-    OutboxPayload::Text { html: s.into(), buttons: vec![vec![("OK".into(), "menu:main".into())]] }
+    OutboxPayload::Text {
+        html: s.into(),
+        buttons: vec![vec![("OK".into(), "menu:main".into())]],
+    }
 }
 
 #[tokio::test]
@@ -20,10 +23,16 @@ async fn an_update_id_is_claimed_once() {
     for (name, store, _guard) in stores("an_update_id_is_claimed_once").await {
         let mut tx = store.begin().await.expect("begin");
         assert!(tx.claim_update(7, 1, 0).await.expect("claim"), "{name}");
-        assert!(!tx.claim_update(7, 1, 0).await.expect("claim again"), "{name}");
+        assert!(
+            !tx.claim_update(7, 1, 0).await.expect("claim again"),
+            "{name}"
+        );
         tx.commit().await.expect("commit");
         let mut tx = store.begin().await.expect("begin");
-        assert!(!tx.claim_update(7, 1, 0).await.expect("claim after commit"), "{name}");
+        assert!(
+            !tx.claim_update(7, 1, 0).await.expect("claim after commit"),
+            "{name}"
+        );
         tx.rollback().await.expect("rollback");
     }
 }
@@ -31,20 +40,38 @@ async fn an_update_id_is_claimed_once() {
 #[tokio::test]
 async fn conversations_round_trip_and_a_rollback_leaves_nothing() {
     for (name, store, _guard) in stores("conversations_round_trip").await {
-        let mut conv = Conversation::default();
-        conv.state = State::AwaitingMerchantId { purpose: posdesk::conversation::Purpose::Unbind };
-        conv.lang = Some(Lang::En);
+        let conv = Conversation {
+            state: State::AwaitingMerchantId {
+                purpose: posdesk::conversation::Purpose::Unbind,
+            },
+            lang: Some(Lang::En),
+            ..Conversation::default()
+        };
         let mut tx = store.begin().await.expect("begin");
-        tx.save_conversation(5, 5, &conv, Lang::En, 1).await.expect("save");
-        tx.enqueue(5, None, &text("hi"), Priority::Interactive, 1).await.expect("enqueue");
+        tx.save_conversation(5, 5, &conv, Lang::En, 1)
+            .await
+            .expect("save");
+        tx.enqueue(5, None, &text("hi"), Priority::Interactive, 1)
+            .await
+            .expect("enqueue");
         tx.rollback().await.expect("rollback");
         let mut tx = store.begin().await.expect("begin");
         assert_eq!(tx.load_conversation(5).await.expect("load"), None, "{name}");
-        tx.save_conversation(5, 5, &conv, Lang::En, 1).await.expect("save");
+        tx.save_conversation(5, 5, &conv, Lang::En, 1)
+            .await
+            .expect("save");
         tx.commit().await.expect("commit");
-        assert_eq!(store.due_outbox(10, 10).await.expect("due").len(), 0, "{name}: rolled back message is gone");
+        assert_eq!(
+            store.due_outbox(10, 10).await.expect("due").len(),
+            0,
+            "{name}: rolled back message is gone"
+        );
         let mut tx = store.begin().await.expect("begin");
-        assert_eq!(tx.load_conversation(5).await.expect("load"), Some(conv.clone()), "{name}");
+        assert_eq!(
+            tx.load_conversation(5).await.expect("load"),
+            Some(conv.clone()),
+            "{name}"
+        );
         assert_eq!(tx.chat_lang(5).await.expect("lang"), Lang::En);
         tx.commit().await.expect("commit");
     }
@@ -55,19 +82,51 @@ async fn otp_writes_show_in_merchant_facts() {
     for (name, store, _guard) in stores("otp_writes_show_in_merchant_facts").await {
         let m = merchant("M100200300");
         store
-            .upsert_merchant(&MerchantRow {
-                merchant_id: m.as_str().into(),
-                name: "Shop".into(),
-                phone: "13800131234".into(),
-                card_mask: "6222 **** **** 0123".into(),
-                bank_name: "Bank".into(),
-            }, 0)
+            .upsert_merchant(
+                &MerchantRow {
+                    merchant_id: m.as_str().into(),
+                    name: "Shop".into(),
+                    phone: "13800131234".into(),
+                    card_mask: "6222 **** **** 0123".into(),
+                    bank_name: "Bank".into(),
+                },
+                0,
+            )
             .await
             .expect("upsert");
         let mut tx = store.begin().await.expect("begin");
-        tx.apply(&Write::OtpIssued { merchant: m.clone(), code_hash: "abc".into(), expires_at: 1000 }, 9, 77, 100).await.expect("issue");
-        tx.apply(&Write::OtpFailed { merchant: m.clone() }, 9, 77, 110).await.expect("fail");
-        tx.apply(&Write::OtpFailed { merchant: m.clone() }, 9, 77, 120).await.expect("fail");
+        tx.apply(
+            &Write::OtpIssued {
+                merchant: m.clone(),
+                code_hash: "abc".into(),
+                expires_at: 1000,
+            },
+            9,
+            77,
+            100,
+        )
+        .await
+        .expect("issue");
+        tx.apply(
+            &Write::OtpFailed {
+                merchant: m.clone(),
+            },
+            9,
+            77,
+            110,
+        )
+        .await
+        .expect("fail");
+        tx.apply(
+            &Write::OtpFailed {
+                merchant: m.clone(),
+            },
+            9,
+            77,
+            120,
+        )
+        .await
+        .expect("fail");
         let facts = tx.merchant_facts(&m, 77, 200).await.expect("facts");
         assert!(facts.merchant.is_some(), "{name}");
         assert_eq!(facts.otp.code_hash.as_deref(), Some("abc"), "{name}");
@@ -75,23 +134,66 @@ async fn otp_writes_show_in_merchant_facts() {
         assert_eq!(facts.otp.sends_last_hour, 1, "{name}");
         assert_eq!(facts.user_sends_last_hour, 1, "{name}");
         assert_eq!(facts.otp.last_sent_at, Some(100), "{name}");
-        tx.apply(&Write::OtpRefunded { merchant: m.clone() }, 9, 77, 130).await.expect("refund");
+        tx.apply(
+            &Write::OtpRefunded {
+                merchant: m.clone(),
+            },
+            9,
+            77,
+            130,
+        )
+        .await
+        .expect("refund");
         let facts = tx.merchant_facts(&m, 77, 200).await.expect("facts");
-        assert_eq!(facts.otp.sends_last_hour, 0, "{name}: a refused send is not counted");
+        assert_eq!(
+            facts.otp.sends_last_hour, 0,
+            "{name}: a refused send is not counted"
+        );
         assert_eq!(facts.otp.code_hash, None, "{name}");
-        tx.apply(&Write::OtpLocked { merchant: m.clone(), until: 5000 }, 9, 77, 140).await.expect("lock");
+        tx.apply(
+            &Write::OtpLocked {
+                merchant: m.clone(),
+                until: 5000,
+            },
+            9,
+            77,
+            140,
+        )
+        .await
+        .expect("lock");
         let facts = tx.merchant_facts(&m, 77, 200).await.expect("facts");
         assert_eq!(facts.otp.locked_until, Some(5000), "{name}");
         assert_eq!(facts.otp.failures, 0, "{name}");
-        let unknown = tx.merchant_facts(&merchant("ZZZ999999"), 77, 200).await.expect("facts");
+        let unknown = tx
+            .merchant_facts(&merchant("ZZZ999999"), 77, 200)
+            .await
+            .expect("facts");
         assert!(unknown.merchant.is_none(), "{name}");
         let reference = Reference::generate("20261129", [1, 2, 3, 4, 5]);
-        tx.apply(&Write::RequestCreated { reference: reference.clone(), merchant: m.clone() }, 9, 77, 150).await.expect("request");
+        tx.apply(
+            &Write::RequestCreated {
+                reference: reference.clone(),
+                merchant: m.clone(),
+            },
+            9,
+            77,
+            150,
+        )
+        .await
+        .expect("request");
         let facts = tx.merchant_facts(&m, 77, 200).await.expect("facts");
         assert_eq!(facts.requests.len(), 1, "{name}");
         assert_eq!(facts.requests[0].reference, reference, "{name}");
         tx.commit().await.expect("commit");
-        assert_eq!(store.list_requests(Some("submitted"), 10).await.expect("list").len(), 1, "{name}");
+        assert_eq!(
+            store
+                .list_requests(Some("submitted"), 10)
+                .await
+                .expect("list")
+                .len(),
+            1,
+            "{name}"
+        );
     }
 }
 
@@ -99,20 +201,44 @@ async fn otp_writes_show_in_merchant_facts() {
 async fn outbox_keeps_order_and_retries() {
     for (name, store, _guard) in stores("outbox_keeps_order_and_retries").await {
         let mut tx = store.begin().await.expect("begin");
-        let a = tx.enqueue(1, None, &text("a"), Priority::Bulk, 0).await.expect("a");
-        let b = tx.enqueue(1, None, &text("b"), Priority::Interactive, 0).await.expect("b");
-        let c = tx.enqueue(2, None, &text("c"), Priority::Interactive, 0).await.expect("c");
+        let a = tx
+            .enqueue(1, None, &text("a"), Priority::Bulk, 0)
+            .await
+            .expect("a");
+        let b = tx
+            .enqueue(1, None, &text("b"), Priority::Interactive, 0)
+            .await
+            .expect("b");
+        let c = tx
+            .enqueue(2, None, &text("c"), Priority::Interactive, 0)
+            .await
+            .expect("c");
         tx.commit().await.expect("commit");
         let due = store.due_outbox(0, 10).await.expect("due");
         let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
         assert_eq!(ids, vec![b, c, a], "{name}: interactive first");
-        assert!(store.has_earlier_pending(1, b).await.expect("earlier"), "{name}");
+        assert!(
+            store.has_earlier_pending(1, b).await.expect("earlier"),
+            "{name}"
+        );
         store.outbox_retry(a, 500, "429").await.expect("retry");
-        assert_eq!(store.due_outbox(100, 10).await.expect("due").len(), 2, "{name}: a waits");
+        assert_eq!(
+            store.due_outbox(100, 10).await.expect("due").len(),
+            2,
+            "{name}: a waits"
+        );
         store.outbox_sent(b, 1).await.expect("sent");
         store.outbox_sent(c, 1).await.expect("sent");
-        assert_eq!(store.outbox_pending_count().await.expect("count"), 1, "{name}");
-        assert_eq!(store.due_outbox(600, 10).await.expect("due")[0].id, a, "{name}");
+        assert_eq!(
+            store.outbox_pending_count().await.expect("count"),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            store.due_outbox(600, 10).await.expect("due")[0].id,
+            a,
+            "{name}"
+        );
     }
 }
 
@@ -120,24 +246,94 @@ async fn outbox_keeps_order_and_retries() {
 async fn one_open_ticket_per_chat_and_queue_positions() {
     for (name, store, _guard) in stores("one_open_ticket_per_chat").await {
         let mut tx = store.begin().await.expect("begin");
-        let first = tx.open_ticket(10, 10, "A", None, Lang::ZhCn, TicketReason::UserRequest, true, 1).await.expect("open");
-        let second = tx.open_ticket(11, 11, "B", Some("M100200300"), Lang::En, TicketReason::CodeLocked, true, 2).await.expect("open");
+        let first = tx
+            .open_ticket(
+                10,
+                10,
+                "A",
+                None,
+                Lang::ZhCn,
+                TicketReason::UserRequest,
+                true,
+                1,
+            )
+            .await
+            .expect("open");
+        let second = tx
+            .open_ticket(
+                11,
+                11,
+                "B",
+                Some("M100200300"),
+                Lang::En,
+                TicketReason::CodeLocked,
+                true,
+                2,
+            )
+            .await
+            .expect("open");
         assert_eq!((first.position, second.position), (1, 2), "{name}");
         tx.commit().await.expect("commit");
         let mut tx = store.begin().await.expect("begin");
-        assert!(tx.open_ticket(10, 10, "A", None, Lang::ZhCn, TicketReason::UserRequest, true, 3).await.is_err(), "{name}: second open ticket refused");
+        assert!(
+            tx.open_ticket(
+                10,
+                10,
+                "A",
+                None,
+                Lang::ZhCn,
+                TicketReason::UserRequest,
+                true,
+                3
+            )
+            .await
+            .is_err(),
+            "{name}: second open ticket refused"
+        );
         tx.rollback().await.expect("rollback");
         let mut tx = store.begin().await.expect("begin");
-        assert!(tx.claim_ticket(first.id, 501, "Agent", 5).await.expect("claim"));
-        assert!(!tx.claim_ticket(first.id, 502, "Other", 6).await.expect("claim twice"), "{name}");
-        let view = tx.open_ticket_of_chat(11).await.expect("view").expect("open");
+        assert!(
+            tx.claim_ticket(first.id, 501, "Agent", 5)
+                .await
+                .expect("claim")
+        );
+        assert!(
+            !tx.claim_ticket(first.id, 502, "Other", 6)
+                .await
+                .expect("claim twice"),
+            "{name}"
+        );
+        let view = tx
+            .open_ticket_of_chat(11)
+            .await
+            .expect("view")
+            .expect("open");
         assert_eq!(view.position, 1, "{name}: claimed tickets leave the queue");
         assert!(tx.close_ticket(first.id, 7).await.expect("close"));
-        assert_eq!(tx.open_ticket_of_chat(10).await.expect("view"), None, "{name}");
+        assert_eq!(
+            tx.open_ticket_of_chat(10).await.expect("view"),
+            None,
+            "{name}"
+        );
         tx.commit().await.expect("commit");
-        assert_eq!(store.list_tickets(true, 10).await.expect("list").len(), 1, "{name}");
-        store.set_ticket_thread(second.id, Some(4242)).await.expect("thread");
-        assert_eq!(store.ticket_by_thread(4242).await.expect("by thread").map(|t| t.id), Some(second.id), "{name}");
+        assert_eq!(
+            store.list_tickets(true, 10).await.expect("list").len(),
+            1,
+            "{name}"
+        );
+        store
+            .set_ticket_thread(second.id, Some(4242))
+            .await
+            .expect("thread");
+        assert_eq!(
+            store
+                .ticket_by_thread(4242)
+                .await
+                .expect("by thread")
+                .map(|t| t.id),
+            Some(second.id),
+            "{name}"
+        );
     }
 }
 

@@ -29,32 +29,61 @@ async fn a_merchant_unbinds_from_start_to_a_completed_notice() {
     assert_eq!(code.len(), 6);
     let spaced = format!("{} {}", &code[..3], &code[3..]);
     let summary = app.say(42, &spaced).await;
-    assert!(summary.text().contains("6222 **** **** 0123"), "{}", summary.text());
+    assert!(
+        summary.text().contains("6222 **** **** 0123"),
+        "{}",
+        summary.text()
+    );
     assert_eq!(summary.buttons(), vec!["unbind:confirm", "unbind:cancel"]);
     let second = app.press(42, &summary, "unbind:confirm").await;
-    assert_eq!(second.buttons(), vec!["unbind:confirm", "unbind:cancel"], "a second, explicit confirmation");
+    assert_eq!(
+        second.buttons(),
+        vec!["unbind:confirm", "unbind:cancel"],
+        "a second, explicit confirmation"
+    );
     let done = app.press(42, &second, "unbind:confirm").await;
     let reference = reference_in(&done.text());
 
-    let row = app.engine.store.request(&reference).await.expect("db").expect("request stored");
+    let row = app
+        .engine
+        .store
+        .request(&reference)
+        .await
+        .expect("db")
+        .expect("request stored");
     assert_eq!(row.status, "submitted");
     assert_eq!(row.merchant_id, MERCHANT);
 
-    let response = app.set_status(&reference, "processing", None, "backoffice-token").await;
+    let response = app
+        .set_status(&reference, "processing", None, "backoffice-token")
+        .await;
     assert_eq!(response.status(), 200);
     let processing = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
     assert!(processing.text().contains(&reference));
-    let response = app.set_status(&reference, "completed", None, "backoffice-token").await;
+    let response = app
+        .set_status(&reference, "completed", None, "backoffice-token")
+        .await;
     assert_eq!(response.status(), 200);
     let completed = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
     assert!(completed.text().contains(&reference));
     assert_ne!(completed.text(), processing.text());
 
     let status = app.say(42, "/status").await;
-    assert!(status.text().contains(&reference), "verified merchants see their requests: {}", status.text());
+    assert!(
+        status.text().contains(&reference),
+        "verified merchants see their requests: {}",
+        status.text()
+    );
 
     // Nothing secret in the database: no code, no full card number.
-    let db = std::fs::read(app.settings.database.url.trim_start_matches("sqlite://").trim_end_matches("?mode=rwc")).expect("db file");
+    let db = std::fs::read(
+        app.settings
+            .database
+            .url
+            .trim_start_matches("sqlite://")
+            .trim_end_matches("?mode=rwc"),
+    )
+    .expect("db file");
     let db = String::from_utf8_lossy(&db);
     assert!(!db.contains(&code), "the code is never stored");
     assert!(!db.contains("6222021234567890123"));
@@ -69,17 +98,33 @@ async fn wrong_code_five_times_locks_entry_and_hands_over() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in (1..=4).rev() {
         let reply = app.say(42, wrong).await;
-        assert!(reply.text().contains(&left.to_string()), "attempts left {left}: {}", reply.text());
+        assert!(
+            reply.text().contains(&left.to_string()),
+            "attempts left {left}: {}",
+            reply.text()
+        );
     }
     let locked = app.say(42, wrong).await;
-    assert!(locked.text().contains("30"), "locked for 30 minutes: {}", locked.text());
+    assert!(
+        locked.text().contains("30"),
+        "locked for 30 minutes: {}",
+        locked.text()
+    );
     let ticket = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
     assert!(!ticket.text().is_empty());
-    let tickets = app.engine.store.list_tickets(true, 10).await.expect("tickets");
+    let tickets = app
+        .engine
+        .store
+        .list_tickets(true, 10)
+        .await
+        .expect("tickets");
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].reason, "code_locked");
     let again = app.say(42, &code).await;
-    assert!(!again.text().contains("6222"), "the right code after the lock does not unlock");
+    assert!(
+        !again.text().contains("6222"),
+        "the right code after the lock does not unlock"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +133,13 @@ async fn resend_too_soon_is_refused_with_the_wait() {
     app.say(42, "/unbind").await;
     let sent = app.say(42, MERCHANT).await;
     let wait = app.press(42, &sent, "unbind:resend").await;
-    assert!(Regex::new(r"\b(5\d|60)\b").expect("regex").is_match(&wait.text()), "seconds to wait: {}", wait.text());
+    assert!(
+        Regex::new(r"\b(5\d|60)\b")
+            .expect("regex")
+            .is_match(&wait.text()),
+        "seconds to wait: {}",
+        wait.text()
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.sms.received().len(), 1, "no second SMS");
 }
@@ -104,14 +155,33 @@ async fn a_second_request_inside_the_limit_is_refused() {
     let again = app.say(42, "/unbind").await;
     assert!(again.buttons().contains(&"unbind:cancel".to_string()));
     let pending = app.say(42, MERCHANT).await;
-    assert!(pending.text().contains(&reference), "names the pending request: {}", pending.text());
+    assert!(
+        pending.text().contains(&reference),
+        "names the pending request: {}",
+        pending.text()
+    );
     // Once completed: refused because of the limit (1 per 30 days), with the date.
-    assert_eq!(app.set_status(&reference, "completed", None, "backoffice-token").await.status(), 200);
+    assert_eq!(
+        app.set_status(&reference, "completed", None, "backoffice-token")
+            .await
+            .status(),
+        200
+    );
     app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
     app.say(42, "/unbind").await;
     let limit = app.say(42, MERCHANT).await;
-    assert!(limit.text().contains("30"), "explains the limit: {}", limit.text());
-    assert!(Regex::new(r"\d{4}-\d{2}-\d{2}").expect("regex").is_match(&limit.text()), "says when: {}", limit.text());
+    assert!(
+        limit.text().contains("30"),
+        "explains the limit: {}",
+        limit.text()
+    );
+    assert!(
+        Regex::new(r"\d{4}-\d{2}-\d{2}")
+            .expect("regex")
+            .is_match(&limit.text()),
+        "says when: {}",
+        limit.text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,18 +191,62 @@ async fn the_status_api_refuses_a_wrong_token_and_bad_input() {
     let second = app.press(42, &summary, "unbind:confirm").await;
     let done = app.press(42, &second, "unbind:confirm").await;
     let reference = reference_in(&done.text());
-    assert_eq!(app.set_status(&reference, "completed", None, "wrong").await.status(), 401);
-    assert_eq!(app.set_status(&reference, "finished", None, "backoffice-token").await.status(), 400);
-    assert_eq!(app.set_status("UB-20200101-22222", "completed", None, "backoffice-token").await.status(), 404);
-    assert_eq!(app.set_status(&reference, "rejected", Some("银行卡信息不一致"), "backoffice-token").await.status(), 200);
-    assert_eq!(app.set_status(&reference, "completed", None, "backoffice-token").await.status(), 409);
+    assert_eq!(
+        app.set_status(&reference, "completed", None, "wrong")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.set_status(&reference, "finished", None, "backoffice-token")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.set_status("UB-20200101-22222", "completed", None, "backoffice-token")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.set_status(
+            &reference,
+            "rejected",
+            Some("银行卡信息不一致"),
+            "backoffice-token"
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        app.set_status(&reference, "completed", None, "backoffice-token")
+            .await
+            .status(),
+        409
+    );
     let rejected = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
-    assert!(rejected.text().contains("银行卡信息不一致"), "{}", rejected.text());
+    assert!(
+        rejected.text().contains("银行卡信息不一致"),
+        "{}",
+        rejected.text()
+    );
     assert!(rejected.buttons().contains(&"menu:human".to_string()));
-    let health = reqwest::get(format!("{}/healthz", app.http_url)).await.expect("healthz");
+    let health = reqwest::get(format!("{}/healthz", app.http_url))
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", app.http_url)).await.expect("metrics").text().await.expect("body");
-    assert!(metrics.contains("posdesk_unbind_requests{status=\"rejected\"} 1"), "{metrics}");
+    let metrics = reqwest::get(format!("{}/metrics", app.http_url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("posdesk_unbind_requests{status=\"rejected\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,10 +257,19 @@ async fn an_unknown_merchant_number_gets_the_same_reply_and_no_sms() {
     app.say(43, "/unbind").await;
     let unknown = app.say(43, "ZZ9900112233").await;
     let mask = Regex::new(r"1\d\d\*\*\*\*\d{4}").expect("regex");
-    assert!(mask.is_match(&known.text()) && mask.is_match(&unknown.text()), "{} / {}", known.text(), unknown.text());
+    assert!(
+        mask.is_match(&known.text()) && mask.is_match(&unknown.text()),
+        "{} / {}",
+        known.text(),
+        unknown.text()
+    );
     assert_eq!(known.buttons(), unknown.buttons());
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.sms.received().len(), 1, "only the known merchant gets an SMS");
+    assert_eq!(
+        app.sms.received().len(),
+        1,
+        "only the known merchant gets an SMS"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,10 +279,18 @@ async fn a_gateway_failure_is_explained_and_not_counted() {
     app.say(42, "/unbind").await;
     app.say(42, MERCHANT).await;
     let failed = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
-    assert!(failed.buttons().contains(&"unbind:resend".to_string()), "{}", failed.text());
+    assert!(
+        failed.buttons().contains(&"unbind:resend".to_string()),
+        "{}",
+        failed.text()
+    );
     app.sms.answer(200);
     let resent = app.press(42, &failed, "unbind:resend").await;
-    assert!(resent.text().contains("138****1234"), "a new code goes out at once: {}", resent.text());
+    assert!(
+        resent.text().contains("138****1234"),
+        "a new code goes out at once: {}",
+        resent.text()
+    );
     let code = app.sms.nth(2).await.code();
     let summary = app.say(42, &code).await;
     assert!(summary.text().contains("6222"), "{}", summary.text());
@@ -173,16 +304,30 @@ async fn a_csv_with_full_card_numbers_stores_only_masks() {
                bad id!,坏行,13900001111,6212261234567890,中国银行\n\
                M555666778,另一家,13900002222,4111-1111-1111-1111,建设银行\n";
     let pattern = app.settings.derive().expect("valid").merchant_pattern;
-    let report = posdesk::merchants::import(&app.engine.store, csv.as_bytes(), &pattern, 0, |_| {}).await.expect("import");
+    let report = posdesk::merchants::import(&app.engine.store, csv.as_bytes(), &pattern, 0, |_| {})
+        .await
+        .expect("import");
     assert_eq!(report.inserted, 2);
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].line, 3);
     app.engine.store.close().await;
-    let path = app.settings.database.url.trim_start_matches("sqlite://").trim_end_matches("?mode=rwc").to_string();
+    let path = app
+        .settings
+        .database
+        .url
+        .trim_start_matches("sqlite://")
+        .trim_end_matches("?mode=rwc")
+        .to_string();
     let mut bytes = std::fs::read(&path).expect("db");
     bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
     let text = String::from_utf8_lossy(&bytes);
-    for full in ["621226123456789012", "6212261234567890", "4111111111111111", "4111-1111-1111-1111", "6212 2612 3456 7890 12"] {
+    for full in [
+        "621226123456789012",
+        "6212261234567890",
+        "4111111111111111",
+        "4111-1111-1111-1111",
+        "6212 2612 3456 7890 12",
+    ] {
         assert!(!text.contains(full), "{full} found in the database file");
     }
     assert!(text.contains("6212 **** **** 9012"));
