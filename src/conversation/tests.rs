@@ -2490,3 +2490,75 @@ fn same_inputs_with_the_same_ctx_give_identical_transitions() {
         assert_eq!(a.effects, b.effects, "{input}");
     }
 }
+
+/// A table of bad inputs, each with the reply it gets (first effect line,
+/// arguments left out). Every row starts from a fresh chat after `setup`.
+#[test]
+fn bad_inputs_get_a_clear_polite_reply() {
+    let long = "很".repeat(1001);
+    let forged = "x".repeat(200);
+    let forged = format!("[{forged}]");
+    let table: &[(&[&str], &str, &str)] = &[
+        // Idle.
+        (&[], "", "send help"),
+        (&[], "   ", "send help"),
+        (&[], "\u{200B}", "send unknown"),
+        (&[], "🙂🙂🙂", "send unknown"),
+        (&[], &long, "send text-too-long"),
+        (&[], "6222 0212 3456 7890 128", "delete"),
+        (&[], "我的卡号是6222021234567890128", "delete"),
+        (&[], "4111-1111-1111-1111", "delete"),
+        (&[], "123456", "delete"),
+        (&[], "123 456", "delete"),
+        (&[], "/frobnicate", "send help"),
+        (&[], "/", "send help"),
+        (&[], "[ticket:claim:abc]", "toast callback-expired"),
+        (&[], "[ticket:claim:7]", "toast callback-expired"),
+        (&[], "[csat:9:1]", "toast callback-expired"),
+        (&[], "[csat:5:1]", "toast callback-expired"),
+        (&[], &forged, "toast callback-expired"),
+        (&[], "[unbind:confirm]", "toast callback-expired"),
+        (&[], "[unbind:resend]", "toast callback-expired"),
+        (&[], "[faq:greeting]", "toast callback-expired"),
+        (&[], "[lang:fr]", "toast callback-expired"),
+        (&[], "@photo", "send media-unsupported"),
+        (&[], "@edited 改一下", "send edited-message"),
+        (&[], "<script>alert(1)</script>", "send unknown"),
+        (&[], "SELECT * FROM merchants; --", "send unknown"),
+        (&[], "\u{202E}dnibnu", "send unknown"),
+        (&[], "ｕｎｂｉｎｄ ｍｙ ｃａｒｄ", "send unbind-intro"),
+        (&[], "解綁結算卡", "send unbind-intro"),
+        // While a merchant number is expected.
+        (&["/unbind"], "abc", "send unbind-merchant-id-invalid"),
+        (&["/unbind"], "12", "send unbind-merchant-id-invalid"),
+        (
+            &["/unbind"],
+            "M100200300M100200300M",
+            "send unbind-merchant-id-invalid",
+        ),
+        (&["/unbind"], "6222021234567890128", "delete"),
+        (&["/unbind"], "[unbind:confirm]", "toast callback-expired"),
+        // While a code is expected.
+        (&["/unbind", KNOWN], "12345", "send unbind-code-format"),
+        (&["/unbind", KNOWN], "1234567", "send unbind-code-format"),
+        (&["/unbind", KNOWN], "abcdef", "send unbind-code-format"),
+        (
+            &["/unbind", KNOWN],
+            "[unbind:confirm]",
+            "toast callback-expired",
+        ),
+    ];
+    for (setup, input, expected) in table {
+        let mut h = Harness::new();
+        for line in *setup {
+            h.input(line);
+        }
+        let lines = h.input(input);
+        let first = lines.first().map(|l| without_args(l)).unwrap_or_default();
+        assert!(
+            first.starts_with(expected),
+            "after {setup:?}, input {:?}: expected {expected:?}, got {lines:?}",
+            input.chars().take(40).collect::<String>()
+        );
+    }
+}

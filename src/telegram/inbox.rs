@@ -149,7 +149,11 @@ pub async fn process(
                         (bot.clone(), engine.clone(), wake.clone(), in_flight.clone());
                     tasks.spawn(async move {
                         for row in rows {
-                            apply(&bot, &engine, &row).await;
+                            if !apply(&bot, &engine, &row).await {
+                                // Keep this and later updates of the chat; try again shortly.
+                                tokio::time::sleep(Duration::from_secs(2)).await;
+                                break;
+                            }
                         }
                         if let Ok(mut f) = in_flight.lock() {
                             f.remove(&chat);
@@ -169,9 +173,14 @@ pub async fn process(
     }
 }
 
-async fn apply(bot: &Bot, engine: &Arc<Engine>, row: &InboxRow) {
+/// Applies one stored update; `false` if it must be tried again.
+async fn apply(bot: &Bot, engine: &Arc<Engine>, row: &InboxRow) -> bool {
     match serde_json::from_str::<Update>(&row.payload) {
-        Ok(update) => super::handle_update(bot.clone(), update, engine.clone()).await,
+        Ok(update) => {
+            if !super::handle_update(bot.clone(), update, engine.clone()).await {
+                return false;
+            }
+        }
         Err(e) => {
             tracing::warn!(update_id = row.update_id, error = %e, "stored update unreadable; skipped")
         }
@@ -181,4 +190,5 @@ async fn apply(bot: &Bot, engine: &Arc<Engine>, row: &InboxRow) {
         // as already applied by its update id.
         tracing::warn!(update_id = row.update_id, error = %e, "could not clear an applied update");
     }
+    true
 }

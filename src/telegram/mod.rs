@@ -161,8 +161,10 @@ pub async fn run_timers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Applies one update: merchant turn or staff action, then the button
-/// answer and the deletion of a message that held a secret.
-pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
+/// answer and the deletion of a message that held a secret. `false` when the
+/// turn could not be applied (the database failed): the caller keeps the
+/// update and tries again; the merchant got an apology.
+pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) -> bool {
     let staff_chat = engine.settings.support.staff_chat_id;
     match update::route(&update, staff_chat) {
         update::Routed::Merchant {
@@ -174,6 +176,9 @@ pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
             let lang = Lang::negotiate(inbound.user.language_code.as_deref());
             match engine.handle(inbound).await {
                 Ok(outcome) => {
+                    if let Ok(mut set) = APOLOGISED.lock() {
+                        set.remove(&chat_id);
+                    }
                     if let Some(id) = callback_id {
                         let mut answer = bot.answer_callback_query(id);
                         if let Some(Some(text)) = outcome.toast {
@@ -190,24 +195,40 @@ pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) {
                     {
                         tracing::info!(error = %e, "could not delete a message holding a secret");
                     }
+                    true
                 }
                 Err(e) => {
-                    tracing::error!(chat_id, error = %e, "turn failed");
-                    let text = engine.texts.render(lang, &Msg::new("error-internal"));
+                    tracing::error!(chat_id, error = %e, "turn failed; the update is kept and retried");
                     if let Some(id) = callback_id {
                         let _ = bot.answer_callback_query(id).await;
                     }
-                    let _ = bot
-                        .send_message(ChatId(chat_id), text)
-                        .parse_mode(ParseMode::Html)
-                        .await;
+                    // One apology per chat per outage, not one per retry.
+                    let first = APOLOGISED
+                        .lock()
+                        .map(|mut set| set.insert(chat_id))
+                        .unwrap_or(false);
+                    if first {
+                        let text = engine.texts.render(lang, &Msg::new("error-internal"));
+                        let _ = bot
+                            .send_message(ChatId(chat_id), text)
+                            .parse_mode(ParseMode::Html)
+                            .await;
+                    }
+                    false
                 }
             }
         }
-        update::Routed::Staff(input) => staff::handle(&bot, &engine, input).await,
-        update::Routed::Ignore => {}
+        update::Routed::Staff(input) => {
+            staff::handle(&bot, &engine, input).await;
+            true
+        }
+        update::Routed::Ignore => true,
     }
 }
+
+/// Chats that got an apology during the current database outage.
+static APOLOGISED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<i64>>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// Checks the staff chat exists, is a forum supergroup, and the bot may manage topics.
 pub async fn check_staff_chat(bot: &Bot, chat_id: i64) -> Result<(), String> {

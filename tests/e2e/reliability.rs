@@ -176,3 +176,36 @@ async fn sigkill_at_random_points_loses_no_reply_and_applies_no_update_twice() {
         "{duplicates} duplicates for {kills} kills"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_delays_the_reply_but_loses_nothing() {
+    use sqlx::Connection;
+    let app = TestApp::spawn().await;
+    app.say(42, "/start").await;
+    let url = app.settings.database.url.clone();
+    let mut blocker = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut blocker)
+        .await
+        .expect("lock the database");
+    app.api.merchant_text(42, "zh-hans", "/faq");
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    sqlx::query("COMMIT")
+        .execute(&mut blocker)
+        .await
+        .expect("unlock");
+    let reply = app.api.nth_sent_to(42, 2).await;
+    let last = app.api.sent_to(42).last().cloned().expect("a reply");
+    assert!(
+        reply.buttons().iter().any(|b| b.starts_with("faq:"))
+            || last.buttons().iter().any(|b| b.starts_with("faq:")),
+        "the /faq reply arrives after the lock: {:?}",
+        app.api
+            .sent_to(42)
+            .iter()
+            .map(|c| c.buttons())
+            .collect::<Vec<_>>()
+    );
+}
