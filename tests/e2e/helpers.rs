@@ -26,6 +26,23 @@ pub const MERCHANT: &str = "M100200300";
 
 static LOG: Once = Once::new();
 
+/// The database the end-to-end tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (default).
+    Sqlite,
+    /// A fresh PostgreSQL database (`POSDESK_TEST_BACKEND=postgres`).
+    Postgres,
+}
+
+/// `POSDESK_TEST_BACKEND=postgres` runs the end-to-end suite on PostgreSQL.
+pub fn backend() -> Backend {
+    match std::env::var("POSDESK_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
 fn init_logging() {
     LOG.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
@@ -83,10 +100,15 @@ impl TestApp {
         let api = FakeBotApi::start().await;
         let sms = SmsGateway::start().await;
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let db_url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("posdesk.db").display()
-        );
+        let db_url = match backend() {
+            Backend::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("posdesk.db").display()
+            ),
+            Backend::Postgres => crate::backends::postgres_url("an end-to-end test")
+                .await
+                .expect("POSDESK_TEST_BACKEND=postgres needs POSDESK_TEST_POSTGRES_URL"),
+        };
         let mut settings = test_settings(&api, &sms, &db_url);
         tweak(&mut settings);
         let app = TestApp::start(api, sms, settings, dir).await;
@@ -211,6 +233,48 @@ impl TestApp {
             .send()
             .await
             .expect("HTTP call")
+    }
+
+    /// Everything the database holds, as text (SQLite: the file and its WAL;
+    /// PostgreSQL: every row of every table as JSON), to search for secrets.
+    pub async fn database_text(&self) -> String {
+        match &self.engine.store {
+            posdesk::storage::Store::Sqlite(_) => {
+                let path = self
+                    .settings
+                    .database
+                    .url
+                    .trim_start_matches("sqlite://")
+                    .trim_end_matches("?mode=rwc")
+                    .to_string();
+                let mut bytes = std::fs::read(&path).unwrap_or_default();
+                bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            posdesk::storage::Store::Postgres(pool) => {
+                use sqlx::Row;
+                let tables =
+                    sqlx::query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                        .fetch_all(pool)
+                        .await
+                        .expect("tables");
+                let mut out = String::new();
+                for t in tables {
+                    let name: String = t.try_get("tablename").expect("name");
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT row_to_json(t)::text AS j FROM {name} t"
+                    )))
+                    .fetch_all(pool)
+                    .await
+                    .expect("rows");
+                    for r in rows {
+                        out.push_str(&r.try_get::<String, _>("j").expect("json"));
+                        out.push('\n');
+                    }
+                }
+                out
+            }
+        }
     }
 
     /// The merchant presses a button of `message`; waits for the next message.

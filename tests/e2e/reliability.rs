@@ -183,19 +183,48 @@ async fn a_locked_database_delays_the_reply_but_loses_nothing() {
     let app = TestApp::spawn().await;
     app.say(42, "/start").await;
     let url = app.settings.database.url.clone();
-    let mut blocker = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("second connection");
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut blocker)
-        .await
-        .expect("lock the database");
+    type Release =
+        Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
+    let release: Release = if url.starts_with("sqlite:") {
+        let mut blocker = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("second connection");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut blocker)
+            .await
+            .expect("lock the database");
+        Box::new(move || {
+            Box::pin(async move {
+                sqlx::query("COMMIT")
+                    .execute(&mut blocker)
+                    .await
+                    .expect("unlock");
+            })
+        })
+    } else {
+        let mut blocker = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("second connection");
+        sqlx::query("BEGIN")
+            .execute(&mut blocker)
+            .await
+            .expect("begin");
+        sqlx::query("LOCK TABLE inbox, conversations IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut blocker)
+            .await
+            .expect("lock");
+        Box::new(move || {
+            Box::pin(async move {
+                sqlx::query("COMMIT")
+                    .execute(&mut blocker)
+                    .await
+                    .expect("unlock");
+            })
+        })
+    };
     app.api.merchant_text(42, "zh-hans", "/faq");
     tokio::time::sleep(Duration::from_secs(7)).await;
-    sqlx::query("COMMIT")
-        .execute(&mut blocker)
-        .await
-        .expect("unlock");
+    release().await;
     let reply = app.api.nth_sent_to(42, 2).await;
     let last = app.api.sent_to(42).last().cloned().expect("a reply");
     assert!(

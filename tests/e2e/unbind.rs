@@ -76,15 +76,7 @@ async fn a_merchant_unbinds_from_start_to_a_completed_notice() {
     );
 
     // Nothing secret in the database: no code, no full card number.
-    let db = std::fs::read(
-        app.settings
-            .database
-            .url
-            .trim_start_matches("sqlite://")
-            .trim_end_matches("?mode=rwc"),
-    )
-    .expect("db file");
-    let db = String::from_utf8_lossy(&db);
+    let db = app.database_text().await;
     assert!(!db.contains(&code), "the code is never stored");
     assert!(!db.contains("6222021234567890123"));
 }
@@ -310,17 +302,7 @@ async fn a_csv_with_full_card_numbers_stores_only_masks() {
     assert_eq!(report.inserted, 2);
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].line, 3);
-    app.engine.store.close().await;
-    let path = app
-        .settings
-        .database
-        .url
-        .trim_start_matches("sqlite://")
-        .trim_end_matches("?mode=rwc")
-        .to_string();
-    let mut bytes = std::fs::read(&path).expect("db");
-    bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
-    let text = String::from_utf8_lossy(&bytes);
+    let text = app.database_text().await;
     for full in [
         "621226123456789012",
         "6212261234567890",
