@@ -67,6 +67,21 @@ enum Commands {
     },
     /// Check config, database, Bot API (getMe) and the staff chat.
     Check,
+    /// The Telegram webhook (webhook mode).
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommands,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommands {
+    /// Register telegram.webhook_url with the shared secret (once per deployment).
+    Set,
+    /// Remove the webhook (to go back to polling).
+    Delete,
+    /// Show what Telegram reports: URL, pending updates, last error.
+    Info,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +225,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
             Ok(())
         }
         Commands::Check => check(settings).await,
+        Commands::Webhook { command } => webhook(settings, command).await,
     }
 }
 
@@ -227,11 +243,6 @@ async fn run_bot(settings: Settings) -> Result<(), Error> {
     if settings.telegram.token.is_empty() {
         return Err(usage(
             "no bot token: set TELOXIDE_TOKEN (or telegram.token)",
-        ));
-    }
-    if settings.telegram.mode == "webhook" {
-        return Err(usage(
-            "telegram.mode = \"webhook\" is not available in this version; use \"polling\"",
         ));
     }
     if settings.otp.delivery.is_empty() {
@@ -499,4 +510,37 @@ async fn check(settings: Settings) -> Result<(), Error> {
         "{} problem(s) found",
         problems.len()
     )))
+}
+
+async fn webhook(settings: Settings, command: WebhookCommands) -> Result<(), Error> {
+    if settings.telegram.token.is_empty() {
+        return Err(usage(
+            "no bot token: set TELOXIDE_TOKEN (or telegram.token)",
+        ));
+    }
+    if matches!(command, WebhookCommands::Set) && settings.telegram.webhook_url.is_empty() {
+        return Err(usage(
+            "set telegram.webhook_url and telegram.webhook_secret first",
+        ));
+    }
+    let store = app::open_store(&settings).await?;
+    let delivery = app::delivery_for(&settings)?;
+    let engine = app::build_engine(settings, store, delivery).await?;
+    let bot = telegram::make_bot(&engine)?;
+    let result = match command {
+        WebhookCommands::Set => telegram::set_webhook(&bot, &engine)
+            .await
+            .map(|()| "webhook set".to_string()),
+        WebhookCommands::Delete => telegram::delete_webhook(&bot)
+            .await
+            .map(|()| "webhook deleted".to_string()),
+        WebhookCommands::Info => telegram::webhook_info(&bot).await,
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            Ok(())
+        }
+        Err(e) => Err(Error::Runtime(format!("Bot API call failed: {e}"))),
+    }
 }

@@ -120,6 +120,8 @@ pub struct TelegramSettings {
     pub webhook_secret: Secret,
     /// Keep within Telegram's outgoing limits.
     pub throttle: bool,
+    /// Number of replicas sharing the outgoing limits (each takes its share).
+    pub replicas: u32,
 }
 
 impl Default for TelegramSettings {
@@ -131,6 +133,7 @@ impl Default for TelegramSettings {
             webhook_url: String::new(),
             webhook_secret: Secret::default(),
             throttle: true,
+            replicas: 1,
         }
     }
 }
@@ -452,6 +455,31 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "telegram.mode must be \"polling\" or \"webhook\"".into(),
             ));
+        }
+        if self.telegram.mode == "webhook" {
+            let url = url::Url::parse(&self.telegram.webhook_url).map_err(|_| {
+                ConfigError::Invalid(
+                    "telegram.mode = \"webhook\" needs telegram.webhook_url, an https URL".into(),
+                )
+            })?;
+            if url.scheme() != "https"
+                && url.host_str() != Some("127.0.0.1")
+                && url.host_str() != Some("localhost")
+            {
+                return Err(ConfigError::Invalid(
+                    "telegram.webhook_url must be https".into(),
+                ));
+            }
+            let secret = self.telegram.webhook_secret.expose();
+            let secret_ok = (1..=256).contains(&secret.len())
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !secret_ok {
+                return Err(ConfigError::Invalid(
+                    "telegram.webhook_secret must be 1-256 characters of A-Z a-z 0-9 _ - (the same on every replica)".into(),
+                ));
+            }
         }
         if !matches!(self.otp.delivery.as_str(), "" | "log" | "webhook") {
             return Err(ConfigError::Invalid(

@@ -82,6 +82,10 @@ pub struct Engine {
     hash_key: Vec<u8>,
     /// Wakes the outbox sender.
     pub outbox_signal: Arc<Notify>,
+    /// Wakes the inbox processor (new updates stored).
+    pub inbox_signal: Arc<Notify>,
+    /// This process's name in chat leases (several replicas on PostgreSQL).
+    pub replica_id: String,
     delivery: Arc<dyn OtpDelivery>,
     clock: Clock,
     /// Process counters.
@@ -171,6 +175,12 @@ impl Engine {
             derived: Arc::new(derived),
             hash_key: hash_key.into_bytes(),
             outbox_signal: Arc::new(Notify::new()),
+            inbox_signal: Arc::new(Notify::new()),
+            replica_id: format!(
+                "{}-{}",
+                std::process::id(),
+                hex::encode(random_bytes::<4>())
+            ),
             delivery,
             clock: Clock::System,
             metrics: crate::metrics::Metrics::default(),

@@ -14,16 +14,64 @@ use serde::Deserialize;
 use crate::domain::RequestStatus;
 use crate::engine::{Engine, StatusChangeError};
 
-/// The router over an engine.
+/// The router over an engine; in webhook mode it also takes updates on the
+/// path of `telegram.webhook_url`.
 pub fn router(engine: Arc<Engine>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route(
             "/api/v1/unbind-requests/{reference}/status",
             post(set_status),
-        )
-        .with_state(engine)
+        );
+    if engine.settings.telegram.mode == "webhook" {
+        let path = url::Url::parse(&engine.settings.telegram.webhook_url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| "/telegram/webhook".into());
+        router = router.route(&path, post(webhook));
+    }
+    router.with_state(engine)
+}
+
+/// Telegram's webhook: checks the shared secret, stores the update in the
+/// inbox, and only then answers 200 (so a crash after the answer loses
+/// nothing). A database failure answers 503 and Telegram delivers again.
+async fn webhook(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let given = headers
+        .get("X-Telegram-Bot-Api-Secret-Token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let expected = engine.settings.telegram.webhook_secret.expose();
+    if expected.is_empty() || !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        engine.metrics.inc("posdesk_webhook_rejected_total", "");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let row = match crate::telegram::inbox::row_from_json(&body) {
+        Ok(row) => row,
+        Err(e) => {
+            // Telegram would redeliver a refused update forever; drop it loudly.
+            tracing::warn!(error = %e, "unreadable webhook update dropped");
+            return StatusCode::OK.into_response();
+        }
+    };
+    match engine
+        .store
+        .inbox_put(&[row], engine.now().timestamp_millis())
+        .await
+    {
+        Ok(()) => {
+            engine.inbox_signal.notify_one();
+            StatusCode::OK.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a webhook update; Telegram will retry");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// Serves the router on `http.listen` until `shutdown` resolves.

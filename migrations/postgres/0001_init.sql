@@ -138,3 +138,13 @@ CREATE TABLE inbox (
     received_at BIGINT NOT NULL
 );
 CREATE INDEX inbox_chat ON inbox (chat_id, update_id);
+
+-- Short leases on a chat's inbox or outbox work, so that several replicas
+-- never apply or send for the same chat at once.
+CREATE TABLE leases (
+    kind    TEXT NOT NULL,
+    chat_id BIGINT NOT NULL,
+    owner   TEXT NOT NULL,
+    until   BIGINT NOT NULL,
+    PRIMARY KEY (kind, chat_id)
+);

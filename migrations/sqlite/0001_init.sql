@@ -138,3 +138,13 @@ CREATE TABLE inbox (
     received_at INTEGER NOT NULL
 );
 CREATE INDEX inbox_chat ON inbox (chat_id, update_id);
+
+-- Short leases on a chat's inbox or outbox work, so that several replicas
+-- never apply or send for the same chat at once.
+CREATE TABLE leases (
+    kind    TEXT NOT NULL,
+    chat_id INTEGER NOT NULL,
+    owner   TEXT NOT NULL,
+    until   INTEGER NOT NULL,
+    PRIMARY KEY (kind, chat_id)
+);

@@ -71,3 +71,54 @@ impl super::Tx {
         Ok(())
     }
 }
+
+impl Store {
+    /// Takes (or renews) the lease of `kind` work on a chat until `until`;
+    /// `false` if another replica holds it. SQLite serves one process, which
+    /// needs no leases.
+    pub async fn lease_chat(
+        &self,
+        kind: &str,
+        chat_id: i64,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let Store::Postgres(pool) = self else {
+            return Ok(true);
+        };
+        let row = sqlx::query(
+            "INSERT INTO leases (kind, chat_id, owner, until) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, chat_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
+             WHERE leases.until < $5 OR leases.owner = excluded.owner
+             RETURNING owner",
+        )
+        .bind(kind)
+        .bind(chat_id)
+        .bind(owner)
+        .bind(until)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Gives a lease back.
+    pub async fn release_chat(
+        &self,
+        kind: &str,
+        chat_id: i64,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let Store::Postgres(pool) = self else {
+            return Ok(());
+        };
+        sqlx::query("DELETE FROM leases WHERE kind = $1 AND chat_id = $2 AND owner = $3")
+            .bind(kind)
+            .bind(chat_id)
+            .bind(owner)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}

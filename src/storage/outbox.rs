@@ -136,3 +136,34 @@ impl Store {
         Ok(id)
     }
 }
+
+impl Store {
+    /// A chat's due messages, read afresh (after taking its lease, so a
+    /// message another replica sent meanwhile is not sent again).
+    pub async fn due_outbox_for_chat(
+        &self,
+        chat_id: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT id, chat_id, ticket_id, payload, attempts FROM outbox
+                 WHERE chat_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
+            ).bind(chat_id).bind(now).bind(limit).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let payload: String = r.try_get("payload")?;
+                let payload = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.push(OutboxRow {
+                    id: r.try_get("id")?,
+                    chat_id: r.try_get("chat_id")?,
+                    ticket_id: r.try_get("ticket_id")?,
+                    payload,
+                    attempts: r.try_get("attempts")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

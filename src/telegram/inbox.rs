@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use teloxide::prelude::*;
-use teloxide::types::{AllowedUpdate, Update};
+use teloxide::types::Update;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -22,6 +22,17 @@ const POLL_TIMEOUT: u32 = 10;
 /// The chat an update belongs to (0 for none).
 pub fn chat_key(update: &Update) -> i64 {
     update.chat().map(|c| c.id.0).unwrap_or(0)
+}
+
+/// An inbox row from a webhook request body (kept byte for byte).
+pub fn row_from_json(body: &[u8]) -> Result<InboxRow, String> {
+    let update: Update = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let payload = String::from_utf8(body.to_vec()).map_err(|e| e.to_string())?;
+    Ok(InboxRow {
+        update_id: i64::from(update.id.0),
+        chat_id: chat_key(&update),
+        payload,
+    })
 }
 
 /// Stores updates as inbox rows.
@@ -58,11 +69,7 @@ pub async fn poll(
         let mut request = bot
             .get_updates()
             .timeout(POLL_TIMEOUT)
-            .allowed_updates(vec![
-                AllowedUpdate::Message,
-                AllowedUpdate::EditedMessage,
-                AllowedUpdate::CallbackQuery,
-            ]);
+            .allowed_updates(super::allowed_updates());
         if let Some(offset) = offset {
             request = request.offset(offset);
         }
@@ -155,6 +162,10 @@ pub async fn process(
                                 break;
                             }
                         }
+                        let _ = engine
+                            .store
+                            .release_chat("inbox", chat, &engine.replica_id)
+                            .await;
                         if let Ok(mut f) = in_flight.lock() {
                             f.remove(&chat);
                         }

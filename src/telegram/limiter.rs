@@ -47,11 +47,13 @@ impl Bucket {
 }
 
 impl RateLimiter {
-    /// Limits on (`enabled`) or a limiter that never waits.
-    pub fn new(enabled: bool) -> RateLimiter {
+    /// Limits on (`enabled`) or a limiter that never waits; `replicas`
+    /// processes share the overall rate equally.
+    pub fn new(enabled: bool, replicas: u32) -> RateLimiter {
+        let share = 30.0 / f64::from(replicas.max(1));
         RateLimiter {
             enabled,
-            global: Bucket::new(30.0, 30.0, Instant::now()),
+            global: Bucket::new(share.max(1.0), share, Instant::now()),
             chats: HashMap::new(),
         }
     }
@@ -92,7 +94,7 @@ mod tests {
 
     #[test]
     fn private_chat_bursts_then_waits() {
-        let mut l = RateLimiter::new(true);
+        let mut l = RateLimiter::new(true, 1);
         let now = Instant::now();
         for _ in 0..3 {
             assert_eq!(l.acquire(1, now), Duration::ZERO);
@@ -104,12 +106,19 @@ mod tests {
 
     #[test]
     fn overall_cap_is_thirty_a_second() {
-        let mut l = RateLimiter::new(true);
+        let mut l = RateLimiter::new(true, 1);
         let now = Instant::now();
         let sent = (1..=100)
             .filter(|chat| l.acquire(*chat, now).is_zero())
             .count();
         assert_eq!(sent, 30);
-        assert!(RateLimiter::new(false).acquire(1, now).is_zero());
+        assert!(RateLimiter::new(false, 1).acquire(1, now).is_zero());
+        let mut half = RateLimiter::new(true, 2);
+        assert_eq!(
+            (1..=100)
+                .filter(|chat| half.acquire(*chat, now).is_zero())
+                .count(),
+            15
+        );
     }
 }

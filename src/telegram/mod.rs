@@ -3,7 +3,7 @@
 //! dispatcher, which handles one chat's updates in order and different chats
 //! in parallel.
 
-mod inbox;
+pub mod inbox;
 mod limiter;
 mod sender;
 mod staff;
@@ -112,20 +112,93 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     let sender = Sender::new(bot.clone(), engine.clone());
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
     let timers = tokio::spawn(run_timers(engine.clone(), inner_stop_rx));
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let poller = tokio::spawn(inbox::poll(
-        bot.clone(),
-        engine.clone(),
-        wake.clone(),
-        stop.clone(),
-    ));
-    tracing::info!("polling for updates");
+    let wake = engine.inbox_signal.clone();
+    let poller = if engine.settings.telegram.mode == "webhook" {
+        ensure_webhook(&bot, &engine).await;
+        tracing::info!("taking updates on the webhook");
+        None
+    } else {
+        tracing::info!("polling for updates");
+        Some(tokio::spawn(inbox::poll(
+            bot.clone(),
+            engine.clone(),
+            wake.clone(),
+            stop.clone(),
+        )))
+    };
     inbox::process(bot.clone(), engine.clone(), wake, stop).await;
-    let _ = poller.await;
+    if let Some(poller) = poller {
+        let _ = poller.await;
+    }
     let _ = inner_stop_tx.send(true);
     let _ = timers.await;
     let _ = sender_task.await;
     tracing::info!("stopped");
+}
+
+/// The updates the bot asks Telegram for.
+pub fn allowed_updates() -> Vec<teloxide::types::AllowedUpdate> {
+    use teloxide::types::AllowedUpdate;
+    vec![
+        AllowedUpdate::Message,
+        AllowedUpdate::EditedMessage,
+        AllowedUpdate::CallbackQuery,
+    ]
+}
+
+/// Registers the webhook (URL, shared secret, allowed updates) unless it is
+/// already registered exactly so. Safe to call from every replica; nothing
+/// ever deletes it on shutdown.
+pub async fn ensure_webhook(bot: &Bot, engine: &Engine) {
+    let telegram = &engine.settings.telegram;
+    let Ok(url) = reqwest::Url::parse(&telegram.webhook_url) else {
+        tracing::error!("telegram.webhook_url is not a URL");
+        return;
+    };
+    if let Ok(info) = bot.get_webhook_info().await
+        && info.url.as_ref().map(|u| u.as_str()) == Some(url.as_str())
+    {
+        return;
+    }
+    if let Err(e) = set_webhook(bot, engine).await {
+        tracing::error!(error = %e, "setWebhook failed");
+    }
+}
+
+/// Calls setWebhook with the configured URL and secret.
+pub async fn set_webhook(bot: &Bot, engine: &Engine) -> Result<(), String> {
+    let telegram = &engine.settings.telegram;
+    let url = reqwest::Url::parse(&telegram.webhook_url).map_err(|e| e.to_string())?;
+    bot.set_webhook(url)
+        .secret_token(telegram.webhook_secret.expose().to_string())
+        .allowed_updates(allowed_updates())
+        .max_connections(40)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Removes the webhook (back to polling).
+pub async fn delete_webhook(bot: &Bot) -> Result<(), String> {
+    bot.delete_webhook()
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// What Telegram says about the webhook: URL, pending updates, last error.
+pub async fn webhook_info(bot: &Bot) -> Result<String, String> {
+    let info = bot.get_webhook_info().await.map_err(|e| e.to_string())?;
+    Ok(format!(
+        "url: {}
+pending updates: {}
+last error: {}",
+        info.url
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| "(none)".into()),
+        info.pending_update_count,
+        info.last_error_message.unwrap_or_else(|| "(none)".into()),
+    ))
 }
 
 async fn wait_for_sigterm() {

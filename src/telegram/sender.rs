@@ -24,6 +24,8 @@ use super::limiter::RateLimiter;
 const BATCH: i64 = 500;
 const MAX_ATTEMPTS: i64 = 12;
 const PARALLEL_CHATS: usize = 32;
+/// How long a replica may hold a chat's sending before others take over.
+const LEASE_MS: i64 = 60_000;
 
 /// The outbox sender.
 #[derive(Clone)]
@@ -81,10 +83,11 @@ impl Sender {
     /// A sender over `bot`.
     pub fn new(bot: Bot, engine: Arc<Engine>) -> Sender {
         let throttle = engine.settings.telegram.throttle;
+        let replicas = engine.settings.telegram.replicas;
         Sender {
             bot,
             engine,
-            limiter: Arc::new(Mutex::new(RateLimiter::new(throttle))),
+            limiter: Arc::new(Mutex::new(RateLimiter::new(throttle, replicas))),
             topics: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -149,8 +152,43 @@ impl Sender {
                     handled += n;
                 }
             }
+            let owner = self.engine.replica_id.clone();
+            if !self
+                .engine
+                .store
+                .lease_chat("outbox", chat_id, &owner, now, now + LEASE_MS)
+                .await?
+            {
+                // Another replica is sending to this chat.
+                continue;
+            }
+            let rows = match self.engine.store {
+                crate::storage::Store::Postgres(_) => {
+                    // Read again under the lease: another replica may have
+                    // sent some of these since the batch was read.
+                    let fresh = self
+                        .engine
+                        .store
+                        .due_outbox_for_chat(chat_id, now, BATCH)
+                        .await?;
+                    drop(rows);
+                    fresh
+                }
+                crate::storage::Store::Sqlite(_) => rows,
+            };
             let sender = self.clone();
-            tasks.spawn(async move { sender.send_chat(rows).await });
+            tasks.spawn(async move {
+                let n = sender.send_chat(rows).await;
+                if let Err(e) = sender
+                    .engine
+                    .store
+                    .release_chat("outbox", chat_id, &owner)
+                    .await
+                {
+                    tracing::debug!(error = %e, "lease release failed (it expires by itself)");
+                }
+                n
+            });
         }
         while let Some(result) = tasks.join_next().await {
             if let Ok(n) = result {

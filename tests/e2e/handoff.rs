@@ -201,7 +201,7 @@ async fn non_staff_and_forged_ticket_actions_are_refused() {
         .staff_press(STAFF_CHAT, AGENT_A, 1, &format!("ticket:claim:{ticket}"));
     app.api
         .wait_until(10, "claimed notice to merchant", |calls| {
-            calls.iter().filter(|c| c.chat_id() == Some(42)).count() >= 3
+            calls.iter().filter(|c| c.chat_id() == Some(42)).count() >= 2
         })
         .await;
     assert_eq!(

@@ -21,6 +21,8 @@ pub const STAFF_CHAT: i64 = -100_777;
 pub const AGENT_A: i64 = 501;
 /// Another staff member.
 pub const AGENT_B: i64 = 502;
+/// The webhook secret of webhook-mode tests.
+pub const WEBHOOK_SECRET: &str = "hook-secret_1";
 /// A known merchant (demo data).
 pub const MERCHANT: &str = "M100200300";
 
@@ -166,6 +168,40 @@ impl TestApp {
             task: Some(task),
             _dir: dir,
         }
+    }
+
+    /// Starts `n` replicas in webhook mode on one fresh PostgreSQL database
+    /// (`None` when PostgreSQL is not configured for tests).
+    pub async fn spawn_replicas(n: usize) -> Option<Vec<TestApp>> {
+        init_logging();
+        let db_url = crate::backends::postgres_url("two replicas on PostgreSQL").await?;
+        let api = FakeBotApi::start().await;
+        let sms = SmsGateway::start().await;
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut settings = test_settings(&api, &sms, &db_url);
+        settings.telegram.mode = "webhook".into();
+        settings.telegram.webhook_url = "http://127.0.0.1/telegram/webhook".into();
+        settings.telegram.webhook_secret = Secret::new(WEBHOOK_SECRET);
+        settings.telegram.replicas = n as u32;
+        let mut apps = Vec::new();
+        for _ in 0..n {
+            apps.push(
+                TestApp::start(api.clone(), sms.clone(), settings.clone(), dir.clone()).await,
+            );
+        }
+        Some(apps)
+    }
+
+    /// Posts an update to this replica's webhook; returns the HTTP status.
+    pub async fn post_update(&self, update: &serde_json::Value, secret: &str) -> u16 {
+        reqwest::Client::new()
+            .post(format!("{}/telegram/webhook", self.http_url))
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .json(update)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
     }
 
     /// Stops the bot gracefully (as SIGTERM would).

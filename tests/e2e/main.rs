@@ -13,5 +13,6 @@ mod handoff;
 mod intents;
 mod properties;
 mod reliability;
+mod scale;
 mod storage;
 mod unbind;

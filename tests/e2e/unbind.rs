@@ -218,7 +218,17 @@ async fn the_status_api_refuses_a_wrong_token_and_bad_input() {
             .status(),
         409
     );
-    let rejected = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
+    let rejected = app
+        .api
+        .wait_until(10, "the rejection notice", |calls| {
+            calls
+                .iter()
+                .any(|c| c.chat_id() == Some(42) && c.text().contains("银行卡信息不一致"))
+        })
+        .await
+        .into_iter()
+        .rfind(|c| c.chat_id() == Some(42) && c.text().contains("银行卡信息不一致"))
+        .expect("found above");
     assert!(
         rejected.text().contains("银行卡信息不一致"),
         "{}",

@@ -1,0 +1,401 @@
+# posdesk: English texts (translation of the Chinese ones).
+# Message ids and arguments follow docs/messages.md; output is Telegram HTML (b, i and code tags only).
+
+## General
+
+menu-welcome =
+    Hello, I'm the { $brand } merchant support assistant. I can help you:
+    • answer common questions
+    • unbind your settlement card
+    • check the progress of an unbinding request
+    • reach a person
+    🔒 We will never ask for your card PIN, password or verification code. Don't share them with anyone.
+
+menu-prompt = Anything else I can do for you? Pick an option below or just type your question.
+
+help =
+    Commands:
+    /unbind unbind your settlement card
+    /status check unbinding progress
+    /faq common questions
+    /human talk to a person
+    /cancel leave the current step
+    /lang change language
+    /start back to the main menu
+    You can also just describe your problem in a sentence.
+
+faq-menu = Common questions: pick a topic.
+
+unknown =
+    Sorry, I didn't quite get that, or it's something I can't handle here.
+    As the { $brand } merchant support assistant, I can answer common questions about unbinding, unbind your settlement card and check your request's progress.
+    If you'd like, tap the button below to talk to a person.
+
+unknown-again = Looks like I still can't help with this, so let me get a person for you.
+
+lang-choose = Please choose your language.
+
+lang-set = Done. I'll talk to you in English from now on.
+
+media-unsupported = I can only read text messages for now, not photos, voice messages or files. Please describe your problem in words, or ask for a person.
+
+text-too-long = That message is a bit long: I can read up to { $max } characters. Please shorten it or split it into a few messages.
+
+edited-message = I don't go back over edited messages. If something changed, please just send a new message.
+
+cancel-done = OK, I've stopped that.
+
+cancel-nothing = There's nothing to cancel right now.
+
+error-internal = Sorry, something went wrong on our side. Please try again in a moment; if it keeps happening, send /human to reach a person.
+
+flood-notice = You're sending messages a little fast. Please wait a moment before continuing.
+
+callback-expired = This button has expired. Please start again.
+
+sensitive-card-number =
+    To keep your money safe, I deleted your last message because it looked like a card number.
+    Please don't send full card numbers in chat. Unbinding only needs your merchant number.
+
+sensitive-password =
+    Please note: { $brand } staff and this bot will never ask for your card PIN or password, or ask you to forward a verification code to anyone.
+    Anyone who asks for these is a scammer posing as support.
+
+sensitive-code =
+    That looked like a verification code, so I deleted it to be safe.
+    Only enter codes while verifying an unbinding, and never send them to anyone, support staff included.
+
+## Buttons
+
+btn-unbind = Unbind settlement card
+btn-faq = Common questions
+btn-status = Check progress
+btn-human = Talk to a person
+btn-menu = Main menu
+btn-cancel = Cancel
+btn-confirm = Correct, continue
+btn-submit = Submit request
+btn-resend = Resend code
+btn-lang-zh = 中文
+btn-lang-en = English
+btn-faq-verification-failed = Verification failed
+btn-faq-unbind-stuck = Unbinding slow or stuck
+btn-faq-new-account-inactive = New account not active
+btn-faq-unbind-prepare = Before you unbind
+btn-faq-unbind-limits = Limits and time windows
+btn-faq-security = Staying safe
+btn-faq-after-unbind = After unbinding
+btn-rate-1 = ⭐ 1
+btn-rate-2 = ⭐⭐ 2
+btn-rate-3 = ⭐⭐⭐ 3
+btn-rate-4 = ⭐⭐⭐⭐ 4
+btn-rate-5 = ⭐⭐⭐⭐⭐ 5
+btn-claim = Claim
+btn-close = Close ticket
+
+## FAQ answers
+
+faq-unbind-prepare =
+    Before you unbind, have these ready:
+    • the bank and last four digits of your current settlement card
+    • the new account's holder name, account number and bank branch
+    • the phone number registered for your merchant account, for the verification code
+    It's best to wait until pending payouts have arrived, so none land on the old card.
+    If { $brand } needs an ID or face check, a person will help you with it (/human).
+    When you're ready, tap "Unbind settlement card" or send /unbind.
+
+faq-verification-failed =
+    Verification usually fails for one of these reasons:
+    • Wrong or expired code: a code is valid for { $code_minutes ->
+        [one] 1 minute
+       *[other] { $code_minutes } minutes
+    }, so check it and enter it again
+    • No text message: you can request a new code after { $resend_seconds ->
+        [one] 1 second
+       *[other] { $resend_seconds } seconds
+    }; make sure the registered phone number is still in use
+    • After { $max_attempts ->
+        [one] 1 wrong try
+       *[other] { $max_attempts } wrong tries
+    } in a row, verification locks for { $lock_minutes ->
+        [one] 1 minute
+       *[other] { $lock_minutes } minutes
+    }; try again after that
+    Every wrong code counts as a failed attempt, so type carefully.
+    If your phone number has changed or it keeps failing, send /human to reach a person.
+
+faq-unbind-stuck =
+    Unbinding requests are normally processed within { $sla_hours ->
+        [one] 1 hour
+       *[other] { $sla_hours } hours
+    }.
+    • Send /status to see where your request stands
+    • If the screen froze while you were submitting, it's usually a network hiccup: just try again shortly
+    • Still processing after { $sla_hours ->
+        [one] 1 hour
+       *[other] { $sla_hours } hours
+    }? Send /human and a person will follow it up
+
+faq-new-account-inactive =
+    New settlement account not active yet? Check these in order:
+    1. Send /status and make sure the old card's unbinding is completed: the new account only takes effect once the old one is released
+    2. Check the new account's holder name, account number and bank branch
+    3. Once it's active, watch that the next payout arrives as expected
+    If all of that is fine and it's still not active, send /human and a person will sort it out.
+
+faq-unbind-limits =
+    To keep your money safe, unbinding is limited:
+    • At most { $max_unbinds ->
+        [one] once
+       *[other] { $max_unbinds } times
+    } { $period_days ->
+        [one] a day
+       *[other] every { $period_days } days
+    }
+    • { $blackout ->
+        [none] No paused hours at the moment: you can apply any time
+       *[other] No unbinding daily between { $blackout } ({ $timezone } time)
+    }
+    • Too many wrong codes in a row lock verification for a while
+    Requests beyond these limits are refused. If your case is special, send /human to reach a person.
+
+faq-security =
+    Please keep in mind:
+    • { $brand } staff and this bot will never ask for your card PIN, password or full card number
+    • Enter the verification code yourself, only in this chat, and never forward it to anyone
+    • Anyone who asks for a password or code is a scammer posing as support: stop replying to them
+    • Check your login records and transaction history regularly; if anything looks wrong, send /human
+
+faq-after-unbind =
+    Once the unbinding is done, we suggest you:
+    1. Confirm the new settlement account is active
+    2. Update your merchant details and your bank and tax information
+    3. Watch the next few payouts and transactions
+    4. Review your login records and transaction history regularly
+    5. Keep the confirmation and the reference number
+    If anything looks wrong, send /human to reach a person.
+
+## Unbinding
+
+unbind-intro =
+    OK, let's unbind your settlement card.
+    Please send your merchant number and I'll text a verification code to the phone number registered for it.
+    You'll never need to give a card number or password, and you can tap "Cancel" at any time.
+
+unbind-merchant-id-invalid = I couldn't recognise that as a merchant number. Please check it and send it again; it looks like <code>{ $example }</code>.
+
+unbind-code-sent =
+    A verification code has been sent to the registered phone { $phone }. It's valid for { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    }.
+    Please enter the { $digits }-digit code here.
+    The code is only for this check. Nobody, support staff included, will ever ask you for it, so don't share it.
+
+unbind-code-send-failed = Sorry, the text message couldn't be sent just now, and this try doesn't count. Please tap "Resend code" again in a moment.
+
+unbind-code-format = Please enter the { $digits }-digit code. If it hasn't arrived, tap "Resend code".
+
+unbind-code-wrong = That code isn't right. You have { $attempts_left ->
+        [one] 1 attempt
+       *[other] { $attempts_left } attempts
+    } left; please check the text message and try again.
+
+unbind-code-expired = That code has expired. Tap "Resend code" to get a new one.
+
+unbind-code-locked = Too many wrong codes, so verification is locked for now. Please try again in { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    } (after { $until }).
+
+unbind-resend-wait = A code was sent a moment ago and is still valid. If you need a new one, try again in { $seconds ->
+        [one] 1 second
+       *[other] { $seconds } seconds
+    }.
+
+unbind-send-limit = We've sent as many codes as allowed for now. Please try again in { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    }, or ask for a person if it's urgent.
+
+unbind-summary =
+    <b>Please check the details</b>
+    Merchant name: { $merchant_name }
+    Merchant number: { $merchant_id }
+    Bank: { $bank }
+    Settlement card: { $card }
+
+    What unbinding means:
+    • payouts will no longer go to this card
+    • payouts already on their way may still arrive on it
+    • you'll need to bind a new settlement account afterwards; it takes effect only once this card is released
+
+    If everything is correct, tap "Correct, continue".
+
+unbind-final-confirm =
+    <b>Final check</b>: unbind the settlement card { $card }?
+    Once submitted, this can't be undone. Tap "Submit request" to go ahead.
+
+unbind-refused-limit = Unbinding isn't possible right now: the limit is { $max_unbinds ->
+        [one] once
+       *[other] { $max_unbinds } times
+    } { $period_days ->
+        [one] a day
+       *[other] every { $period_days } days
+    } and you've reached it. You can apply again from { $next_date }. If your case is special, please ask for a person.
+
+unbind-refused-blackout = Unbinding is paused every day between { $window } ({ $timezone } time). Please try again after { $next_time }.
+
+unbind-refused-pending = You already have an unbinding request, <code>{ $reference }</code>, in progress. A new one can be made once it's finished; send /status to follow it.
+
+unbind-refused-locked = To protect your account, verification for this merchant is locked for now. Please try again after { $until }, or ask for a person if you need help.
+
+unbind-submitted =
+    Your unbinding request has been submitted.
+    Reference: <code>{ $reference }</code>
+    Submitted: { $time }
+    We'll process it within { $sla_hours ->
+        [one] 1 hour
+       *[other] { $sla_hours } hours
+    } and let you know the result here. Keep the reference; you can send /status any time to check progress.
+
+unbind-cancelled = Unbinding cancelled. Nothing has changed on your settlement card.
+
+unbind-flow-expired = Nothing happened for { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    }, so this process has ended. Please start again whenever you're ready.
+
+unbind-reminder-merchant-id = Back to where we were: send your merchant number to continue, or tap "Cancel".
+
+unbind-reminder-code = Back to where we were: enter the code from the text message to continue, or tap "Resend code".
+
+unbind-reminder-confirm = Please use the buttons below to confirm, or tap "Cancel" to stop this unbinding.
+
+## Requests and status
+
+status-need-verify = To show your requests I first need to verify you. Please send your merchant number and I'll text a code to the phone number registered for it.
+
+status-none = There are no unbinding requests for merchant { $merchant_id }.
+
+status-header = <b>Unbinding requests for merchant { $merchant_id }</b>
+
+status-line = • <code>{ $reference }</code> · { $status } · submitted { $submitted } ({ $age_days ->
+        [0] { $age_hours } h
+       *[other] { $age_days } d { $age_hours } h
+    } ago)
+
+status-overdue = Request <code>{ $reference }</code> has taken longer than { $sla_hours ->
+        [one] 1 hour
+       *[other] { $sla_hours } hours
+    }. Sorry for the wait. Tap the button below and a person will follow it up.
+
+request-status-submitted = Submitted
+request-status-processing = Processing
+request-status-completed = Completed
+request-status-rejected = Not approved
+request-status-cancelled = Cancelled
+
+notify-processing = Your unbinding request <code>{ $reference }</code> is now being processed. We'll let you know as soon as it's done.
+
+notify-completed =
+    Your unbinding request <code>{ $reference }</code> is complete: the old settlement card has been released.
+    Next, bind your new settlement account and keep an eye on the next payouts.
+
+notify-rejected =
+    Sorry, your unbinding request <code>{ $reference }</code> was not approved. Payouts still go to your current card.
+    Reason: { $reason }
+
+notify-cancelled =
+    Your unbinding request <code>{ $reference }</code> has been cancelled. Your settlement card stays as it was.
+    Reason: { $reason }
+
+reason-none = No specific reason was given. If you have questions, a person can help.
+
+## Handoff (merchant side)
+
+handoff-opened =
+    I've passed you to our support team. You're number { $position } in the queue.
+    Describe your problem here and an agent will reply in this chat. Please don't send passwords or codes.
+
+handoff-on-duty = Support is on duty now; someone usually replies within a few minutes.
+
+handoff-off-hours = Support is offline right now (hours: { $hours }). Your messages are kept, and an agent should reply after we open at { $next_open }.
+
+handoff-already-open = Your request for a person is already in the queue; you're number { $position }. Feel free to add details here in the meantime.
+
+handoff-no-staff-chat =
+    Your request for a person is noted, but support can't be reached from this chat right now.
+    How to reach us: { $contact }
+
+handoff-waiting = Please hold on while an agent joins. Everything you send here goes to them.
+
+handoff-claimed = { $agent } from support has joined and will help you here.
+
+handoff-closed =
+    This support conversation is closed. Thanks for your patience.
+    If you have a moment, please rate it:
+
+handoff-rating-thanks = Thanks for your rating ({ $rating ->
+        [one] 1 star
+       *[other] { $rating } stars
+    }). If you'd like to add a comment, just reply with a sentence.
+
+handoff-comment-thanks = Thanks, we've got your feedback and will use it to improve.
+
+handoff-withdrawn = Your request for a person has been withdrawn. If there's anything else, pick an option below.
+
+handoff-cannot-withdraw = An agent is already working on this, so the request can't be withdrawn. They'll close the conversation once it's resolved.
+
+reply-signature = { $agent } (support):
+
+## Handoff (staff side)
+
+staff-topic-name = { $who } · { $reason }
+
+staff-ticket-summary =
+    <b>Ticket #{ $ticket }</b>
+    Reason: { $reason }
+    Merchant: { $merchant }
+    User: { $user }
+    Language: { $lang }
+    Current step: { $state }
+    Latest request: { $request }
+    Recent messages:
+    { $transcript }
+
+staff-ticket-claimed = Ticket #{ $ticket } claimed by { $agent }.
+
+staff-ticket-closed = Ticket #{ $ticket } closed by { $agent }.
+
+staff-ticket-withdrawn = Ticket #{ $ticket } withdrawn by the merchant.
+
+staff-ticket-rated = Ticket #{ $ticket } rated { $rating }/5.
+
+staff-ticket-comment = Ticket #{ $ticket }, merchant's comment: { $comment }
+
+staff-not-staff = Support staff only.
+
+staff-tickets-header = <b>Open tickets: { $count }</b>
+
+staff-tickets-line = #{ $ticket } · { $reason } · { $assignee } · waiting { $age_minutes } min
+
+staff-tickets-none = No open tickets.
+
+staff-reminder = ⏰ Ticket #{ $ticket } has waited { $minutes } min and is still unclaimed.
+
+staff-merchant-edited =
+    The merchant edited a message:
+    Original: { $original }
+    Edited: { $edited }
+
+staff-unassigned = unassigned
+
+staff-not-in-ticket = There's no open ticket here (it may be closed).
+
+reason-user-request = asked for a person
+reason-code-locked = locked after wrong codes
+reason-request-rejected = request not approved
+reason-request-overdue = request overdue
+reason-unknown-twice = not understood twice
+reason-urgent = marked urgent

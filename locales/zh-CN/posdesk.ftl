@@ -1,0 +1,344 @@
+# posdesk：简体中文文案（主语言）。
+# 消息 id 与参数以 docs/messages.md 为准；输出为 Telegram HTML，只用 <b>、<i>、<code>。
+
+## 通用
+
+menu-welcome =
+    您好，我是 { $brand } 的商户服务助手。我可以帮您：
+    • 解答常见问题
+    • 解绑结算卡
+    • 查询解绑申请进度
+    • 转接人工客服
+    🔒 我们不会向您索要银行卡密码或验证码，请勿告诉任何人。
+
+menu-prompt = 还有什么可以帮您？请在下方选择，或直接输入您的问题。
+
+help =
+    可用的命令：
+    /unbind 解绑结算卡
+    /status 查询解绑进度
+    /faq 常见问题
+    /human 联系人工客服
+    /cancel 退出当前操作
+    /lang 切换语言
+    /start 回到主菜单
+    也可以直接用一句话描述您的问题。
+
+faq-menu = 常见问题：请选择您想了解的内容。
+
+unknown =
+    抱歉，我没太明白您的意思，或者这个问题超出了我能处理的范围。
+    作为 { $brand } 的商户服务助手，我可以帮您解答解绑相关的常见问题、办理结算卡解绑、查询申请进度。
+    需要的话，点下方按钮转人工客服。
+
+unknown-again = 看来我还是没能帮上忙，我来帮您联系人工客服。
+
+lang-choose = 请选择您要使用的语言。
+
+lang-set = 好的，接下来我会用中文为您服务。
+
+media-unsupported = 目前我只能处理文字消息，图片、语音和文件暂时看不了。请用文字描述您的问题，或转人工客服。
+
+text-too-long = 这条消息有点长，我最多能读 { $max } 个字。请精简一下，或分几条发送。
+
+edited-message = 修改过的消息我这边不会重新处理。如有变化，请直接发一条新消息。
+
+cancel-done = 好的，已退出当前操作。
+
+cancel-nothing = 当前没有进行中的操作。
+
+error-internal = 抱歉，系统出了点问题，请稍后再试。如果一直不成功，可以发送 /human 联系人工客服。
+
+flood-notice = 您发消息有点快，请稍等片刻再继续。
+
+callback-expired = 这个按钮已失效，请重新操作。
+
+sensitive-card-number =
+    为保护您的资金安全，刚才那条像是银行卡号的消息已被删除。
+    请不要在聊天中发送完整卡号，办理解绑只需要商户编号。
+
+sensitive-password =
+    请注意：{ $brand } 的工作人员和本机器人绝不会索要您的银行卡密码或支付密码，也不会让您把验证码转发给任何人。
+    向您要这些信息的，都是冒充客服的骗子。
+
+sensitive-code =
+    刚才那串数字像是验证码，为安全起见已被删除。
+    验证码只在解绑验证时输入，请不要发给任何人，包括客服。
+
+## 按钮
+
+btn-unbind = 解绑结算卡
+btn-faq = 常见问题
+btn-status = 查询进度
+btn-human = 人工客服
+btn-menu = 主菜单
+btn-cancel = 取消
+btn-confirm = 信息无误，继续
+btn-submit = 确认提交
+btn-resend = 重新发送验证码
+btn-lang-zh = 中文
+btn-lang-en = English
+btn-faq-verification-failed = 验证失败怎么办
+btn-faq-unbind-stuck = 解绑进度慢或卡住
+btn-faq-new-account-inactive = 新结算账户未生效
+btn-faq-unbind-prepare = 解绑前要准备什么
+btn-faq-unbind-limits = 解绑次数与时段
+btn-faq-security = 账户安全提醒
+btn-faq-after-unbind = 解绑后要做什么
+btn-rate-1 = ⭐ 1
+btn-rate-2 = ⭐⭐ 2
+btn-rate-3 = ⭐⭐⭐ 3
+btn-rate-4 = ⭐⭐⭐⭐ 4
+btn-rate-5 = ⭐⭐⭐⭐⭐ 5
+btn-claim = 接单
+btn-close = 关闭工单
+
+## 常见问题
+
+faq-unbind-prepare =
+    解绑前请先准备好：
+    • 当前结算卡的开户银行和卡号后四位
+    • 新结算账户的户名、账号和开户行
+    • 商户登记的手机号，用来接收验证码
+    建议等在途的结算款到账后再解绑，以免款项仍进入旧卡。
+    如 { $brand } 需要核验证件或人脸，会由人工客服协助（/human）。
+    准备好后，点“解绑结算卡”或发送 /unbind 即可开始。
+
+faq-verification-failed =
+    验证失败，一般是以下几种情况：
+    • 验证码输错或已过期：验证码 { $code_minutes } 分钟内有效，请核对后重新输入
+    • 没收到短信：{ $resend_seconds } 秒后可重新获取，并确认商户登记的手机号仍在使用
+    • 连续输错 { $max_attempts } 次会锁定 { $lock_minutes } 分钟，到时间后再试
+    每次输错都计入失败次数，输入前请仔细核对。
+    手机号已更换或一直无法验证，请发送 /human 转人工客服。
+
+faq-unbind-stuck =
+    解绑申请一般在 { $sla_hours } 小时内处理完成。
+    • 先发送 /status 查看申请的当前状态
+    • 操作时页面卡住，多半是网络波动，稍后重试即可
+    • 超过 { $sla_hours } 小时仍在处理中，请发送 /human，人工客服会帮您跟进
+
+faq-new-account-inactive =
+    新结算账户还没生效，可以按顺序检查：
+    1. 发送 /status，确认旧卡的解绑申请已完成：旧卡解除后，新账户才会生效
+    2. 核对新账户的户名、账号和开户行是否正确
+    3. 生效后留意下一笔结算是否正常到账
+    以上都没问题仍未生效，请发送 /human 转人工客服处理。
+
+faq-unbind-limits =
+    为保障资金安全，解绑有次数和时段限制：
+    • 每 { $period_days } 天最多解绑 { $max_unbinds } 次
+    • { $blackout ->
+        [none] 目前没有暂停办理的时段，随时可以申请
+       *[other] 每天 { $blackout }（{ $timezone } 时间）暂停办理解绑
+    }
+    • 验证码连续输错过多，会暂时锁定
+    超出限制的申请会被拒绝。如有特殊情况，请发送 /human 联系人工客服。
+
+faq-security =
+    请牢记以下几点：
+    • { $brand } 的工作人员和本机器人绝不会索要银行卡密码、支付密码或完整卡号
+    • 验证码只由您自己在这里输入，不要转发给任何人
+    • 凡是索要密码或验证码的，都是冒充客服的骗子，请立即停止联系
+    • 定期查看登录记录和交易明细，发现异常请发送 /human
+
+faq-after-unbind =
+    解绑完成后，建议您：
+    1. 确认新结算账户已经生效
+    2. 同步更新商户资料及银行、税务信息
+    3. 留意接下来几笔结算和交易是否正常
+    4. 定期查看登录记录和交易明细
+    5. 保存好解绑凭证和申请编号
+    如有异常，请发送 /human 联系人工客服。
+
+## 解绑流程
+
+unbind-intro =
+    好的，我们开始办理结算卡解绑。
+    请发送您的商户编号，我会向商户登记的手机号发送验证码。
+    全程无需提供银行卡号或密码，随时可以点“取消”退出。
+
+unbind-merchant-id-invalid = 没能识别出商户编号，请检查后重新发送，格式类似 <code>{ $example }</code>。
+
+unbind-code-sent =
+    验证码已发送至商户登记手机 { $phone }，{ $minutes } 分钟内有效。
+    请在这里输入 { $digits } 位验证码。
+    验证码仅用于本次验证，任何人（包括客服）都不会向您索要，请勿告诉他人。
+
+unbind-code-send-failed = 抱歉，短信暂时没能发出，本次不计入发送次数。请稍后点“重新发送验证码”再试。
+
+unbind-code-format = 请输入 { $digits } 位数字验证码。没收到的话，可以点“重新发送验证码”。
+
+unbind-code-wrong = 验证码不正确，还可以再试 { $attempts_left } 次。请核对短信后重新输入。
+
+unbind-code-expired = 验证码已过期，请点“重新发送验证码”获取新的验证码。
+
+unbind-code-locked = 验证码输错次数过多，验证已暂时锁定。请 { $minutes } 分钟后（{ $until } 之后）再试。
+
+unbind-resend-wait = 验证码刚发出不久，之前收到的仍然有效。如需重新获取，请 { $seconds } 秒后再试。
+
+unbind-send-limit = 验证码发送次数已达上限，请 { $minutes } 分钟后再试。比较着急的话，可以联系人工客服。
+
+unbind-summary =
+    <b>请核对解绑信息</b>
+    商户名称：{ $merchant_name }
+    商户编号：{ $merchant_id }
+    结算银行：{ $bank }
+    结算卡：{ $card }
+
+    解绑后请注意：
+    • 结算款将不再进入这张卡
+    • 已在途的结算款仍可能到账原卡
+    • 解绑完成后需另行绑定新结算账户，旧卡解除后新账户才会生效
+
+    信息无误请点“信息无误，继续”。
+
+unbind-final-confirm =
+    <b>最后确认</b>：确定要解绑结算卡 { $card } 吗？
+    申请提交后无法撤回，请确认后点“确认提交”。
+
+unbind-refused-limit = 暂时无法解绑：每 { $period_days } 天最多可解绑 { $max_unbinds } 次，您已达到上限，{ $next_date } 起可再次申请。如有特殊情况，请联系人工客服。
+
+unbind-refused-blackout = 每天 { $window }（{ $timezone } 时间）暂停办理解绑，请在 { $next_time } 之后再试。
+
+unbind-refused-pending = 您已有一笔解绑申请 <code>{ $reference }</code> 正在处理中，需等它办结后才能再次申请。可发送 /status 查看进度。
+
+unbind-refused-locked = 为保障账户安全，该商户的验证已暂时锁定，请在 { $until } 之后再试。如需帮助，可以联系人工客服。
+
+unbind-submitted =
+    解绑申请已提交。
+    申请编号：<code>{ $reference }</code>
+    提交时间：{ $time }
+    我们会在 { $sla_hours } 小时内处理，结果会在这里通知您。请保留好申请编号，随时可发送 /status 查看进度。
+
+unbind-cancelled = 已取消本次解绑，您的结算卡没有任何变动。
+
+unbind-flow-expired = 由于超过 { $minutes } 分钟没有操作，本次流程已自动结束。如需继续，请重新开始。
+
+unbind-reminder-merchant-id = 回到刚才的步骤：请发送商户编号继续，或点“取消”退出。
+
+unbind-reminder-code = 回到刚才的步骤：请输入短信验证码继续，也可以点“重新发送验证码”。
+
+unbind-reminder-confirm = 请用下方按钮确认，或点“取消”退出本次解绑。
+
+## 申请与进度
+
+status-need-verify = 查询进度前需要先验证身份。请发送您的商户编号，我会向商户登记的手机号发送验证码。
+
+status-none = 商户 { $merchant_id } 目前没有解绑申请记录。
+
+status-header = <b>商户 { $merchant_id } 的解绑申请</b>
+
+status-line = • <code>{ $reference }</code> { $status }，{ $submitted } 提交，已过 { $age_days ->
+        [0] { $age_hours } 小时
+       *[other] { $age_days } 天 { $age_hours } 小时
+    }
+
+status-overdue = 申请 <code>{ $reference }</code> 已超过 { $sla_hours } 小时仍未办结，抱歉让您久等了。可以点下方按钮，请人工客服为您跟进。
+
+request-status-submitted = 已提交
+request-status-processing = 处理中
+request-status-completed = 已完成
+request-status-rejected = 未通过
+request-status-cancelled = 已取消
+
+notify-processing = 您的解绑申请 <code>{ $reference }</code> 已开始处理，办结后会第一时间通知您。
+
+notify-completed =
+    您的解绑申请 <code>{ $reference }</code> 已完成，原结算卡已解除绑定。
+    接下来请绑定新的结算账户，并留意之后的结算是否正常到账。
+
+notify-rejected =
+    很抱歉，您的解绑申请 <code>{ $reference }</code> 未通过审核，结算款仍会进入原卡。
+    原因：{ $reason }
+
+notify-cancelled =
+    您的解绑申请 <code>{ $reference }</code> 已取消，结算卡保持不变。
+    原因：{ $reason }
+
+reason-none = 审核未注明具体原因。如有疑问，可以联系人工客服。
+
+## 人工客服（商户侧）
+
+handoff-opened =
+    已为您转接人工客服，您目前排在第 { $position } 位。
+    请直接在这里描述您的问题，客服接入后会在此回复。请勿发送密码或验证码。
+
+handoff-on-duty = 现在是客服工作时间，通常几分钟内就会有人回复您。
+
+handoff-off-hours = 现在不在人工客服工作时间（{ $hours }）。您的留言会保留，客服预计 { $next_open } 上线后回复您。
+
+handoff-already-open = 您的人工客服请求已在排队，目前排在第 { $position } 位，请稍候。有补充信息可以直接发在这里。
+
+handoff-no-staff-chat =
+    已为您登记人工服务请求，但目前无法在这里直接转接客服。
+    联系方式：{ $contact }
+
+handoff-waiting = 请稍候，正在等待客服接入。您发的消息都会转给客服。
+
+handoff-claimed = 客服 { $agent } 已接入，接下来会在这里为您服务。
+
+handoff-closed =
+    本次人工服务已结束，感谢您的耐心。
+    方便的话，请为这次服务打个分：
+
+handoff-rating-thanks = 感谢您的评分（{ $rating } 星）。如果还有意见或建议，可以直接回复一句话告诉我们。
+
+handoff-comment-thanks = 收到您的意见了，谢谢，我们会认真改进。
+
+handoff-withdrawn = 已撤回人工客服请求。还有其他需要，可以在下方选择。
+
+handoff-cannot-withdraw = 客服已经在处理您的问题，暂时无法撤回。问题解决后，客服会结束本次会话。
+
+reply-signature = 客服 { $agent }：
+
+## 人工客服（客服群）
+
+staff-topic-name = { $who } · { $reason }
+
+staff-ticket-summary =
+    <b>工单 #{ $ticket }</b>
+    原因：{ $reason }
+    商户：{ $merchant }
+    用户：{ $user }
+    语言：{ $lang }
+    当前步骤：{ $state }
+    最近申请：{ $request }
+    最近消息：
+    { $transcript }
+
+staff-ticket-claimed = 工单 #{ $ticket } 已由 { $agent } 接单。
+
+staff-ticket-closed = 工单 #{ $ticket } 已由 { $agent } 关闭。
+
+staff-ticket-withdrawn = 工单 #{ $ticket } 已被商户撤回。
+
+staff-ticket-rated = 工单 #{ $ticket } 评分：{ $rating }/5
+
+staff-ticket-comment = 工单 #{ $ticket } 商户评价：{ $comment }
+
+staff-not-staff = 仅限客服人员操作。
+
+staff-tickets-header = <b>未结工单：{ $count } 个</b>
+
+staff-tickets-line = #{ $ticket } · { $reason } · { $assignee } · 已等 { $age_minutes } 分钟
+
+staff-tickets-none = 目前没有未结工单。
+
+staff-reminder = ⏰ 工单 #{ $ticket } 已等待 { $minutes } 分钟，仍无人接单。
+
+staff-merchant-edited =
+    商户修改了消息：
+    原文：{ $original }
+    改为：{ $edited }
+
+staff-unassigned = 待接单
+
+staff-not-in-ticket = 这里没有进行中的工单（可能已关闭）。
+
+reason-user-request = 用户要求人工
+reason-code-locked = 验证码错误过多已锁定
+reason-request-rejected = 解绑申请未通过
+reason-request-overdue = 申请超时未办结
+reason-unknown-twice = 连续两次未能识别
+reason-urgent = 用户称情况紧急
