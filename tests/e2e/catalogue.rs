@@ -182,7 +182,7 @@ fn every_message_id_used_in_the_code_exists_in_both_languages() {
                 let text = std::fs::read_to_string(&path).expect("read");
                 // Unit tests use made-up ids of their own.
                 let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-                for cap in pattern.captures_iter(&text) {
+                for cap in pattern.captures_iter(text) {
                     if let Some(id) = cap.get(1).or(cap.get(2)) {
                         ids.insert(id.as_str().to_string());
                     }
