@@ -67,6 +67,13 @@ enum Commands {
     },
     /// Check config, database, Bot API (getMe) and the staff chat.
     Check,
+    /// Copy every table of the configured database into another one (e.g.
+    /// SQLite to PostgreSQL); the target is migrated first and must be empty.
+    CopyDb {
+        /// The target database URL.
+        #[arg(long)]
+        to: String,
+    },
     /// The Telegram webhook (webhook mode).
     Webhook {
         #[command(subcommand)]
@@ -226,6 +233,24 @@ pub async fn run(args: Args) -> Result<(), Error> {
         }
         Commands::Check => check(settings).await,
         Commands::Webhook { command } => webhook(settings, command).await,
+        Commands::CopyDb { to } => {
+            let source = app::open_store(&settings).await?;
+            let target = posdesk::storage::Store::connect(&to, 4).await?;
+            target.migrate().await?;
+            let report = source.copy_into(&target).await?;
+            for (table, rows) in &report {
+                println!("{table:<18} {rows} rows");
+            }
+            println!(
+                "copied {} ({}) into {} ({})",
+                redact_url(&settings.database.url),
+                source.backend(),
+                redact_url(&to),
+                target.backend()
+            );
+            target.close().await;
+            Ok(())
+        }
     }
 }
 

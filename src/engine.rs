@@ -326,6 +326,10 @@ impl Engine {
             ));
         }
         let result = self.turn_in(&mut tx, inbound).await?;
+        if let Some(update_id) = inbound.update_id {
+            // Applied: off the inbox in the same transaction.
+            tx.inbox_done(update_id).await?;
+        }
         tx.commit().await?;
         Ok(result)
     }

@@ -56,6 +56,25 @@ impl Store {
 }
 
 impl super::Tx {
+    /// Removes an applied update inside the turn's transaction.
+    pub async fn inbox_done(&mut self, update_id: i64) -> Result<(), StoreError> {
+        match self {
+            super::Tx::Sqlite(t) => {
+                sqlx::query("DELETE FROM inbox WHERE update_id = $1")
+                    .bind(update_id)
+                    .execute(&mut **t)
+                    .await?;
+            }
+            super::Tx::Postgres(t) => {
+                sqlx::query("DELETE FROM inbox WHERE update_id = $1")
+                    .bind(update_id)
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Stores one update inside a transaction.
     pub async fn inbox_put(&mut self, row: &InboxRow, now: i64) -> Result<(), StoreError> {
         match self {

@@ -3,11 +3,13 @@
 //! the same SQL (with `$n` placeholders, which both accept) serves both, and
 //! each backend has its own migrations folder.
 
+mod copy;
 mod inbox;
 mod outbox;
 mod records;
 mod tx;
 
+pub use copy::CopyReport;
 pub use inbox::InboxRow;
 pub use outbox::{OutboxPayload, OutboxRow, Priority};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};

@@ -61,8 +61,11 @@ impl Store {
     pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         with_pool!(self, p => {
             let rows = sqlx::query(
-                "SELECT id, chat_id, ticket_id, payload, attempts FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY priority, id LIMIT $2",
+                "SELECT id, chat_id, ticket_id, payload, attempts FROM outbox o
+                 WHERE status = 'pending' AND next_attempt_at <= $1
+                 AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.status = 'pending'
+                                 AND e.id < o.id AND e.next_attempt_at > $1)
+                 ORDER BY priority, id LIMIT $2",
             ).bind(now).bind(limit).fetch_all(p).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {

@@ -129,6 +129,7 @@ impl Sender {
         if rows.is_empty() {
             return Ok(0);
         }
+        let batch_full = rows.len() as i64 >= BATCH;
         let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
         for row in rows {
             by_chat.entry(row.chat_id).or_default().push(row);
@@ -137,14 +138,18 @@ impl Sender {
         let mut tasks = JoinSet::new();
         for (chat_id, mut rows) in by_chat {
             rows.sort_by_key(|r| r.id);
-            if let Some(first) = rows.first()
+            // `due_outbox` leaves out a chat's messages queued behind one that
+            // waits for a retry, so a chat's order holds. A batch may still
+            // end inside a chat's queue: its first row must be the chat's
+            // oldest pending one.
+            if batch_full
+                && let Some(first) = rows.first()
                 && self
                     .engine
                     .store
                     .has_earlier_pending(chat_id, first.id)
                     .await?
             {
-                // An earlier message of this chat is waiting for a retry; keep order.
                 continue;
             }
             while tasks.len() >= PARALLEL_CHATS {
@@ -246,7 +251,7 @@ impl Sender {
                 store.outbox_sent(row.id, now).await?;
                 Ok(true)
             }
-            Err(error) => match classify(&error) {
+            Err(error) => match self.count(classify(&error)) {
                 Failure::RetryAfter(wait) => {
                     tracing::info!(chat_id = row.chat_id, ?wait, "Telegram asked to slow down");
                     store
@@ -299,6 +304,20 @@ impl Sender {
                 }
             },
         }
+    }
+
+    fn count(&self, failure: Failure) -> Failure {
+        let kind = match &failure {
+            Failure::RetryAfter(_) => "429",
+            Failure::Transient(_) => "transient",
+            Failure::Blocked(_) => "403",
+            Failure::ThreadGone => "thread_gone",
+            Failure::Permanent(_) => "400",
+        };
+        self.engine
+            .metrics
+            .inc("posdesk_telegram_errors_total", format!("kind=\"{kind}\""));
+        failure
     }
 
     /// The forum topic for a staff-chat row: `Ok(None)` for none,

@@ -345,3 +345,64 @@ async fn secrets_are_created_once() {
         assert_eq!((a.as_str(), b.as_str()), ("first", "first"), "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_db_round_trips_a_populated_database_through_postgresql() {
+    let Some(pg_url) = crate::backends::postgres_url("copy_db_round_trips").await else {
+        return;
+    };
+    // A populated SQLite database: merchants, a finished unbinding, a ticket, turns, outbox.
+    let app = crate::helpers::TestApp::spawn().await;
+    let summary = app.verify(42, crate::helpers::MERCHANT).await;
+    let second = app.press(42, &summary, "unbind:confirm").await;
+    app.press(42, &second, "unbind:confirm").await;
+    app.say(43, "/human").await;
+    let source = app.engine.store.clone();
+    let before = source.dump_for_comparison().await.expect("dump");
+    assert!(before.iter().any(|l| l.starts_with("unbind_requests:")));
+    assert!(before.iter().any(|l| l.starts_with("tickets:")));
+
+    let pg = posdesk::storage::Store::connect(&pg_url, 4)
+        .await
+        .expect("pg");
+    pg.migrate().await.expect("migrate");
+    source.copy_into(&pg).await.expect("copy to PostgreSQL");
+    assert_eq!(
+        pg.dump_for_comparison().await.expect("dump"),
+        before,
+        "source -> PostgreSQL"
+    );
+    assert!(
+        source.copy_into(&pg).await.is_err(),
+        "a non-empty target is refused"
+    );
+
+    let (back_url, _dir) = crate::backends::sqlite_url();
+    let back = posdesk::storage::Store::connect(&back_url, 2)
+        .await
+        .expect("sqlite");
+    back.migrate().await.expect("migrate");
+    pg.copy_into(&back).await.expect("copy back");
+    assert_eq!(
+        back.dump_for_comparison().await.expect("dump"),
+        before,
+        "PostgreSQL -> SQLite"
+    );
+    // Identity columns continue after the copied rows.
+    let mut tx = pg.begin().await.expect("begin");
+    let id = tx
+        .enqueue(
+            1,
+            None,
+            &posdesk::storage::OutboxPayload::Text {
+                html: "x".into(),
+                buttons: vec![],
+            },
+            posdesk::storage::Priority::Bulk,
+            0,
+        )
+        .await
+        .expect("insert after copy");
+    tx.commit().await.expect("commit");
+    assert!(id > 1);
+}
