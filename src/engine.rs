@@ -452,7 +452,8 @@ impl Engine {
                         }
                     }
                     Effect::Write(write) => {
-                        tx.apply(&write, chat_id, inbound.user.id, now_ms).await?
+                        tx.apply(&write, chat_id, inbound.user.id, now_ms).await?;
+                        self.tell_staff_about(tx, &write, now_ms).await?;
                     }
                 }
             }
@@ -503,6 +504,48 @@ impl Engine {
         )
         .await?;
         Ok((outcome, deliveries))
+    }
+
+    /// Keeps the ticket's topic informed of what the merchant did after
+    /// staff were involved: withdrew the ticket, rated it, commented.
+    async fn tell_staff_about(
+        &self,
+        tx: &mut Tx,
+        write: &conversation::Write,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        use conversation::Write;
+        let (ticket, msg) = match write {
+            Write::TicketWithdrawn { ticket } => (
+                *ticket,
+                Msg::new("staff-ticket-withdrawn").arg("ticket", *ticket),
+            ),
+            Write::TicketRated { ticket, score } => (
+                *ticket,
+                Msg::new("staff-ticket-rated")
+                    .arg("ticket", *ticket)
+                    .arg("rating", i64::from(*score)),
+            ),
+            Write::TicketComment { ticket, comment } => (
+                *ticket,
+                Msg::new("staff-ticket-comment")
+                    .arg("ticket", *ticket)
+                    .arg("comment", comment.as_str()),
+            ),
+            _ => return Ok(()),
+        };
+        let staff_chat = self.settings.support.staff_chat_id;
+        if staff_chat == 0 {
+            return Ok(());
+        }
+        let html = self.texts.render(self.staff_lang(), &msg);
+        let payload = OutboxPayload::Text {
+            html,
+            buttons: Vec::new(),
+        };
+        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)
+            .await?;
+        Ok(())
     }
 
     /// Language of the staff group.

@@ -131,6 +131,15 @@ async fn a_merchant_reaches_staff_and_staff_reply_claim_close_and_get_rated() {
     let thanks = app.press(42, &closed, &format!("csat:5:{ticket}")).await;
     assert!(thanks.text().contains('5'), "{}", thanks.text());
     app.say(42, "服务很好").await;
+    app.api
+        .wait_until(10, "rating and comment shown in the topic", |calls| {
+            calls.iter().any(|c| {
+                c.chat_id() == Some(STAFF_CHAT)
+                    && c.thread_id() == Some(thread)
+                    && c.text().contains("服务很好")
+            })
+        })
+        .await;
     let row = app
         .engine
         .store
