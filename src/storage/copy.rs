@@ -14,8 +14,11 @@ enum Kind {
 
 use Kind::{Int, Text};
 
-/// (table, identity column?, columns). Order respects foreign keys.
-const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
+/// A table to copy: name, whether `id` is an identity column, columns.
+type TableSpec = (&'static str, bool, &'static [(&'static str, Kind)]);
+
+/// The tables, in an order that respects foreign keys.
+const TABLES: &[TableSpec] = &[
     ("secrets", false, &[("name", Text), ("value", Text)]),
     (
         "merchants",
