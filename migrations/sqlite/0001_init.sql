@@ -13,6 +13,7 @@ CREATE TABLE processed_updates (
     chat_id      INTEGER,
     processed_at INTEGER NOT NULL
 );
+CREATE INDEX processed_updates_at ON processed_updates (processed_at);
 
 CREATE TABLE turns (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -41,6 +42,7 @@ CREATE TABLE outbox (
     last_error      TEXT
 );
 CREATE INDEX outbox_pending ON outbox (status, next_attempt_at, priority, id);
+CREATE INDEX outbox_chat ON outbox (chat_id, status, id);
 
 CREATE TABLE merchants (
     merchant_id TEXT PRIMARY KEY,

@@ -170,3 +170,18 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Deletes sent and failed messages and applied-update ids older than
+    /// `before` (they are kept a while for audit and duplicate detection;
+    /// Telegram never redelivers an update after 24 hours).
+    pub async fn purge_before(&self, before: i64) -> Result<u64, StoreError> {
+        let mut n = 0;
+        n += with_pool!(self, p => sqlx::query("DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < $1")
+            .bind(before).execute(p).await.map(|r| r.rows_affected()))?;
+        n += with_pool!(self, p => sqlx::query("DELETE FROM processed_updates WHERE processed_at < $1")
+            .bind(before).execute(p).await.map(|r| r.rows_affected()))?;
+        with_pool!(self, p => sqlx::query("DELETE FROM leases WHERE until < $1").bind(before).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n)
+    }
+}

@@ -230,6 +230,11 @@ pub async fn run_timers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
         if let Err(e) = engine.remind_unclaimed_tickets().await {
             tracing::warn!(error = %e, "ticket reminders failed");
         }
+        // Keep a week of sent messages and applied update ids, then let go.
+        let week_ago = engine.now().timestamp_millis() - 7 * 86_400_000;
+        if let Err(e) = engine.store.purge_before(week_ago).await {
+            tracing::warn!(error = %e, "purging old outbox rows failed");
+        }
     }
 }
 

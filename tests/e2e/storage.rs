@@ -406,3 +406,34 @@ async fn copy_db_round_trips_a_populated_database_through_postgresql() {
     tx.commit().await.expect("commit");
     assert!(id > 1);
 }
+
+#[tokio::test]
+async fn old_sent_messages_and_update_ids_are_purged_pending_ones_kept() {
+    for (name, store, _guard) in stores("old_rows_are_purged").await {
+        let mut tx = store.begin().await.expect("begin");
+        tx.claim_update(1, 1, 10).await.expect("claim");
+        let sent = tx
+            .enqueue(1, None, &text("old"), Priority::Interactive, 10)
+            .await
+            .expect("enqueue");
+        let pending = tx
+            .enqueue(1, None, &text("waiting"), Priority::Interactive, 10)
+            .await
+            .expect("enqueue");
+        tx.commit().await.expect("commit");
+        store.outbox_sent(sent, 11).await.expect("sent");
+        assert_eq!(store.purge_before(100).await.expect("purge"), 2, "{name}");
+        let due = store.due_outbox(1000, 10).await.expect("due");
+        assert_eq!(
+            due.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![pending],
+            "{name}"
+        );
+        let mut tx = store.begin().await.expect("begin");
+        assert!(
+            tx.claim_update(1, 1, 200).await.expect("claim"),
+            "{name}: the id was forgotten"
+        );
+        tx.rollback().await.expect("rollback");
+    }
+}
