@@ -50,6 +50,10 @@ struct Args {
     /// Write an SVG of the latency distributions here.
     #[arg(long)]
     svg: Option<String>,
+    /// Burst mode: this many notifications queued before the run, Telegram's
+    /// real outgoing limits on, `--chats` merchants writing at once.
+    #[arg(long)]
+    burst_notifications: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -82,6 +86,7 @@ struct Fake {
     codes: Mutex<HashMap<String, oneshot::Sender<String>>>,
     first_poll: Mutex<Option<Instant>>,
     sends: AtomicU64,
+    per_chat: Mutex<HashMap<i64, u32>>,
 }
 
 async fn api(
@@ -130,6 +135,7 @@ async fn api(
         "sendmessage" => {
             fake.sends.fetch_add(1, Ordering::Relaxed);
             let chat = body.get("chat_id").and_then(Value::as_i64).unwrap_or(0);
+            *fake.per_chat.lock().expect("lock").entry(chat).or_insert(0) += 1;
             let id = fake.next_message.fetch_add(1, Ordering::Relaxed) + 1_000_000;
             if let Some(waiter) = fake.waiters.lock().expect("lock").remove(&chat) {
                 let _ = waiter.send((Instant::now(), json!({ "id": id, "body": body })));
@@ -458,7 +464,104 @@ async fn merchant_session(
     Ok(())
 }
 
+/// Burst under Telegram's real limits: notifications queued (bulk priority),
+/// then merchants write at once; interactive replies must overtake the bulk.
+async fn burst(args: &Args, notifications: usize) {
+    let (fake, url) = start_fake().await;
+    let dir = std::env::temp_dir().join(format!("posdesk-burst-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db_url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("burst.db").display()));
+    {
+        let store = posdesk::storage::Store::connect(&db_url, 2)
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        let mut tx = store.begin().await.expect("begin");
+        for i in 0..notifications {
+            let payload = posdesk::storage::OutboxPayload::Text {
+                html: format!("notification {i}"),
+                buttons: Vec::new(),
+            };
+            tx.enqueue(
+                7_000_000 + i as i64,
+                None,
+                &payload,
+                posdesk::storage::Priority::Bulk,
+                0,
+            )
+            .await
+            .expect("enqueue");
+        }
+        tx.commit().await.expect("commit");
+        store.close().await;
+    }
+    let mut child = Command::new(posdesk_binary())
+        .arg("run")
+        .env("TELOXIDE_TOKEN", "1:BENCH")
+        .env("TELOXIDE_API_URL", &url)
+        .env("DATABASE_URL", &db_url)
+        .env("POSDESK_TELEGRAM__THROTTLE", "true")
+        .env("POSDESK_HTTP__LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("posdesk run");
+    while fake.first_poll.lock().expect("lock").is_none() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Let the bulk queue get going, then everybody writes at once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let latencies: Shared = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..args.chats {
+        let (fake, latencies) = (fake.clone(), latencies.clone());
+        tasks.spawn(async move {
+            let chat = 5_000_000 + i as i64;
+            let _ = turn(&fake, chat, |f| f.text(chat, "/start"), &latencies).await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let started = Instant::now();
+    let total = notifications + args.chats;
+    while fake.sends.load(Ordering::Relaxed) < total as u64
+        && started.elapsed() < Duration::from_secs(3600)
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let per_chat = fake.per_chat.lock().expect("lock").clone();
+    let twice = per_chat.values().filter(|n| **n > 1).count();
+    let notified = (0..notifications)
+        .filter(|i| per_chat.get(&(7_000_000 + *i as i64)) == Some(&1))
+        .count();
+    let mut l = latencies.lock().expect("lock").clone();
+    l.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    println!(
+        "| merchants at once | notifications queued | replies | reply p50 ms | reply p99 ms | reply max ms | notifications sent once | sent twice |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {notifications} | {} | {:.0} | {:.0} | {:.0} | {notified} | {twice} |",
+        args.chats,
+        l.len(),
+        percentile(&l, 0.5),
+        percentile(&l, 0.99),
+        l.last().copied().unwrap_or(0.0)
+    );
+}
+
 async fn bench(args: Args) {
+    if let Some(n) = args.burst_notifications {
+        return burst(&args, n).await;
+    }
     let targets: Vec<&str> = match args.target.as_str() {
         "both" => vec!["baseline", "posdesk"],
         "baseline" => vec!["baseline"],

@@ -22,6 +22,9 @@ use crate::storage::{OutboxPayload, OutboxRow, StoreError};
 use super::limiter::RateLimiter;
 
 const BATCH: i64 = 500;
+/// With Telegram's limits on, a third of a second of sending: an interactive reply
+/// committed meanwhile waits at most that long behind bulk notifications.
+const THROTTLED_BATCH: i64 = 10;
 const MAX_ATTEMPTS: i64 = 12;
 const PARALLEL_CHATS: usize = 32;
 /// How long a replica may hold a chat's sending before others take over.
@@ -125,11 +128,16 @@ impl Sender {
     /// Sends what is due once; returns how many rows were handled.
     pub async fn drain_once(&self) -> Result<usize, StoreError> {
         let now = self.engine.now().timestamp_millis();
-        let rows = self.engine.store.due_outbox(now, BATCH).await?;
+        let batch = if self.engine.settings.telegram.throttle {
+            THROTTLED_BATCH
+        } else {
+            BATCH
+        };
+        let rows = self.engine.store.due_outbox(now, batch).await?;
         if rows.is_empty() {
             return Ok(0);
         }
-        let batch_full = rows.len() as i64 >= BATCH;
+        let batch_full = rows.len() as i64 >= batch;
         let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
         for row in rows {
             by_chat.entry(row.chat_id).or_default().push(row);
@@ -174,7 +182,7 @@ impl Sender {
                     let fresh = self
                         .engine
                         .store
-                        .due_outbox_for_chat(chat_id, now, BATCH)
+                        .due_outbox_for_chat(chat_id, now, batch)
                         .await?;
                     drop(rows);
                     fresh
