@@ -1,4 +1,5 @@
-//! The HTTP server: `/healthz`, `/metrics` (Prometheus text) and the
+//! The HTTP server: `/healthz` and `/readyz` (200 while the database
+//! answers), `/metrics` (Prometheus text), the Telegram webhook and the
 //! back-office API (`POST /api/v1/unbind-requests/{reference}/status`,
 //! bearer token).
 
@@ -19,6 +20,7 @@ use crate::engine::{Engine, StatusChangeError};
 pub fn router(engine: Arc<Engine>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(healthz))
         .route("/metrics", get(metrics))
         .route(
             "/api/v1/unbind-requests/{reference}/status",
@@ -107,6 +109,18 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
         out.push_str("# HELP posdesk_outbox_pending Messages committed but not yet sent.\n");
         out.push_str("# TYPE posdesk_outbox_pending gauge\n");
         out.push_str(&format!("posdesk_outbox_pending {n}\n"));
+    }
+    if let Ok(oldest) = store.outbox_oldest_pending().await {
+        let lag = oldest
+            .map(|t| (engine.now().timestamp_millis() - t).max(0) as f64 / 1000.0)
+            .unwrap_or(0.0);
+        out.push_str("# HELP posdesk_outbox_lag_seconds Age of the oldest message not yet sent.\n");
+        out.push_str("# TYPE posdesk_outbox_lag_seconds gauge\n");
+        out.push_str(&format!("posdesk_outbox_lag_seconds {lag}\n"));
+    }
+    if let Ok(n) = store.inbox_len().await {
+        out.push_str("# HELP posdesk_inbox_pending Updates received but not yet applied.\n# TYPE posdesk_inbox_pending gauge\n");
+        out.push_str(&format!("posdesk_inbox_pending {n}\n"));
     }
     if let Ok(tickets) = store.list_tickets(true, 100_000).await {
         out.push_str("# HELP posdesk_tickets_open Tickets open or claimed.\n# TYPE posdesk_tickets_open gauge\n");

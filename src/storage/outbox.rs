@@ -185,3 +185,11 @@ impl Store {
         Ok(n)
     }
 }
+
+impl Store {
+    /// Creation time (Unix ms) of the oldest pending message, if any.
+    pub async fn outbox_oldest_pending(&self) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, p => Ok(sqlx::query("SELECT MIN(created_at) AS t FROM outbox WHERE status = 'pending'")
+            .fetch_one(p).await?.try_get::<Option<i64>, _>("t")?))
+    }
+}

@@ -314,3 +314,70 @@ async fn without_a_staff_chat_tickets_are_stored_and_the_merchant_told_how_suppo
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unclaimed_ticket_is_re_announced_once_and_edits_keep_the_original() {
+    let app = TestApp::spawn().await;
+    let (ticket, thread) = open_ticket(&app, 42).await;
+    let original = app.api.merchant_text(42, "zh-hans", "卡号尾号是1234");
+    app.api
+        .wait_until(10, "relay", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "copyMessage" && c.thread_id() == Some(thread))
+        })
+        .await;
+    app.api
+        .merchant_edit(42, "zh-hans", original, "卡号尾号是5678");
+    app.api
+        .wait_until(10, "edit shown with the original", |calls| {
+            calls.iter().any(|c| {
+                c.chat_id() == Some(STAFF_CHAT)
+                    && c.thread_id() == Some(thread)
+                    && c.text().contains("1234")
+                    && c.text().contains("5678")
+            })
+        })
+        .await;
+    // Ten minutes pass without a claim.
+    assert_eq!(
+        app.engine.remind_unclaimed_tickets().await.expect("remind"),
+        0,
+        "not yet"
+    );
+    match &app.engine.store {
+        posdesk::storage::Store::Sqlite(pool) => {
+            sqlx::query("UPDATE tickets SET opened_at = opened_at - 660000")
+                .execute(pool)
+                .await
+                .expect("age");
+        }
+        posdesk::storage::Store::Postgres(pool) => {
+            sqlx::query("UPDATE tickets SET opened_at = opened_at - 660000")
+                .execute(pool)
+                .await
+                .expect("age");
+        }
+    }
+    assert_eq!(
+        app.engine.remind_unclaimed_tickets().await.expect("remind"),
+        1
+    );
+    assert_eq!(
+        app.engine.remind_unclaimed_tickets().await.expect("remind"),
+        0,
+        "only once"
+    );
+    app.api
+        .wait_until(10, "reminder in the topic with buttons", |calls| {
+            calls
+                .iter()
+                .filter(|c| {
+                    c.thread_id() == Some(thread)
+                        && c.buttons().contains(&format!("ticket:claim:{ticket}"))
+                })
+                .count()
+                >= 2
+        })
+        .await;
+}
