@@ -16,6 +16,10 @@ use tokio::task::JoinSet;
 use crate::engine::Engine;
 use crate::storage::InboxRow;
 
+/// How long a replica's claim on a chat's updates lasts without renewal; a
+/// replica that dies mid-chat delays that chat by at most this.
+const LEASE_MS: i64 = 15_000;
+
 /// Long-poll timeout asked of Telegram, seconds.
 const POLL_TIMEOUT: u32 = 10;
 
@@ -156,6 +160,17 @@ pub async fn process(
                         (bot.clone(), engine.clone(), wake.clone(), in_flight.clone());
                     tasks.spawn(async move {
                         for row in rows {
+                            // Several replicas: hold (or renew) this chat's lease
+                            // for the next update; another replica has it otherwise.
+                            let now = engine.now().timestamp_millis();
+                            let leased = engine
+                                .store
+                                .lease_chat("inbox", chat, &engine.replica_id, now, now + LEASE_MS)
+                                .await
+                                .unwrap_or(false);
+                            if !leased {
+                                break;
+                            }
                             if !apply(&bot, &engine, &row).await {
                                 // Keep this and later updates of the chat; try again shortly.
                                 tokio::time::sleep(Duration::from_secs(2)).await;

@@ -27,8 +27,10 @@ const BATCH: i64 = 500;
 const THROTTLED_BATCH: i64 = 10;
 const MAX_ATTEMPTS: i64 = 12;
 const PARALLEL_CHATS: usize = 32;
-/// How long a replica may hold a chat's sending before others take over.
-const LEASE_MS: i64 = 60_000;
+/// How long a replica's claim on a chat's sending lasts without renewal (it
+/// is renewed before every message); a replica that dies mid-chat delays that
+/// chat by at most this.
+const LEASE_MS: i64 = 15_000;
 
 /// The outbox sender.
 #[derive(Clone)]
@@ -215,6 +217,22 @@ impl Sender {
         let mut handled = 0;
         for row in rows {
             handled += 1;
+            let now = self.engine.now().timestamp_millis();
+            let renewed = self
+                .engine
+                .store
+                .lease_chat(
+                    "outbox",
+                    row.chat_id,
+                    &self.engine.replica_id,
+                    now,
+                    now + LEASE_MS,
+                )
+                .await
+                .unwrap_or(false);
+            if !renewed {
+                break;
+            }
             match self.send_row(&row).await {
                 Ok(true) => {}
                 Ok(false) => break,
