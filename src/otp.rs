@@ -21,7 +21,7 @@ fn mac(key: &[u8], merchant: &MerchantId, code: &str) -> HmacSha256 {
 fn keyed(key: &[u8]) -> HmacSha256 {
     // HMAC is defined for keys of every length; the Result exists only for
     // other MACs behind the same trait.
-    HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length")
+    HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length") // ok: HMAC takes any key length
 }
 
 /// The keyed hash of a code, as lower-case hex.

@@ -17,20 +17,20 @@ use super::{Ctx, Transition, handoff, unbind};
 
 /// A bare one-time-code-like number (4 to 10 digits, spaces or dashes allowed).
 pub(super) static CODE_LIKE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\d(?:[\s-]?\d){3,9}\s*$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^\s*\d(?:[\s-]?\d){3,9}\s*$").expect("static regex")); // ok: constant
 static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(密码|密碼|口令|pin码|pin碼|\bpin\b|password|passcode|passwd)")
-        .expect("static regex")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
 });
 static URGENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(投诉|投訴|生气|生氣|气死|氣死|急|垃圾|骗子|騙子|报警|報警|urgent|asap|angry|complain|furious|ridiculous|scam)")
-        .expect("static regex")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
 });
 static CANCEL_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)^\s*(取消|退出|不办了|不辦了|算了|不要了|cancel|stop|quit|exit)\s*[。.!！]?\s*$",
     )
-    .expect("static regex")
+    .expect("static regex") // ok: a constant pattern, checked by every test run
 });
 
 /// Applies one event to a conversation.

@@ -21,11 +21,11 @@ use super::{Button, CallbackData};
 
 static RESEND_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(重发|重發|重新发|重新發|再发|再發|没收到|沒收到|收不到|resend|send again|new code|didn'?t (get|receive))")
-        .expect("static regex")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
 });
 static YES_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(确认|確認|确定|確定|是|是的|好|好的|提交|yes|y|ok|okay|confirm|submit)\s*[。.!！]?\s*$")
-        .expect("static regex")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
 });
 
 /// Starts unbinding (or the verification before a status query).
