@@ -328,6 +328,8 @@ handoff-no-staff-chat =
     Your request for a person is noted, but support can't be reached from this chat right now.
     How to reach us: { $contact }
 
+handoff-contact-default = support will call you on the merchant's registered phone number.
+
 handoff-waiting = Please hold on while an agent joins. Everything you send here goes to them.
 
 handoff-claimed = { $agent } from support has joined and will help you here.

@@ -274,6 +274,8 @@ handoff-no-staff-chat =
     已为您登记人工服务请求，但目前无法在这里直接转接客服。
     联系方式：{ $contact }
 
+handoff-contact-default = 客服会通过商户登记的手机号与您联系，请留意来电。
+
 handoff-waiting = 请稍候，正在等待客服接入。您发的消息都会转给客服。
 
 handoff-claimed = 客服 { $agent } 已接入，接下来会在这里为您服务。

@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
 
 use crate::redact;
 
-use super::effect::{Effect, Msg, Outgoing, TicketReason, Write};
+use super::effect::{Arg, Effect, Msg, Outgoing, TicketReason, Write};
 use super::event::{CallbackData, Command, Event};
 use super::facts::{TicketOpened, TicketView};
 use super::keyboards;
@@ -38,7 +38,10 @@ fn already_open(t: &mut Turn<'_, '_>, ticket: &TicketView) {
 pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
     let support = &t.ctx.settings.support;
     if !opened.staff_chat {
-        let contact = support.contact.clone();
+        let contact = match support.contact.trim() {
+            "" => Arg::Ref("handoff-contact-default"),
+            contact => Arg::Str(contact.to_string()),
+        };
         return t.say(
             Msg::new("handoff-no-staff-chat").arg("contact", contact),
             Vec::new(),
