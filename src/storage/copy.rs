@@ -290,7 +290,7 @@ impl super::Tx {
             }};
         }
         match self {
-            super::Tx::Sqlite(t) => {
+            super::Tx::Sqlite(t, _) => {
                 bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())))
                     .execute(&mut **t)
                     .await?;

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_pool_write};
 
 /// A stored update.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ impl Store {
 
     /// Removes an applied update.
     pub async fn inbox_done(&self, update_id: i64) -> Result<(), StoreError> {
-        with_pool!(self, p => sqlx::query("DELETE FROM inbox WHERE update_id = $1").bind(update_id).execute(p).await.map(|r| r.rows_affected()))?;
+        with_pool_write!(self, p => sqlx::query("DELETE FROM inbox WHERE update_id = $1").bind(update_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -59,7 +59,7 @@ impl super::Tx {
     /// Removes an applied update inside the turn's transaction.
     pub async fn inbox_done(&mut self, update_id: i64) -> Result<(), StoreError> {
         match self {
-            super::Tx::Sqlite(t) => {
+            super::Tx::Sqlite(t, _) => {
                 sqlx::query("DELETE FROM inbox WHERE update_id = $1")
                     .bind(update_id)
                     .execute(&mut **t)
@@ -78,7 +78,7 @@ impl super::Tx {
     /// Stores one update inside a transaction.
     pub async fn inbox_put(&mut self, row: &InboxRow, now: i64) -> Result<(), StoreError> {
         match self {
-            super::Tx::Sqlite(t) => {
+            super::Tx::Sqlite(t, _) => {
                 sqlx::query("INSERT INTO inbox (update_id, chat_id, payload, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING")
                     .bind(row.update_id).bind(row.chat_id).bind(&row.payload).bind(now).execute(&mut **t).await?;
             }

@@ -16,6 +16,7 @@ pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
 pub use tx::Tx;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
@@ -68,21 +69,94 @@ impl StoreError {
 #[derive(Clone, Debug)]
 pub enum Store {
     /// SQLite.
-    Sqlite(SqlitePool),
+    Sqlite(SqliteStore),
     /// PostgreSQL.
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$p` bound to the pool of either backend.
+/// A SQLite pool and the in-process write lock in front of it. SQLite has
+/// one writer; queuing writers here (first come, first served) replaces
+/// collisions in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    /// The pool (readers run concurrently under WAL).
+    pub pool: SqlitePool,
+    write: Arc<tokio::sync::Mutex<()>>,
+    priority_waiting: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SqliteStore {
+    /// Waits for the write lock, after any priority writer.
+    pub async fn write_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        use std::sync::atomic::Ordering;
+        loop {
+            let guard = Arc::clone(&self.write).lock_owned().await;
+            if self.priority_waiting.load(Ordering::Acquire) == 0 {
+                return guard;
+            }
+            // A priority writer is queued: step back behind it.
+            drop(guard);
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Waits for the write lock ahead of ordinary writers. For marking
+    /// messages sent: the shorter the time between Telegram accepting a
+    /// message and the mark, the smaller the window in which a crash makes
+    /// the message go out twice.
+    pub async fn priority_write_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        use std::sync::atomic::Ordering;
+        self.priority_waiting.fetch_add(1, Ordering::AcqRel);
+        let guard = Arc::clone(&self.write).lock_owned().await;
+        self.priority_waiting.fetch_sub(1, Ordering::AcqRel);
+        guard
+    }
+}
+
+/// Runs `$body` with `$p` bound to the pool of either backend (reads).
 macro_rules! with_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match $store {
-            $crate::storage::Store::Sqlite($p) => $body,
+            $crate::storage::Store::Sqlite(sqlite) => {
+                let $p = &sqlite.pool;
+                $body
+            }
             $crate::storage::Store::Postgres($p) => $body,
         }
     };
 }
 pub(crate) use with_pool;
+
+/// Like `with_pool!`, for a statement that writes: on SQLite it first takes
+/// the in-process write lock.
+macro_rules! with_pool_write {
+    ($store:expr, $p:ident => $body:expr) => {
+        match $store {
+            $crate::storage::Store::Sqlite(sqlite) => {
+                let _guard = sqlite.write_lock().await;
+                let $p = &sqlite.pool;
+                $body
+            }
+            $crate::storage::Store::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool_write;
+
+/// Like `with_pool_write!`, ahead of ordinary writers (sent marks).
+macro_rules! with_pool_priority_write {
+    ($store:expr, $p:ident => $body:expr) => {
+        match $store {
+            $crate::storage::Store::Sqlite(sqlite) => {
+                let _guard = sqlite.priority_write_lock().await;
+                let $p = &sqlite.pool;
+                $body
+            }
+            $crate::storage::Store::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool_priority_write;
 
 impl Store {
     /// Connects to `url` (`sqlite:` or `postgres:`).
@@ -98,7 +172,11 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Store::Sqlite(pool))
+            Ok(Store::Sqlite(SqliteStore {
+                pool,
+                write: Arc::new(tokio::sync::Mutex::new(())),
+                priority_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
@@ -114,7 +192,7 @@ impl Store {
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.pool).await?,
             Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -133,7 +211,10 @@ impl Store {
     /// mid-transaction).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Store::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Sqlite(sqlite) => {
+                let guard = sqlite.write_lock().await;
+                Tx::Sqlite(sqlite.pool.begin_with("BEGIN IMMEDIATE").await?, guard)
+            }
             Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -156,7 +237,7 @@ impl Store {
         generate: impl FnOnce() -> String,
     ) -> Result<String, StoreError> {
         let candidate = generate();
-        with_pool!(self, p => {
+        with_pool_write!(self, p => {
             sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(name)
                 .bind(&candidate)

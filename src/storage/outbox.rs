@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_pool_priority_write, with_pool_write};
 
 /// How soon a message should go out; lower first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,28 +91,28 @@ impl Store {
 
     /// Marks a message sent.
     pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        with_pool!(self, p => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
+        with_pool_priority_write!(self, p => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
             .bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Schedules another attempt.
     pub async fn outbox_retry(&self, id: i64, at: i64, error: &str) -> Result<(), StoreError> {
-        with_pool!(self, p => sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1")
+        with_pool_priority_write!(self, p => sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1")
             .bind(id).bind(at).bind(error).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Gives up on a message.
     pub async fn outbox_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        with_pool!(self, p => sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1")
+        with_pool_priority_write!(self, p => sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1")
             .bind(id).bind(error).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Gives up on every pending message of a chat (the user blocked the bot).
     pub async fn outbox_fail_chat(&self, chat_id: i64, error: &str) -> Result<(), StoreError> {
-        with_pool!(self, p => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'")
+        with_pool_write!(self, p => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'")
             .bind(chat_id).bind(error).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -177,11 +177,11 @@ impl Store {
     /// Telegram never redelivers an update after 24 hours).
     pub async fn purge_before(&self, before: i64) -> Result<u64, StoreError> {
         let mut n = 0;
-        n += with_pool!(self, p => sqlx::query("DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < $1")
+        n += with_pool_write!(self, p => sqlx::query("DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < $1")
             .bind(before).execute(p).await.map(|r| r.rows_affected()))?;
-        n += with_pool!(self, p => sqlx::query("DELETE FROM processed_updates WHERE processed_at < $1")
+        n += with_pool_write!(self, p => sqlx::query("DELETE FROM processed_updates WHERE processed_at < $1")
             .bind(before).execute(p).await.map(|r| r.rows_affected()))?;
-        with_pool!(self, p => sqlx::query("DELETE FROM leases WHERE until < $1").bind(before).execute(p).await.map(|r| r.rows_affected()))?;
+        with_pool_write!(self, p => sqlx::query("DELETE FROM leases WHERE until < $1").bind(before).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(n)
     }
 }

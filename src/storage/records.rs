@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_pool_write};
 
 /// A merchant as imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +140,7 @@ where
 impl Store {
     /// Inserts or updates a merchant; `true` if it was new.
     pub async fn upsert_merchant(&self, m: &MerchantRow, now: i64) -> Result<bool, StoreError> {
-        with_pool!(self, p => {
+        with_pool_write!(self, p => {
             let existed = sqlx::query("SELECT 1 AS x FROM merchants WHERE merchant_id = $1")
                 .bind(&m.merchant_id).fetch_optional(p).await?.is_some();
             sqlx::query(
@@ -249,14 +249,14 @@ impl Store {
         id: i64,
         thread_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        with_pool!(self, p => sqlx::query("UPDATE tickets SET thread_id = $2 WHERE id = $1").bind(id).bind(thread_id).execute(p).await.map(|r| r.rows_affected()))?;
+        with_pool_write!(self, p => sqlx::query("UPDATE tickets SET thread_id = $2 WHERE id = $1").bind(id).bind(thread_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Unclaimed tickets opened before `before` that were not re-announced yet;
     /// marks them reminded.
     pub async fn take_tickets_to_remind(&self, before: i64) -> Result<Vec<TicketRow>, StoreError> {
-        with_pool!(self, p => {
+        with_pool_write!(self, p => {
             let rows = sqlx::query(
                 "UPDATE tickets SET reminded = 1 WHERE status = 'open' AND reminded = 0 AND opened_at < $1
                  RETURNING id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded",

@@ -10,7 +10,7 @@ mod staff;
 mod update;
 
 pub use limiter::RateLimiter;
-pub use sender::Sender;
+pub use sender::{PARALLEL_CHATS, Sender};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -348,7 +348,7 @@ async fn an_unclaimed_ticket_is_re_announced_once_and_edits_keep_the_original() 
     match &app.engine.store {
         posdesk::storage::Store::Sqlite(pool) => {
             sqlx::query("UPDATE tickets SET opened_at = opened_at - 660000")
-                .execute(pool)
+                .execute(&pool.pool)
                 .await
                 .expect("age");
         }

@@ -223,9 +223,15 @@ async fn outbox_keeps_order_and_retries() {
         );
         store.outbox_retry(a, 500, "429").await.expect("retry");
         assert_eq!(
-            store.due_outbox(100, 10).await.expect("due").len(),
-            2,
-            "{name}: a waits"
+            store
+                .due_outbox(100, 10)
+                .await
+                .expect("due")
+                .iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>(),
+            vec![c],
+            "{name}: a waits for its retry, and b (same chat, later) waits behind it"
         );
         store.outbox_sent(b, 1).await.expect("sent");
         store.outbox_sent(c, 1).await.expect("sent");
@@ -357,7 +363,13 @@ async fn copy_db_round_trips_a_populated_database_through_postgresql() {
     let second = app.press(42, &summary, "unbind:confirm").await;
     app.press(42, &second, "unbind:confirm").await;
     app.say(43, "/human").await;
-    let source = app.engine.store.clone();
+    // Stop the bot so nothing changes while copying (as an operator would).
+    let mut app = app;
+    let url = app.settings.database.url.clone();
+    app.stop().await;
+    let source = posdesk::storage::Store::connect(&url, 2)
+        .await
+        .expect("reopen");
     let before = source.dump_for_comparison().await.expect("dump");
     assert!(before.iter().any(|l| l.starts_with("unbind_requests:")));
     assert!(before.iter().any(|l| l.starts_with("tickets:")));
