@@ -83,6 +83,7 @@ pub struct SqliteStore {
     pub pool: SqlitePool,
     write: Arc<tokio::sync::Mutex<()>>,
     priority_waiting: Arc<std::sync::atomic::AtomicUsize>,
+    priority_cleared: Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -90,13 +91,14 @@ impl SqliteStore {
     pub async fn write_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
         use std::sync::atomic::Ordering;
         loop {
+            let cleared = self.priority_cleared.notified();
             let guard = Arc::clone(&self.write).lock_owned().await;
             if self.priority_waiting.load(Ordering::Acquire) == 0 {
                 return guard;
             }
-            // A priority writer is queued: step back behind it.
+            // A priority writer is queued: step back until it is through.
             drop(guard);
-            tokio::task::yield_now().await;
+            cleared.await;
         }
     }
 
@@ -108,7 +110,9 @@ impl SqliteStore {
         use std::sync::atomic::Ordering;
         self.priority_waiting.fetch_add(1, Ordering::AcqRel);
         let guard = Arc::clone(&self.write).lock_owned().await;
-        self.priority_waiting.fetch_sub(1, Ordering::AcqRel);
+        if self.priority_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.priority_cleared.notify_waiters();
+        }
         guard
     }
 }
@@ -176,6 +180,7 @@ impl Store {
                 pool,
                 write: Arc::new(tokio::sync::Mutex::new(())),
                 priority_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                priority_cleared: Arc::new(tokio::sync::Notify::new()),
             }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
