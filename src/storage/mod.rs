@@ -91,7 +91,10 @@ impl SqliteStore {
     pub async fn write_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
         use std::sync::atomic::Ordering;
         loop {
+            // Registered before the check, so a wake-up in between is not lost.
             let cleared = self.priority_cleared.notified();
+            tokio::pin!(cleared);
+            cleared.as_mut().enable();
             let guard = Arc::clone(&self.write).lock_owned().await;
             if self.priority_waiting.load(Ordering::Acquire) == 0 {
                 return guard;
