@@ -54,6 +54,25 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
+/// Decodes a row of `SELECT id, chat_id, ticket_id, payload, attempts`.
+fn outbox_row<R: Row>(r: &R) -> Result<OutboxRow, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let payload: String = r.try_get("payload")?;
+    let payload = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        chat_id: r.try_get("chat_id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        payload,
+        attempts: r.try_get("attempts")?,
+    })
+}
+
 impl Store {
     /// Pending messages whose time has come: interactive first, per chat in id
     /// order (a chat's later message never overtakes its earlier one, because
@@ -67,19 +86,7 @@ impl Store {
                                  AND e.id < o.id AND e.next_attempt_at > $1)
                  ORDER BY priority, id LIMIT $2",
             ).bind(now).bind(limit).fetch_all(p).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                let payload: String = r.try_get("payload")?;
-                let payload = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                out.push(OutboxRow {
-                    id: r.try_get("id")?,
-                    chat_id: r.try_get("chat_id")?,
-                    ticket_id: r.try_get("ticket_id")?,
-                    payload,
-                    attempts: r.try_get("attempts")?,
-                });
-            }
-            Ok(out)
+            rows.iter().map(outbox_row).collect()
         })
     }
 
@@ -154,19 +161,7 @@ impl Store {
                 "SELECT id, chat_id, ticket_id, payload, attempts FROM outbox
                  WHERE chat_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
             ).bind(chat_id).bind(now).bind(limit).fetch_all(p).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                let payload: String = r.try_get("payload")?;
-                let payload = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                out.push(OutboxRow {
-                    id: r.try_get("id")?,
-                    chat_id: r.try_get("chat_id")?,
-                    ticket_id: r.try_get("ticket_id")?,
-                    payload,
-                    attempts: r.try_get("attempts")?,
-                });
-            }
-            Ok(out)
+            rows.iter().map(outbox_row).collect()
         })
     }
 }
