@@ -126,47 +126,19 @@ impl Engine {
             tx.rollback().await?;
             return Ok(self.toast("staff-not-in-ticket"));
         }
-        self.merchant_event(
-            &mut tx,
+        let event = Event::TicketClaimed {
+            agent: agent.name.clone(),
+        };
+        self.finish_staff_action(
+            tx,
             &ticket,
-            Event::TicketClaimed {
-                agent: agent.name.clone(),
-            },
-        )
-        .await?;
-        let note = Msg::new("staff-ticket-claimed")
-            .arg("ticket", ticket_id)
-            .arg("agent", agent.name.as_str());
-        self.to_staff(
-            &mut tx,
-            Some(ticket_id),
-            Outgoing {
-                parts: vec![note],
-                keyboard: Vec::new(),
-            },
-            now,
-        )
-        .await?;
-        tx.audit(
-            &format!("staff:{}", agent.id),
+            agent,
+            event,
+            "staff-ticket-claimed",
             "ticket.claimed",
-            ticket.merchant_id.as_deref(),
-            Some(ticket.chat_id),
-            &format!("ticket {ticket_id}"),
             now,
         )
-        .await?;
-        tx.commit().await?;
-        self.outbox_signal.notify_one();
-        Ok(StaffReply {
-            toast: Some(strip_html(
-                &self.staff_text(
-                    Msg::new("staff-ticket-claimed")
-                        .arg("ticket", ticket_id)
-                        .arg("agent", agent.name.as_str()),
-                ),
-            )),
-        })
+        .await
     }
 
     /// Closes a ticket; the merchant is asked for a rating.
@@ -189,41 +161,54 @@ impl Engine {
             tx.rollback().await?;
             return Ok(self.toast("staff-not-in-ticket"));
         }
-        self.merchant_event(&mut tx, &ticket, Event::TicketClosed { ticket: ticket_id })
-            .await?;
-        let note = Msg::new("staff-ticket-closed")
-            .arg("ticket", ticket_id)
-            .arg("agent", agent.name.as_str());
-        self.to_staff(
-            &mut tx,
-            Some(ticket_id),
-            Outgoing {
-                parts: vec![note],
-                keyboard: Vec::new(),
-            },
+        let event = Event::TicketClosed { ticket: ticket_id };
+        self.finish_staff_action(
+            tx,
+            &ticket,
+            agent,
+            event,
+            "staff-ticket-closed",
+            "ticket.closed",
             now,
         )
-        .await?;
+        .await
+    }
+
+    /// The common end of claim and close: the merchant's turn, the note in
+    /// the topic, the audit line, one commit, and the agent's toast.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_staff_action(
+        &self,
+        mut tx: Tx,
+        ticket: &TicketRow,
+        agent: &UserInfo,
+        event: Event,
+        note_id: &'static str,
+        action: &'static str,
+        now: i64,
+    ) -> Result<StaffReply, EngineError> {
+        self.merchant_event(&mut tx, ticket, event).await?;
+        let note = Msg::new(note_id)
+            .arg("ticket", ticket.id)
+            .arg("agent", agent.name.as_str());
+        let toast = strip_html(&self.staff_text(note.clone()));
+        let out = Outgoing {
+            parts: vec![note],
+            keyboard: Vec::new(),
+        };
+        self.to_staff(&mut tx, Some(ticket.id), out, now).await?;
         tx.audit(
             &format!("staff:{}", agent.id),
-            "ticket.closed",
+            action,
             ticket.merchant_id.as_deref(),
             Some(ticket.chat_id),
-            &format!("ticket {ticket_id}"),
+            &format!("ticket {}", ticket.id),
             now,
         )
         .await?;
         tx.commit().await?;
         self.outbox_signal.notify_one();
-        Ok(StaffReply {
-            toast: Some(strip_html(
-                &self.staff_text(
-                    Msg::new("staff-ticket-closed")
-                        .arg("ticket", ticket_id)
-                        .arg("agent", agent.name.as_str()),
-                ),
-            )),
-        })
+        Ok(StaffReply { toast: Some(toast) })
     }
 
     /// Posts the list of open tickets to the staff group (in `thread`'s ticket
