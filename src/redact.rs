@@ -35,12 +35,7 @@ pub fn redact(text: &str) -> (String, Findings) {
     let mut out = String::with_capacity(normalised.len());
     let mut last = 0;
     for m in DIGIT_RUN.find_iter(&normalised) {
-        let digits: Vec<u8> = m
-            .as_str()
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .map(|b| b - b'0')
-            .collect();
+        let digits = digit_values(m.as_str());
         let replacement = if contains_luhn_window(&digits) {
             findings.card_number = true;
             Some(mask_card_digits(&digits))
@@ -79,14 +74,17 @@ pub fn contains_card_number(text: &str) -> bool {
 pub fn contains_card_number_of_length(text: &str, min_digits: usize) -> bool {
     let normalised: String = text.chars().map(fullwidth_to_ascii).collect();
     DIGIT_RUN.find_iter(&normalised).any(|m| {
-        let digits: Vec<u8> = m
-            .as_str()
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .map(|b| b - b'0')
-            .collect();
+        let digits = digit_values(m.as_str());
         (min_digits.max(13)..=19).contains(&digits.len()) && digits[0] != 0 && luhn_valid(&digits)
     })
+}
+
+/// The digits of a run, as values 0 to 9 (separators dropped).
+fn digit_values(run: &str) -> Vec<u8> {
+    run.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect()
 }
 
 /// The Luhn checksum test on a slice of digits.

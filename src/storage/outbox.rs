@@ -128,23 +128,6 @@ impl Store {
     pub async fn outbox_pending_count(&self) -> Result<i64, StoreError> {
         with_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").fetch_one(p).await?.try_get("n")?))
     }
-
-    /// Queues a message outside a turn (a notification, a staff-side message).
-    pub async fn enqueue(
-        &self,
-        chat_id: i64,
-        ticket_id: Option<i64>,
-        payload: &OutboxPayload,
-        priority: Priority,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        let mut tx = self.begin().await?;
-        let id = tx
-            .enqueue(chat_id, ticket_id, payload, priority, now)
-            .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
 }
 
 impl Store {

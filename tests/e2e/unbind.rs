@@ -54,17 +54,19 @@ async fn a_merchant_unbinds_from_start_to_a_completed_notice() {
     assert_eq!(row.status, "submitted");
     assert_eq!(row.merchant_id, MERCHANT);
 
+    let before = app.api.sent_to(42).len();
     let response = app
         .set_status(&reference, "processing", None, "backoffice-token")
         .await;
     assert_eq!(response.status(), 200);
-    let processing = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
+    let processing = app.api.nth_sent_to(42, before + 1).await;
     assert!(processing.text().contains(&reference));
+    let before = app.api.sent_to(42).len();
     let response = app
         .set_status(&reference, "completed", None, "backoffice-token")
         .await;
     assert_eq!(response.status(), 200);
-    let completed = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
+    let completed = app.api.nth_sent_to(42, before + 1).await;
     assert!(completed.text().contains(&reference));
     assert_ne!(completed.text(), processing.text());
 
@@ -96,13 +98,15 @@ async fn wrong_code_five_times_locks_entry_and_hands_over() {
             reply.text()
         );
     }
+    let before_lock = app.api.sent_to(42).len();
     let locked = app.say(42, wrong).await;
     assert!(
         locked.text().contains("30"),
         "locked for 30 minutes: {}",
         locked.text()
     );
-    let ticket = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
+    // The lock notice is followed by the handoff notice.
+    let ticket = app.api.nth_sent_to(42, before_lock + 2).await;
     assert!(!ticket.text().is_empty());
     let tickets = app
         .engine
@@ -153,13 +157,14 @@ async fn a_second_request_inside_the_limit_is_refused() {
         pending.text()
     );
     // Once completed: refused because of the limit (1 per 30 days), with the date.
+    let before = app.api.sent_to(42).len();
     assert_eq!(
         app.set_status(&reference, "completed", None, "backoffice-token")
             .await
             .status(),
         200
     );
-    app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
+    app.api.nth_sent_to(42, before + 1).await;
     app.say(42, "/unbind").await;
     let limit = app.say(42, MERCHANT).await;
     assert!(
@@ -279,8 +284,10 @@ async fn a_gateway_failure_is_explained_and_not_counted() {
     let app = TestApp::spawn().await;
     app.sms.answer(503);
     app.say(42, "/unbind").await;
+    let before = app.api.sent_to(42).len();
     app.say(42, MERCHANT).await;
-    let failed = app.api.nth_sent_to(42, app.api.sent_to(42).len() + 1).await;
+    // The code-sent reply, then the delivery failure.
+    let failed = app.api.nth_sent_to(42, before + 2).await;
     assert!(
         failed.buttons().contains(&"unbind:resend".to_string()),
         "{}",
