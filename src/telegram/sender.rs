@@ -277,7 +277,17 @@ impl Sender {
         let now = self.engine.now().timestamp_millis();
         match result {
             Ok(()) => {
-                store.outbox_sent(row.id, now).await?;
+                // Telegram has it: keep trying to record that, since giving up
+                // here means sending it again later.
+                let mut tries = 0;
+                while let Err(e) = store.outbox_sent(row.id, now).await {
+                    tries += 1;
+                    if tries >= 20 {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, "could not mark a sent message; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
                 Ok(true)
             }
             Err(error) => match self.count(classify(&error)) {

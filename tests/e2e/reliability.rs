@@ -236,16 +236,12 @@ async fn a_locked_database_delays_the_reply_but_loses_nothing() {
     app.api.merchant_text(42, "zh-hans", "/faq");
     tokio::time::sleep(Duration::from_secs(7)).await;
     release().await;
-    let reply = app.api.nth_sent_to(42, 2).await;
-    let last = app.api.sent_to(42).last().cloned().expect("a reply");
-    assert!(
-        reply.buttons().iter().any(|b| b.starts_with("faq:"))
-            || last.buttons().iter().any(|b| b.starts_with("faq:")),
-        "the /faq reply arrives after the lock: {:?}",
-        app.api
-            .sent_to(42)
-            .iter()
-            .map(|c| c.buttons())
-            .collect::<Vec<_>>()
-    );
+    // A sent mark may also have waited on the lock; the reply still comes.
+    app.api
+        .wait_until(30, "the /faq reply after the lock", |calls| {
+            calls.iter().any(|c| {
+                c.chat_id() == Some(42) && c.buttons().iter().any(|b| b.starts_with("faq:"))
+            })
+        })
+        .await;
 }
