@@ -197,7 +197,7 @@ impl Screen {
                 }
                 self.line("");
             }
-            store.outbox_sent(row.id, now).await?;
+            store.outbox_sent(&[row.id], now).await?;
         }
         Ok(())
     }

@@ -62,11 +62,11 @@ async fn webhook(
     };
     match engine
         .store
-        .inbox_put(&[row], engine.now().timestamp_millis())
+        .inbox_put(std::slice::from_ref(&row), engine.now().timestamp_millis())
         .await
     {
         Ok(()) => {
-            engine.inbox_signal.notify_one();
+            engine.inbox_stored(vec![row]);
             StatusCode::OK.into_response()
         }
         Err(e) => {

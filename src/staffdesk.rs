@@ -67,8 +67,7 @@ impl Engine {
             html: rendered.html,
             buttons: rendered.buttons,
         };
-        tx.enqueue(staff_chat, ticket, &payload, Priority::Staff, now)
-            .await?;
+        tx.enqueue(staff_chat, ticket, &payload, Priority::Staff, now)?;
         Ok(())
     }
 
@@ -375,23 +374,20 @@ impl Engine {
                 html,
                 buttons: Vec::new(),
             };
-            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)
-                .await?;
+            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)?;
         } else {
             if let Some(sig) = signature {
                 let payload = OutboxPayload::Text {
                     html: sig,
                     buttons: Vec::new(),
                 };
-                tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)
-                    .await?;
+                tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)?;
             }
             let payload = OutboxPayload::Copy {
                 from_chat: staff_chat,
                 message_id: message.message_id,
             };
-            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)
-                .await?;
+            tx.enqueue(ticket.chat_id, None, &payload, Priority::Interactive, now)?;
         }
         let body = if message.has_media {
             format!("[media] {text}")

@@ -386,7 +386,6 @@ async fn preload(db_url: &str, n: usize) {
                 posdesk::domain::Lang::ZhCn,
                 0,
             )
-            .await
             .expect("save");
         }
         tx.commit().await.expect("commit");
@@ -493,7 +492,6 @@ async fn burst(args: &Args, notifications: usize) {
                 posdesk::storage::Priority::Bulk,
                 0,
             )
-            .await
             .expect("enqueue");
         }
         tx.commit().await.expect("commit");

@@ -289,13 +289,13 @@ impl super::Tx {
                 q
             }};
         }
-        match self {
-            super::Tx::Sqlite(t, _) => {
+        match &mut self.conn {
+            super::tx::TxConn::Sqlite(t, _) => {
                 bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())))
                     .execute(&mut **t)
                     .await?;
             }
-            super::Tx::Postgres(t) => {
+            super::tx::TxConn::Postgres(t) => {
                 bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())))
                     .execute(&mut **t)
                     .await?;
@@ -305,7 +305,7 @@ impl super::Tx {
     }
 
     async fn reset_identity(&mut self, table: &str) -> Result<(), StoreError> {
-        if let super::Tx::Postgres(t) = self {
+        if let super::tx::TxConn::Postgres(t) = &mut self.conn {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             );

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, with_pool, with_pool_write};
+use super::{Store, StoreError, with_pool};
 
 /// A stored update.
 #[derive(Debug, Clone)]
@@ -23,9 +23,10 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
+        // One multi-row statement per chunk: a poll returns up to 100 updates.
         let mut tx = self.begin().await?;
-        for row in rows {
-            tx.inbox_put(row, now).await?;
+        for chunk in rows.chunks(100) {
+            tx.inbox_put_many(chunk, now).await?;
         }
         tx.commit().await
     }
@@ -43,10 +44,16 @@ impl Store {
         })
     }
 
-    /// Removes an applied update.
-    pub async fn inbox_done(&self, update_id: i64) -> Result<(), StoreError> {
-        with_pool_write!(self, p => sqlx::query("DELETE FROM inbox WHERE update_id = $1").bind(update_id).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
+    /// Removes applied updates.
+    pub async fn inbox_done(&self, update_ids: &[i64]) -> Result<(), StoreError> {
+        if update_ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for id in update_ids {
+            tx.inbox_done(*id);
+        }
+        tx.commit().await
     }
 
     /// Number of stored, unapplied updates.
@@ -56,35 +63,32 @@ impl Store {
 }
 
 impl super::Tx {
-    /// Removes an applied update inside the turn's transaction.
-    pub async fn inbox_done(&mut self, update_id: i64) -> Result<(), StoreError> {
-        match self {
-            super::Tx::Sqlite(t, _) => {
-                sqlx::query("DELETE FROM inbox WHERE update_id = $1")
-                    .bind(update_id)
-                    .execute(&mut **t)
-                    .await?;
+    /// Stores several updates inside a transaction, in one statement.
+    pub async fn inbox_put_many(&mut self, rows: &[InboxRow], now: i64) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO inbox (update_id, chat_id, payload, received_at) ";
+        const TAIL: &str = " ON CONFLICT (update_id) DO NOTHING";
+        match &mut self.conn {
+            super::tx::TxConn::Sqlite(t, _) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(INSERT);
+                qb.push_values(rows, |mut b, row| {
+                    b.push_bind(row.update_id)
+                        .push_bind(row.chat_id)
+                        .push_bind(row.payload.as_str())
+                        .push_bind(now);
+                });
+                qb.push(TAIL);
+                qb.build().persistent(false).execute(&mut **t).await?;
             }
-            super::Tx::Postgres(t) => {
-                sqlx::query("DELETE FROM inbox WHERE update_id = $1")
-                    .bind(update_id)
-                    .execute(&mut **t)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Stores one update inside a transaction.
-    pub async fn inbox_put(&mut self, row: &InboxRow, now: i64) -> Result<(), StoreError> {
-        match self {
-            super::Tx::Sqlite(t, _) => {
-                sqlx::query("INSERT INTO inbox (update_id, chat_id, payload, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING")
-                    .bind(row.update_id).bind(row.chat_id).bind(&row.payload).bind(now).execute(&mut **t).await?;
-            }
-            super::Tx::Postgres(t) => {
-                sqlx::query("INSERT INTO inbox (update_id, chat_id, payload, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING")
-                    .bind(row.update_id).bind(row.chat_id).bind(&row.payload).bind(now).execute(&mut **t).await?;
+            super::tx::TxConn::Postgres(t) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(INSERT);
+                qb.push_values(rows, |mut b, row| {
+                    b.push_bind(row.update_id)
+                        .push_bind(row.chat_id)
+                        .push_bind(row.payload.as_str())
+                        .push_bind(now);
+                });
+                qb.push(TAIL);
+                qb.build().persistent(false).execute(&mut **t).await?;
             }
         }
         Ok(())

@@ -41,6 +41,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A shared write failed for a reason worth retrying (reported to each
+    /// of the writes that shared it).
+    #[error("database busy: {0}")]
+    Transient(String),
 }
 
 impl StoreError {
@@ -59,7 +63,8 @@ impl StoreError {
             }
             StoreError::Db(sqlx::Error::Io(_))
             | StoreError::Db(sqlx::Error::PoolTimedOut)
-            | StoreError::Db(sqlx::Error::WorkerCrashed) => true,
+            | StoreError::Db(sqlx::Error::WorkerCrashed)
+            | StoreError::Transient(_) => true,
             _ => false,
         }
     }
@@ -221,9 +226,12 @@ impl Store {
         Ok(match self {
             Store::Sqlite(sqlite) => {
                 let guard = sqlite.write_lock().await;
-                Tx::Sqlite(sqlite.pool.begin_with("BEGIN IMMEDIATE").await?, guard)
+                Tx::new(tx::TxConn::Sqlite(
+                    sqlite.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    guard,
+                ))
             }
-            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Store::Postgres(pool) => Tx::new(tx::TxConn::Postgres(pool.begin().await?)),
         })
     }
 

@@ -96,10 +96,27 @@ impl Store {
             .bind(chat_id).bind(id).fetch_optional(p).await?.is_some()))
     }
 
-    /// Marks a message sent.
-    pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        with_pool_priority_write!(self, p => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
-            .bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    /// Marks messages sent, in one statement.
+    pub async fn outbox_sent(&self, ids: &[i64], now: i64) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            let mut sql = String::from(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1 WHERE id IN (",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", i + 2));
+            }
+            sql.push(')');
+            with_pool_priority_write!(self, p => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).persistent(false).bind(now);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(p).await.map(|r| r.rows_affected())
+            })?;
+        }
         Ok(())
     }
 

@@ -12,8 +12,17 @@ use crate::domain::{Lang, MaskedCard, MerchantId, Phone, Reference, RequestStatu
 use super::StoreError;
 use super::outbox::{OutboxPayload, Priority};
 
-/// An open write transaction on either backend.
-pub enum Tx {
+/// An open write transaction on either backend, with the rows it appends
+/// (conversation saves, turn records, outbox messages, inbox deletions)
+/// held back and written as one multi-row statement each at commit: a batch
+/// of turns costs a handful of statements, not a handful per turn.
+pub struct Tx {
+    pub(super) conn: TxConn,
+    deferred: Deferred,
+}
+
+/// The connection of an open transaction.
+pub(super) enum TxConn {
     /// SQLite, holding the in-process write lock until commit or rollback.
     Sqlite(
         Transaction<'static, Sqlite>,
@@ -23,16 +32,74 @@ pub enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
+/// Rows appended inside the transaction, written at commit in this order.
+#[derive(Default)]
+struct Deferred {
+    conversations: Vec<ConversationRow>,
+    turns: Vec<TurnRow>,
+    outbox: Vec<QueuedRow>,
+    inbox_done: Vec<i64>,
+}
+
+struct ConversationRow {
+    chat_id: i64,
+    user_id: i64,
+    lang: &'static str,
+    state: String,
+    updated_at: i64,
+}
+
+struct TurnRow {
+    chat_id: i64,
+    update_id: Option<i64>,
+    event: &'static str,
+    intent: Option<&'static str>,
+    input: Option<String>,
+    state_before: &'static str,
+    state_after: &'static str,
+    at: i64,
+}
+
+struct QueuedRow {
+    chat_id: i64,
+    ticket_id: Option<i64>,
+    payload: String,
+    priority: i64,
+    at: i64,
+}
+
+/// Rows per multi-row statement (well under both backends' bind limits).
+const ROWS_PER_STATEMENT: usize = 200;
+
 /// Runs `$body` with `$c` bound to the transaction's connection.
 macro_rules! with_tx {
     ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            Tx::Sqlite(t, _) => {
+        match &mut $tx.conn {
+            TxConn::Sqlite(t, _) => {
                 let $c = &mut **t;
                 $body
             }
-            Tx::Postgres(t) => {
+            TxConn::Postgres(t) => {
                 let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$qb` a fresh `QueryBuilder` for the transaction's
+/// backend and `$c` its connection.
+macro_rules! with_builder {
+    ($tx:expr, $init:expr, $qb:ident, $c:ident => $body:expr) => {
+        match &mut $tx.conn {
+            TxConn::Sqlite(t, _) => {
+                let $c = &mut **t;
+                let mut $qb = sqlx::QueryBuilder::<Sqlite>::new($init);
+                $body
+            }
+            TxConn::Postgres(t) => {
+                let $c = &mut **t;
+                let mut $qb = sqlx::QueryBuilder::<Postgres>::new($init);
                 $body
             }
         }
@@ -41,21 +108,99 @@ macro_rules! with_tx {
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// A stored conversation; a row written by a future or broken version
+/// starts over rather than failing forever.
+fn decode_conversation(chat_id: i64, json: &str) -> Conversation {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::warn!(chat_id, error = %e, "stored conversation unreadable, starting fresh");
+        Conversation::default()
+    })
+}
+
 impl Tx {
-    /// Commits.
-    pub async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(t, _guard) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+    /// A transaction over an open connection.
+    pub(super) fn new(conn: TxConn) -> Tx {
+        Tx {
+            conn,
+            deferred: Deferred::default(),
+        }
+    }
+
+    /// Writes the held-back rows, then commits.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush().await?;
+        match self.conn {
+            TxConn::Sqlite(t, _guard) => t.commit().await?,
+            TxConn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 
-    /// Rolls back.
+    /// Rolls back (held-back rows are dropped with it).
     pub async fn rollback(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(t, _guard) => t.rollback().await?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.conn {
+            TxConn::Sqlite(t, _guard) => t.rollback().await?,
+            TxConn::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// Writes the held-back rows now, one statement per table and chunk.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        let deferred = std::mem::take(&mut self.deferred);
+        // One row per chat: the last save wins (PostgreSQL refuses to
+        // upsert the same key twice in one statement).
+        let mut last_of_chat = std::collections::HashMap::new();
+        for (i, row) in deferred.conversations.iter().enumerate() {
+            last_of_chat.insert(row.chat_id, i);
+        }
+        let conversations: Vec<&ConversationRow> = deferred
+            .conversations
+            .iter()
+            .enumerate()
+            .filter(|(i, row)| last_of_chat.get(&row.chat_id) == Some(i))
+            .map(|(_, row)| row)
+            .collect();
+        for chunk in conversations.chunks(ROWS_PER_STATEMENT) {
+            with_builder!(self, "INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) ", qb, c => {
+                qb.push_values(chunk, |mut b, row| {
+                    b.push_bind(row.chat_id).push_bind(row.user_id).push_bind(row.lang)
+                        .push_bind(row.state.as_str()).push_bind(row.updated_at);
+                });
+                qb.push(" ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang, \
+                         state = excluded.state, updated_at = excluded.updated_at");
+                qb.build().persistent(false).execute(c).await?;
+            });
+        }
+        for chunk in deferred.turns.chunks(ROWS_PER_STATEMENT) {
+            with_builder!(self, "INSERT INTO turns (chat_id, update_id, event, intent, input, state_before, state_after, at) ", qb, c => {
+                qb.push_values(chunk, |mut b, row| {
+                    b.push_bind(row.chat_id).push_bind(row.update_id).push_bind(row.event)
+                        .push_bind(row.intent).push_bind(row.input.as_deref())
+                        .push_bind(row.state_before).push_bind(row.state_after).push_bind(row.at);
+                });
+                qb.build().persistent(false).execute(c).await?;
+            });
+        }
+        for chunk in deferred.outbox.chunks(ROWS_PER_STATEMENT) {
+            with_builder!(self, "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at) ", qb, c => {
+                qb.push_values(chunk, |mut b, row| {
+                    b.push_bind(row.chat_id).push_bind(row.ticket_id).push_bind(row.payload.as_str())
+                        .push_bind(row.priority).push("'pending'").push("0")
+                        .push_bind(row.at).push_bind(row.at);
+                });
+                qb.build().persistent(false).execute(c).await?;
+            });
+        }
+        for chunk in deferred.inbox_done.chunks(ROWS_PER_STATEMENT) {
+            with_builder!(self, "DELETE FROM inbox WHERE update_id IN (", qb, c => {
+                let mut ids = qb.separated(", ");
+                for id in chunk {
+                    ids.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().persistent(false).execute(c).await?;
+            });
         }
         Ok(())
     }
@@ -63,13 +208,109 @@ impl Tx {
     /// PostgreSQL: serialises turns of one chat across replicas until commit.
     /// SQLite: a no-op, the write lock already serialises everything.
     pub async fn lock_chat(&mut self, chat_id: i64) -> Result<(), StoreError> {
-        if let Tx::Postgres(t) = self {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(chat_id)
-                .execute(&mut **t)
-                .await?;
+        self.lock_chats(&[chat_id]).await
+    }
+
+    /// `lock_chat` for several chats at once, taken in ascending order so two
+    /// replicas locking overlapping sets cannot deadlock.
+    pub async fn lock_chats(&mut self, chat_ids: &[i64]) -> Result<(), StoreError> {
+        if let TxConn::Postgres(t) = &mut self.conn {
+            // Volatile functions in the select list run after ORDER BY.
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS chats(id) ORDER BY id",
+            )
+            .bind(chat_ids.to_vec())
+            .execute(&mut **t)
+            .await?;
         }
         Ok(())
+    }
+
+    /// Claims several updates at once; returns the ids that were new.
+    pub async fn claim_updates(
+        &mut self,
+        updates: &[(i64, i64)],
+        now: i64,
+    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let mut fresh = std::collections::HashSet::new();
+        for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+            let rows = with_builder!(self, "INSERT INTO processed_updates (update_id, chat_id, processed_at) ", qb, c => {
+                qb.push_values(chunk, |mut b, (update_id, chat_id)| {
+                    b.push_bind(*update_id).push_bind(*chat_id).push_bind(now);
+                });
+                qb.push(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id");
+                let rows = qb.build().persistent(false).fetch_all(c).await?;
+                rows.iter().map(|r| r.try_get::<i64, _>("update_id")).collect::<Result<Vec<_>, _>>()?
+            });
+            fresh.extend(rows);
+        }
+        Ok(fresh)
+    }
+
+    /// The stored conversations of several chats (new chats are absent).
+    pub async fn load_conversations(
+        &mut self,
+        chat_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Conversation>, StoreError> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(i64, String)> = with_builder!(self, "SELECT chat_id, state FROM conversations WHERE chat_id IN (", qb, c => {
+                let mut ids = qb.separated(", ");
+                for id in chunk {
+                    ids.push_bind(*id);
+                }
+                qb.push(")");
+                let rows = qb.build().persistent(false).fetch_all(c).await?;
+                rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get("chat_id")?, r.try_get("state")?))).collect::<Result<Vec<_>, _>>()?
+            });
+            for (chat_id, json) in rows {
+                found.insert(chat_id, decode_conversation(chat_id, &json));
+            }
+        }
+        for row in &self.deferred.conversations {
+            if chat_ids.contains(&row.chat_id) {
+                found.insert(row.chat_id, decode_conversation(row.chat_id, &row.state));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The open (or claimed) tickets of several chats, with queue positions.
+    pub async fn open_tickets_of_chats(
+        &mut self,
+        chat_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, TicketView>, StoreError> {
+        let mut open = Vec::new();
+        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(i64, i64, Option<String>)> = with_builder!(self, "SELECT chat_id, id, assignee_name FROM tickets WHERE status IN ('open', 'claimed') AND chat_id IN (", qb, c => {
+                let mut ids = qb.separated(", ");
+                for id in chunk {
+                    ids.push_bind(*id);
+                }
+                qb.push(")");
+                let rows = qb.build().persistent(false).fetch_all(c).await?;
+                rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get("chat_id")?, r.try_get("id")?, r.try_get("assignee_name")?))).collect::<Result<Vec<_>, _>>()?
+            });
+            open.extend(rows);
+        }
+        let mut found = std::collections::HashMap::new();
+        for (chat_id, id, assignee) in open {
+            let position = self.queue_position(id).await?;
+            found.insert(
+                chat_id,
+                TicketView {
+                    id,
+                    assignee,
+                    position,
+                },
+            );
+        }
+        Ok(found)
+    }
+
+    /// Removes an applied update from the inbox (at commit).
+    pub fn inbox_done(&mut self, update_id: i64) {
+        self.deferred.inbox_done.push(update_id);
     }
 
     /// Records `update_id` as processed; `false` if it already was.
@@ -96,28 +337,11 @@ impl Tx {
         &mut self,
         chat_id: i64,
     ) -> Result<Option<Conversation>, StoreError> {
-        let json: Option<String> = with_tx!(self, c => match sqlx::query("SELECT state FROM conversations WHERE chat_id = $1")
-            .bind(chat_id)
-            .fetch_optional(c)
-            .await? {
-            Some(row) => Some(row.try_get::<String, _>("state")?),
-            None => None,
-        });
-        let Some(json) = json else {
-            return Ok(None);
-        };
-        match serde_json::from_str(&json) {
-            Ok(conversation) => Ok(Some(conversation)),
-            Err(e) => {
-                // A row written by a future or broken version: start over rather than fail forever.
-                tracing::warn!(chat_id, error = %e, "stored conversation unreadable, starting fresh");
-                Ok(Some(Conversation::default()))
-            }
-        }
+        Ok(self.load_conversations(&[chat_id]).await?.remove(&chat_id))
     }
 
     /// Saves a conversation.
-    pub async fn save_conversation(
+    pub fn save_conversation(
         &mut self,
         chat_id: i64,
         user_id: i64,
@@ -125,24 +349,29 @@ impl Tx {
         lang: Lang,
         now: i64,
     ) -> Result<(), StoreError> {
-        let json =
+        let state =
             serde_json::to_string(conversation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        with_tx!(self, c => sqlx::query(
-            "INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang,
-             state = excluded.state, updated_at = excluded.updated_at",
-        )
-        .bind(chat_id)
-        .bind(user_id)
-        .bind(lang.as_str())
-        .bind(json)
-        .bind(now)
-        .execute(c).await.map(|r| r.rows_affected()))?;
+        self.deferred.conversations.push(ConversationRow {
+            chat_id,
+            user_id,
+            lang: lang.as_str(),
+            state,
+            updated_at: now,
+        });
         Ok(())
     }
 
     /// The language a chat last used (for notifications), default Chinese.
     pub async fn chat_lang(&mut self, chat_id: i64) -> Result<Lang, StoreError> {
+        if let Some(row) = self
+            .deferred
+            .conversations
+            .iter()
+            .rev()
+            .find(|row| row.chat_id == chat_id)
+        {
+            return Ok(Lang::parse(row.lang).unwrap_or_default());
+        }
         let stored: Option<String> = with_tx!(self, c => match sqlx::query("SELECT lang FROM conversations WHERE chat_id = $1")
             .bind(chat_id)
             .fetch_optional(c)
@@ -156,57 +385,48 @@ impl Tx {
 
     /// Appends a turn to the record.
     #[allow(clippy::too_many_arguments)]
-    pub async fn record_turn(
+    pub fn record_turn(
         &mut self,
         chat_id: i64,
         update_id: Option<i64>,
-        event: &str,
-        intent: Option<&str>,
-        input: Option<&str>,
-        state_before: &str,
-        state_after: &str,
+        event: &'static str,
+        intent: Option<&'static str>,
+        input: Option<String>,
+        state_before: &'static str,
+        state_after: &'static str,
         now: i64,
-    ) -> Result<(), StoreError> {
-        with_tx!(self, c => sqlx::query(
-            "INSERT INTO turns (chat_id, update_id, event, intent, input, state_before, state_after, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(chat_id)
-        .bind(update_id)
-        .bind(event)
-        .bind(intent)
-        .bind(input)
-        .bind(state_before)
-        .bind(state_after)
-        .bind(now)
-        .execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
+    ) {
+        self.deferred.turns.push(TurnRow {
+            chat_id,
+            update_id,
+            event,
+            intent,
+            input,
+            state_before,
+            state_after,
+            at: now,
+        });
     }
 
-    /// Queues a message; returns its id.
-    pub async fn enqueue(
+    /// Queues a message (written at commit, in the order queued).
+    pub fn enqueue(
         &mut self,
         chat_id: i64,
         ticket_id: Option<i64>,
         payload: &OutboxPayload,
         priority: Priority,
         now: i64,
-    ) -> Result<i64, StoreError> {
-        let json =
+    ) -> Result<(), StoreError> {
+        let payload =
             serde_json::to_string(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let id: i64 = with_tx!(self, c => sqlx::query(
-            "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) RETURNING id",
-        )
-        .bind(chat_id)
-        .bind(ticket_id)
-        .bind(json)
-        .bind(priority as i64)
-        .bind(now)
-        .fetch_one(c)
-        .await?
-        .try_get("id")?);
-        Ok(id)
+        self.deferred.outbox.push(QueuedRow {
+            chat_id,
+            ticket_id,
+            payload,
+            priority: priority as i64,
+            at: now,
+        });
+        Ok(())
     }
 
     /// Everything the unbinding flow needs about a merchant number.

@@ -5,7 +5,7 @@
 //! stored and not applied is applied on the next start.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide::prelude::*;
@@ -123,80 +123,193 @@ pub async fn poll(
         if let Some(last) = updates.last() {
             offset = i32::try_from(last.id.0).ok().map(|id| id.saturating_add(1));
         }
+        engine.inbox_stored(rows);
         wake.notify_one();
     }
 }
 
+/// How often the inbox table is read again for updates not handed over in
+/// memory: left by a crash, stored by another replica, or put back after a
+/// failed turn.
+const RESCAN: Duration = Duration::from_millis(500);
+
+/// Updates remembered as applied, so a reread of the inbox that raced with
+/// their deletion does not offer them again.
+const RECENT_DONE: usize = 20_000;
+
+/// What a chat's worker reports back.
+struct ChatReport {
+    chat: i64,
+    /// Applied (or skipped as unreadable).
+    applied: Vec<i64>,
+    /// Not applied: a turn failed (retried after a pause) or another replica
+    /// holds the chat (left to it).
+    unapplied: Vec<InboxRow>,
+    /// Whether `unapplied` should be tried again here.
+    retry: bool,
+}
+
+/// The processor's view of updates waiting in memory.
+#[derive(Default)]
+struct Queues {
+    /// Update ids queued or being applied.
+    known: HashSet<i64>,
+    /// Recently applied ids, oldest first.
+    recent: std::collections::VecDeque<i64>,
+    recent_set: HashSet<i64>,
+    /// Per chat, in update order.
+    waiting: BTreeMap<i64, Vec<InboxRow>>,
+    /// Chats with a worker.
+    running: HashSet<i64>,
+}
+
+impl Queues {
+    fn offer(&mut self, rows: Vec<InboxRow>) {
+        for row in rows {
+            if self.recent_set.contains(&row.update_id) || !self.known.insert(row.update_id) {
+                continue;
+            }
+            let queue = self.waiting.entry(row.chat_id).or_default();
+            let at = queue.partition_point(|r| r.update_id < row.update_id);
+            queue.insert(at, row);
+        }
+    }
+
+    fn report(&mut self, report: ChatReport) {
+        self.running.remove(&report.chat);
+        for id in report.applied {
+            self.known.remove(&id);
+            if self.recent_set.insert(id) {
+                self.recent.push_back(id);
+            }
+        }
+        while self.recent.len() > RECENT_DONE {
+            if let Some(old) = self.recent.pop_front() {
+                self.recent_set.remove(&old);
+            }
+        }
+        if report.retry {
+            let queue = self.waiting.entry(report.chat).or_default();
+            let mut rows = report.unapplied;
+            rows.append(queue);
+            *queue = rows;
+        } else {
+            for row in report.unapplied {
+                self.known.remove(&row.update_id);
+            }
+        }
+    }
+
+    /// Chats with waiting updates and no worker, with their updates.
+    fn startable(&mut self) -> Vec<(i64, Vec<InboxRow>)> {
+        let chats: Vec<i64> = self
+            .waiting
+            .keys()
+            .filter(|chat| !self.running.contains(chat))
+            .copied()
+            .collect();
+        chats
+            .into_iter()
+            .filter_map(|chat| {
+                let rows = self.waiting.remove(&chat)?;
+                if rows.is_empty() {
+                    return None;
+                }
+                self.running.insert(chat);
+                Some((chat, rows))
+            })
+            .collect()
+    }
+}
+
 /// Applies stored updates until `stop`; then finishes the turns in hand.
+/// Updates arrive in memory from the poller or the webhook right after they
+/// are stored; the inbox table is reread every half second for the rest.
+/// One worker per chat applies its updates in order; chats run in parallel.
 pub async fn process(
     bot: Bot,
     engine: Arc<Engine>,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::new(Mutex::new(HashSet::new()));
-    let mut tasks = JoinSet::new();
+    let mut queues = Queues::default();
+    let mut tasks: JoinSet<ChatReport> = JoinSet::new();
+    let mut rescan = tokio::time::interval(RESCAN);
+    rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut scan_due = true;
     loop {
         let notified = wake.notified();
         if *stop.borrow() {
             while tasks.join_next().await.is_some() {}
             return;
         }
-        match engine.store.inbox_due(2000).await {
-            Ok(rows) => {
-                let mut by_chat: BTreeMap<i64, Vec<InboxRow>> = BTreeMap::new();
-                for row in rows {
-                    by_chat.entry(row.chat_id).or_default().push(row);
-                }
-                for (chat, rows) in by_chat {
-                    let claimed = in_flight
-                        .lock()
-                        .map(|mut f| f.insert(chat))
-                        .unwrap_or(false);
-                    if !claimed {
-                        continue;
-                    }
-                    let (bot, engine, wake, in_flight) =
-                        (bot.clone(), engine.clone(), wake.clone(), in_flight.clone());
-                    tasks.spawn(async move {
-                        for row in rows {
-                            // Several replicas: hold (or renew) this chat's lease
-                            // for the next update; another replica has it otherwise.
-                            let now = engine.now().timestamp_millis();
-                            let leased = engine
-                                .store
-                                .lease_chat("inbox", chat, &engine.replica_id, now, now + LEASE_MS)
-                                .await
-                                .unwrap_or(false);
-                            if !leased {
-                                break;
-                            }
-                            if !apply(&bot, &engine, &row).await {
-                                // Keep this and later updates of the chat; try again shortly.
-                                tokio::time::sleep(Duration::from_secs(2)).await;
-                                break;
-                            }
-                        }
-                        let _ = engine
-                            .store
-                            .release_chat("inbox", chat, &engine.replica_id)
-                            .await;
-                        if let Ok(mut f) = in_flight.lock() {
-                            f.remove(&chat);
-                        }
-                        wake.notify_one();
-                    });
-                }
+        queues.offer(engine.take_inbox_stored());
+        if scan_due {
+            scan_due = false;
+            match engine.store.inbox_due(2000).await {
+                Ok(rows) => queues.offer(rows),
+                Err(e) => tracing::warn!(error = %e, "reading the inbox failed"),
             }
-            Err(e) => tracing::warn!(error = %e, "reading the inbox failed"),
+        }
+        for (chat, rows) in queues.startable() {
+            let (bot, engine) = (bot.clone(), engine.clone());
+            tasks.spawn(async move { apply_chat(&bot, &engine, chat, rows).await });
         }
         tokio::select! {
             _ = notified => {}
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            Some(report) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok(report) = report {
+                    queues.report(report);
+                }
+                while let Some(Ok(report)) = tasks.try_join_next() {
+                    queues.report(report);
+                }
+            }
+            _ = rescan.tick() => scan_due = true,
             _ = stop.changed() => {}
         }
     }
+}
+
+/// Applies one chat's updates in order, holding its lease (several
+/// replicas); stops at the first failure.
+async fn apply_chat(bot: &Bot, engine: &Arc<Engine>, chat: i64, rows: Vec<InboxRow>) -> ChatReport {
+    let mut report = ChatReport {
+        chat,
+        applied: Vec::new(),
+        unapplied: Vec::new(),
+        retry: true,
+    };
+    let mut rows = rows.into_iter();
+    while let Some(row) = rows.next() {
+        // Several replicas: hold (or renew) this chat's lease for the next
+        // update; another replica has it otherwise.
+        let now = engine.now().timestamp_millis();
+        let leased = engine
+            .store
+            .lease_chat("inbox", chat, &engine.replica_id, now, now + LEASE_MS)
+            .await
+            .unwrap_or(false);
+        if !leased {
+            report.retry = false;
+            report.unapplied.push(row);
+            report.unapplied.extend(rows);
+            return report;
+        }
+        if !apply(bot, engine, &row).await {
+            // Keep this and later updates of the chat; try again shortly.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            report.unapplied.push(row);
+            report.unapplied.extend(rows);
+            break;
+        }
+        report.applied.push(row.update_id);
+    }
+    let _ = engine
+        .store
+        .release_chat("inbox", chat, &engine.replica_id)
+        .await;
+    report
 }
 
 /// Applies one stored update; `false` if it must be tried again.
@@ -211,10 +324,8 @@ async fn apply(bot: &Bot, engine: &Arc<Engine>, row: &InboxRow) -> bool {
             tracing::warn!(update_id = row.update_id, error = %e, "stored update unreadable; skipped")
         }
     }
-    if let Err(e) = engine.store.inbox_done(row.update_id).await {
-        // Applied but still stored: it will be offered again and recognised
-        // as already applied by its update id.
-        tracing::warn!(update_id = row.update_id, error = %e, "could not clear an applied update");
-    }
+    // A merchant's turn removed it already; staff actions and skipped
+    // updates are removed with the writer's next batch.
+    engine.inbox_done_later(row.update_id);
     true
 }

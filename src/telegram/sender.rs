@@ -280,7 +280,7 @@ impl Sender {
                 // Telegram has it: keep trying to record that, since giving up
                 // here means sending it again later.
                 let mut tries = 0;
-                while let Err(e) = store.outbox_sent(row.id, now).await {
+                while let Err(e) = self.engine.mark_sent(row.id, now).await {
                     tries += 1;
                     if tries >= 20 {
                         return Err(e);

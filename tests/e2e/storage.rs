@@ -49,16 +49,13 @@ async fn conversations_round_trip_and_a_rollback_leaves_nothing() {
         };
         let mut tx = store.begin().await.expect("begin");
         tx.save_conversation(5, 5, &conv, Lang::En, 1)
-            .await
             .expect("save");
         tx.enqueue(5, None, &text("hi"), Priority::Interactive, 1)
-            .await
             .expect("enqueue");
         tx.rollback().await.expect("rollback");
         let mut tx = store.begin().await.expect("begin");
         assert_eq!(tx.load_conversation(5).await.expect("load"), None, "{name}");
         tx.save_conversation(5, 5, &conv, Lang::En, 1)
-            .await
             .expect("save");
         tx.commit().await.expect("commit");
         assert_eq!(
@@ -201,20 +198,16 @@ async fn otp_writes_show_in_merchant_facts() {
 async fn outbox_keeps_order_and_retries() {
     for (name, store, _guard) in stores("outbox_keeps_order_and_retries").await {
         let mut tx = store.begin().await.expect("begin");
-        let a = tx
-            .enqueue(1, None, &text("a"), Priority::Bulk, 0)
-            .await
+        tx.enqueue(1, None, &text("a"), Priority::Bulk, 0)
             .expect("a");
-        let b = tx
-            .enqueue(1, None, &text("b"), Priority::Interactive, 0)
-            .await
+        tx.enqueue(1, None, &text("b"), Priority::Interactive, 0)
             .expect("b");
-        let c = tx
-            .enqueue(2, None, &text("c"), Priority::Interactive, 0)
-            .await
+        tx.enqueue(2, None, &text("c"), Priority::Interactive, 0)
             .expect("c");
         tx.commit().await.expect("commit");
         let due = store.due_outbox(0, 10).await.expect("due");
+        let (a, b, c) = (id_of(&due, "a"), id_of(&due, "b"), id_of(&due, "c"));
+        assert!(a < b && b < c, "{name}: ids follow the order queued");
         let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
         assert_eq!(ids, vec![b, c, a], "{name}: interactive first");
         assert!(
@@ -233,8 +226,8 @@ async fn outbox_keeps_order_and_retries() {
             vec![c],
             "{name}: a waits for its retry, and b (same chat, later) waits behind it"
         );
-        store.outbox_sent(b, 1).await.expect("sent");
-        store.outbox_sent(c, 1).await.expect("sent");
+        store.outbox_sent(&[b], 1).await.expect("sent");
+        store.outbox_sent(&[c], 1).await.expect("sent");
         assert_eq!(
             store.outbox_pending_count().await.expect("count"),
             1,
@@ -402,21 +395,20 @@ async fn copy_db_round_trips_a_populated_database_through_postgresql() {
     );
     // Identity columns continue after the copied rows.
     let mut tx = pg.begin().await.expect("begin");
-    let id = tx
-        .enqueue(
-            1,
-            None,
-            &posdesk::storage::OutboxPayload::Text {
-                html: "x".into(),
-                buttons: vec![],
-            },
-            posdesk::storage::Priority::Bulk,
-            0,
-        )
-        .await
-        .expect("insert after copy");
+    tx.enqueue(
+        1,
+        None,
+        &posdesk::storage::OutboxPayload::Text {
+            html: "x".into(),
+            buttons: vec![],
+        },
+        posdesk::storage::Priority::Bulk,
+        0,
+    )
+    .expect("insert after copy");
     tx.commit().await.expect("commit");
-    assert!(id > 1);
+    let due = pg.due_outbox_for_chat(1, 0, 100).await.expect("due");
+    assert!(id_of(&due, "x") > 1);
 }
 
 #[tokio::test]
@@ -424,16 +416,14 @@ async fn old_sent_messages_and_update_ids_are_purged_pending_ones_kept() {
     for (name, store, _guard) in stores("old_rows_are_purged").await {
         let mut tx = store.begin().await.expect("begin");
         tx.claim_update(1, 1, 10).await.expect("claim");
-        let sent = tx
-            .enqueue(1, None, &text("old"), Priority::Interactive, 10)
-            .await
+        tx.enqueue(1, None, &text("old"), Priority::Interactive, 10)
             .expect("enqueue");
-        let pending = tx
-            .enqueue(1, None, &text("waiting"), Priority::Interactive, 10)
-            .await
+        tx.enqueue(1, None, &text("waiting"), Priority::Interactive, 10)
             .expect("enqueue");
         tx.commit().await.expect("commit");
-        store.outbox_sent(sent, 11).await.expect("sent");
+        let due = store.due_outbox(1000, 10).await.expect("due");
+        let (sent, pending) = (id_of(&due, "old"), id_of(&due, "waiting"));
+        store.outbox_sent(&[sent], 11).await.expect("sent");
         assert_eq!(store.purge_before(100).await.expect("purge"), 2, "{name}");
         let due = store.due_outbox(1000, 10).await.expect("due");
         assert_eq!(
@@ -448,4 +438,12 @@ async fn old_sent_messages_and_update_ids_are_purged_pending_ones_kept() {
         );
         tx.rollback().await.expect("rollback");
     }
+}
+
+/// The id of the queued text message `html` among `rows`.
+fn id_of(rows: &[posdesk::storage::OutboxRow], html: &str) -> i64 {
+    rows.iter()
+        .find(|r| matches!(&r.payload, posdesk::storage::OutboxPayload::Text { html: h, .. } if h == html))
+        .map(|r| r.id)
+        .unwrap_or_else(|| panic!("no queued message {html:?}"))
 }

@@ -4,6 +4,8 @@
 //! and saves the new state. After commit it wakes the sender and starts code
 //! deliveries. Channels (Telegram, terminal, HTTP) call into this.
 
+mod writer;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +60,9 @@ pub struct TurnOutcome {
     pub delete_incoming: bool,
 }
 
+/// What a committed turn leaves for its channel: the outcome and the codes to deliver.
+pub(crate) type TurnDone = (TurnOutcome, Vec<OtpMessage>);
+
 /// A failure of a turn.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -91,6 +96,11 @@ pub struct Engine {
     /// Process counters.
     pub metrics: crate::metrics::Metrics,
     flood: std::sync::Mutex<FloodGuard>,
+    /// Updates stored since the inbox processor last looked (handed over in
+    /// memory; the processor also rereads the inbox table now and then).
+    inbox_fresh: std::sync::Mutex<Vec<crate::storage::InboxRow>>,
+    /// Queue of the group-commit writer (turns, sent marks, inbox clean-up).
+    writer: tokio::sync::mpsc::UnboundedSender<writer::Job>,
 }
 
 /// Per-chat input counting over one-minute windows (per process).
@@ -167,30 +177,99 @@ impl Engine {
         } else {
             settings.otp.hash_key.expose().to_string()
         };
-        Ok(Arc::new(Engine {
-            store,
-            texts: Arc::new(texts),
-            classifier: Arc::new(classifier),
-            settings: Arc::new(settings),
-            derived: Arc::new(derived),
-            hash_key: hash_key.into_bytes(),
-            outbox_signal: Arc::new(Notify::new()),
-            inbox_signal: Arc::new(Notify::new()),
-            replica_id: format!(
-                "{}-{}",
-                std::process::id(),
-                hex::encode(random_bytes::<4>())
-            ),
-            delivery,
-            clock: Clock::System,
-            metrics: crate::metrics::Metrics::default(),
-            flood: std::sync::Mutex::new(FloodGuard::default()),
+        Ok(Arc::new_cyclic(|engine| {
+            let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(writer::run(engine.clone(), queue));
+            Engine {
+                store,
+                texts: Arc::new(texts),
+                classifier: Arc::new(classifier),
+                settings: Arc::new(settings),
+                derived: Arc::new(derived),
+                hash_key: hash_key.into_bytes(),
+                outbox_signal: Arc::new(Notify::new()),
+                inbox_signal: Arc::new(Notify::new()),
+                replica_id: format!(
+                    "{}-{}",
+                    std::process::id(),
+                    hex::encode(random_bytes::<4>())
+                ),
+                delivery,
+                clock: Clock::System,
+                metrics: crate::metrics::Metrics::default(),
+                flood: std::sync::Mutex::new(FloodGuard::default()),
+                inbox_fresh: std::sync::Mutex::new(Vec::new()),
+                writer: jobs,
+            }
         }))
     }
 
     /// The current time.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Hands a turn to the group-commit writer and waits for its commit
+    /// (or applies it directly if the writer is gone).
+    async fn queue_turn(&self, inbound: &Inbound) -> Result<TurnDone, StoreError> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let job = writer::Job::Turn {
+            inbound: inbound.clone(),
+            reply,
+        };
+        if self.writer.send(job).is_ok()
+            && let Ok(result) = done.await
+        {
+            return result;
+        }
+        let mut results = self.turn_batch(&[inbound]).await?;
+        results
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a turn gave no result".into()))
+    }
+
+    /// Records that Telegram accepted an outbox message, batched with other
+    /// writes; returns once it is committed.
+    pub async fn mark_sent(&self, outbox_id: i64, at: i64) -> Result<(), StoreError> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let job = writer::Job::Sent {
+            id: outbox_id,
+            at,
+            reply,
+        };
+        if self.writer.send(job).is_ok()
+            && let Ok(result) = done.await
+        {
+            return result;
+        }
+        self.store.outbox_sent(&[outbox_id], at).await
+    }
+
+    /// Hands updates just stored in the inbox to the processor.
+    pub fn inbox_stored(&self, rows: Vec<crate::storage::InboxRow>) {
+        if let Ok(mut fresh) = self.inbox_fresh.lock() {
+            fresh.extend(rows);
+        }
+        self.inbox_signal.notify_one();
+    }
+
+    /// Takes the updates stored since the last call.
+    pub fn take_inbox_stored(&self) -> Vec<crate::storage::InboxRow> {
+        self.inbox_fresh
+            .lock()
+            .map(|mut fresh| std::mem::take(&mut *fresh))
+            .unwrap_or_default()
+    }
+
+    /// Removes an applied update from the inbox with the writer's next batch
+    /// (if that fails, the update is offered again and recognised as applied).
+    pub fn inbox_done_later(&self, update_id: i64) {
+        if self.writer.send(writer::Job::InboxDone(update_id)).is_err() {
+            tracing::debug!(
+                update_id,
+                "writer gone; the update is cleared on the next start"
+            );
+        }
     }
 
     /// Applies one input, retrying transient database failures.
@@ -216,7 +295,7 @@ impl Engine {
             format!("kind=\"{}\"", inbound.event.kind()),
         );
         loop {
-            match self.turn(&inbound).await {
+            match self.queue_turn(&inbound).await {
                 Ok((outcome, deliveries)) => {
                     self.metrics.observe_turn(started.elapsed());
                     self.outbox_signal.notify_waiters();
@@ -269,8 +348,7 @@ impl Engine {
                 &payload,
                 Priority::Interactive,
                 now_ms,
-            )
-            .await?;
+            )?;
         }
         tx.commit().await?;
         self.outbox_signal.notify_one();
@@ -308,30 +386,49 @@ impl Engine {
         });
     }
 
-    async fn turn(&self, inbound: &Inbound) -> Result<(TurnOutcome, Vec<OtpMessage>), StoreError> {
+    /// Applies turns of different chats in one transaction (group commit):
+    /// claims their update ids, loads their conversations and tickets, runs
+    /// each, and commits once. One result per input, in order.
+    pub(crate) async fn turn_batch(&self, batch: &[&Inbound]) -> Result<Vec<TurnDone>, StoreError> {
+        let now_ms = self.now().timestamp_millis();
+        let chats: Vec<i64> = batch.iter().map(|i| i.chat_id).collect();
         let mut tx = self.store.begin().await?;
-        tx.lock_chat(inbound.chat_id).await?;
-        if let Some(update_id) = inbound.update_id
-            && !tx
-                .claim_update(update_id, inbound.chat_id, self.now().timestamp_millis())
-                .await?
-        {
-            tx.rollback().await?;
-            return Ok((
-                TurnOutcome {
-                    duplicate: true,
-                    ..TurnOutcome::default()
-                },
-                Vec::new(),
-            ));
-        }
-        let result = self.turn_in(&mut tx, inbound).await?;
-        if let Some(update_id) = inbound.update_id {
-            // Applied: off the inbox in the same transaction.
-            tx.inbox_done(update_id).await?;
+        tx.lock_chats(&chats).await?;
+        let claims: Vec<(i64, i64)> = batch
+            .iter()
+            .filter_map(|i| i.update_id.map(|u| (u, i.chat_id)))
+            .collect();
+        let fresh = if claims.is_empty() {
+            Default::default()
+        } else {
+            tx.claim_updates(&claims, now_ms).await?
+        };
+        let mut conversations = tx.load_conversations(&chats).await?;
+        let mut tickets = tx.open_tickets_of_chats(&chats).await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for inbound in batch {
+            if let Some(update_id) = inbound.update_id
+                && !fresh.contains(&update_id)
+            {
+                results.push((
+                    TurnOutcome {
+                        duplicate: true,
+                        ..TurnOutcome::default()
+                    },
+                    Vec::new(),
+                ));
+                continue;
+            }
+            let before = conversations.remove(&inbound.chat_id).unwrap_or_default();
+            let ticket = tickets.remove(&inbound.chat_id);
+            results.push(self.turn_with(&mut tx, inbound, before, ticket).await?);
+            if let Some(update_id) = inbound.update_id {
+                // Applied: off the inbox in the same transaction.
+                tx.inbox_done(update_id);
+            }
         }
         tx.commit().await?;
-        Ok(result)
+        Ok(results)
     }
 
     /// Runs one turn inside a transaction the caller commits (staff actions
@@ -340,12 +437,26 @@ impl Engine {
         &self,
         tx: &mut Tx,
         inbound: &Inbound,
-    ) -> Result<(TurnOutcome, Vec<OtpMessage>), StoreError> {
+    ) -> Result<TurnDone, StoreError> {
+        let before = tx
+            .load_conversation(inbound.chat_id)
+            .await?
+            .unwrap_or_default();
+        let ticket = tx.open_ticket_of_chat(inbound.chat_id).await?;
+        self.turn_with(tx, inbound, before, ticket).await
+    }
+
+    /// Runs one turn from its loaded conversation and open ticket.
+    async fn turn_with(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        before: Conversation,
+        mut ticket: Option<TicketView>,
+    ) -> Result<TurnDone, StoreError> {
         let now = self.now();
         let now_ms = now.timestamp_millis();
         let chat_id = inbound.chat_id;
-        let before = tx.load_conversation(chat_id).await?.unwrap_or_default();
-        let mut ticket = tx.open_ticket_of_chat(chat_id).await?;
         let mut conv = before.clone();
         let mut event = inbound.event.clone();
         let mut outcome = TurnOutcome::default();
@@ -447,8 +558,7 @@ impl Engine {
                                 &payload,
                                 Priority::Staff,
                                 now_ms,
-                            )
-                            .await?;
+                            )?;
                         }
                     }
                     Effect::Write(write) => {
@@ -473,8 +583,7 @@ impl Engine {
                 html: rendered.html,
                 buttons: rendered.buttons,
             };
-            tx.enqueue(chat_id, None, &payload, Priority::Interactive, now_ms)
-                .await?;
+            tx.enqueue(chat_id, None, &payload, Priority::Interactive, now_ms)?;
         }
         outcome.toast = toast.map(|m| m.map(|m| strip_html(&self.texts.render(lang, &m))));
         let (intent, input) = match &inbound.event {
@@ -490,19 +599,17 @@ impl Engine {
             Event::Command(c) => (None, Some(format!("[command {c:?}]"))),
             _ => (None, None),
         };
-        tx.save_conversation(chat_id, inbound.user.id, &conv, lang, now_ms)
-            .await?;
+        tx.save_conversation(chat_id, inbound.user.id, &conv, lang, now_ms)?;
         tx.record_turn(
             chat_id,
             inbound.update_id,
             inbound.event.kind(),
             intent,
-            input.as_deref(),
+            input,
             before.state.name(),
             conv.state.name(),
             now_ms,
-        )
-        .await?;
+        );
         Ok((outcome, deliveries))
     }
 
@@ -543,8 +650,7 @@ impl Engine {
             html,
             buttons: Vec::new(),
         };
-        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)
-            .await?;
+        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)?;
         Ok(())
     }
 
@@ -649,8 +755,7 @@ impl Engine {
             &payload,
             Priority::Staff,
             now_ms,
-        )
-        .await?;
+        )?;
         Ok(opened)
     }
 
@@ -684,8 +789,7 @@ impl Engine {
             from_chat: inbound.chat_id,
             message_id,
         };
-        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)
-            .await?;
+        tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)?;
         Ok(())
     }
 
@@ -744,8 +848,7 @@ impl Engine {
                 html: rendered.html,
                 buttons: rendered.buttons,
             };
-            tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms)
-                .await?;
+            tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms)?;
         }
         tx.commit().await?;
         self.outbox_signal.notify_one();
