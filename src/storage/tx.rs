@@ -38,7 +38,17 @@ struct Deferred {
     conversations: Vec<ConversationRow>,
     turns: Vec<TurnRow>,
     outbox: Vec<QueuedRow>,
+    audit: Vec<AuditEntry>,
     inbox_done: Vec<i64>,
+}
+
+struct AuditEntry {
+    at: i64,
+    actor: String,
+    action: String,
+    merchant: Option<String>,
+    chat_id: Option<i64>,
+    detail: String,
 }
 
 struct ConversationRow {
@@ -188,6 +198,15 @@ impl Tx {
                     b.push_bind(row.chat_id).push_bind(row.ticket_id).push_bind(row.payload.as_str())
                         .push_bind(row.priority).push("'pending'").push("0")
                         .push_bind(row.at).push_bind(row.at);
+                });
+                qb.build().persistent(false).execute(c).await?;
+            });
+        }
+        for chunk in deferred.audit.chunks(ROWS_PER_STATEMENT) {
+            with_builder!(self, "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) ", qb, c => {
+                qb.push_values(chunk, |mut b, row| {
+                    b.push_bind(row.at).push_bind(row.actor.as_str()).push_bind(row.action.as_str())
+                        .push_bind(row.merchant.as_deref()).push_bind(row.chat_id).push_bind(row.detail.as_str());
                 });
                 qb.build().persistent(false).execute(c).await?;
             });
@@ -439,28 +458,45 @@ impl Tx {
         let id = merchant.as_str();
         let hour_ago = now - HOUR_MS;
         let (merchant_row, otp_row, merchant_sends, user_sends, request_rows) = with_tx!(self, c => {
-            let m = sqlx::query("SELECT name, phone, card_mask, bank_name FROM merchants WHERE merchant_id = $1")
-                .bind(id).fetch_optional(&mut *c).await?;
-            let o = sqlx::query("SELECT code_hash, expires_at, failures, locked_until, last_sent_at FROM otp_state WHERE merchant_id = $1")
-                .bind(id).fetch_optional(&mut *c).await?;
-            let ms: i64 = sqlx::query("SELECT COUNT(*) AS n FROM otp_sends WHERE merchant_id = $1 AND sent_at > $2")
-                .bind(id).bind(hour_ago).fetch_one(&mut *c).await?.try_get("n")?;
-            let us: i64 = sqlx::query("SELECT COUNT(*) AS n FROM otp_sends WHERE user_id = $1 AND sent_at > $2")
-                .bind(user_id).bind(hour_ago).fetch_one(&mut *c).await?.try_get("n")?;
+            // One row whatever exists: the merchant and its code state (each
+            // may be missing) with both hourly send counts.
+            let r = sqlx::query(
+                "SELECT m.name, m.phone, m.card_mask, m.bank_name,
+                        o.merchant_id AS otp_merchant, o.code_hash, o.expires_at, o.failures, o.locked_until, o.last_sent_at,
+                        (SELECT COUNT(*) FROM otp_sends WHERE merchant_id = $1 AND sent_at > $2) AS merchant_sends,
+                        (SELECT COUNT(*) FROM otp_sends WHERE user_id = $3 AND sent_at > $2) AS user_sends
+                 FROM (SELECT 1 AS one) AS one
+                 LEFT JOIN merchants m ON m.merchant_id = $1
+                 LEFT JOIN otp_state o ON o.merchant_id = $1",
+            )
+            .bind(id).bind(hour_ago).bind(user_id).fetch_one(&mut *c).await?;
             let rs = sqlx::query("SELECT reference, status, created_at FROM unbind_requests WHERE merchant_id = $1 ORDER BY created_at DESC LIMIT 20")
                 .bind(id).fetch_all(&mut *c).await?;
             let mut requests = Vec::new();
             for r in rs {
                 requests.push((r.try_get::<String, _>("reference")?, r.try_get::<String, _>("status")?, r.try_get::<i64, _>("created_at")?));
             }
-            let merchant = match m {
-                Some(r) => Some((r.try_get::<String, _>("name")?, r.try_get::<String, _>("phone")?, r.try_get::<String, _>("card_mask")?, r.try_get::<String, _>("bank_name")?)),
+            let merchant = match (
+                r.try_get::<Option<String>, _>("name")?,
+                r.try_get::<Option<String>, _>("phone")?,
+                r.try_get::<Option<String>, _>("card_mask")?,
+                r.try_get::<Option<String>, _>("bank_name")?,
+            ) {
+                (Some(name), Some(phone), Some(card), Some(bank)) => Some((name, phone, card, bank)),
+                _ => None,
+            };
+            let otp = match r.try_get::<Option<String>, _>("otp_merchant")? {
+                Some(_) => Some((
+                    r.try_get::<Option<String>, _>("code_hash")?,
+                    r.try_get::<Option<i64>, _>("expires_at")?,
+                    r.try_get::<Option<i64>, _>("failures")?.unwrap_or(0),
+                    r.try_get::<Option<i64>, _>("locked_until")?,
+                    r.try_get::<Option<i64>, _>("last_sent_at")?,
+                )),
                 None => None,
             };
-            let otp = match o {
-                Some(r) => Some((r.try_get::<Option<String>, _>("code_hash")?, r.try_get::<Option<i64>, _>("expires_at")?, r.try_get::<i64, _>("failures")?, r.try_get::<Option<i64>, _>("locked_until")?, r.try_get::<Option<i64>, _>("last_sent_at")?)),
-                None => None,
-            };
+            let ms: i64 = r.try_get("merchant_sends")?;
+            let us: i64 = r.try_get("user_sends")?;
             Ok::<_, StoreError>((merchant, otp, ms, us, requests))
         })?;
         let merchant_record = merchant_row.map(|(name, phone, card, bank)| MerchantRecord {
@@ -584,7 +620,7 @@ impl Tx {
         Ok(())
     }
 
-    /// Appends to the audit trail.
+    /// Appends to the audit trail (written at commit).
     pub async fn audit(
         &mut self,
         actor: &str,
@@ -594,11 +630,14 @@ impl Tx {
         detail: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        with_tx!(self, c => sqlx::query(
-            "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(now).bind(actor).bind(action).bind(merchant).bind(chat_id).bind(detail)
-        .execute(c).await.map(|r| r.rows_affected()))?;
+        self.deferred.audit.push(AuditEntry {
+            at: now,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            merchant: merchant.map(str::to_string),
+            chat_id,
+            detail: detail.to_string(),
+        });
         Ok(())
     }
 
@@ -722,6 +761,18 @@ impl Tx {
             .filter_map(|r| r.try_get::<Option<String>, _>("input").ok().flatten())
             .collect());
         inputs.reverse();
+        // Turns of this transaction not written yet come last.
+        inputs.extend(
+            self.deferred
+                .turns
+                .iter()
+                .filter(|t| t.chat_id == chat_id)
+                .filter_map(|t| t.input.clone()),
+        );
+        let keep = usize::try_from(limit).unwrap_or(0);
+        if inputs.len() > keep {
+            inputs.drain(..inputs.len() - keep);
+        }
         Ok(inputs)
     }
 

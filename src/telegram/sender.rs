@@ -29,7 +29,7 @@ const MAX_ATTEMPTS: i64 = 12;
 /// Chats sent to at once. Telegram allows ~30 messages/s overall, so a few
 /// chats in parallel cover any round-trip time; it also bounds how many
 /// messages a crash can catch between "accepted" and "marked sent".
-pub const PARALLEL_CHATS: usize = 8;
+pub const PARALLEL_CHATS: usize = 64;
 /// How long a replica's claim on a chat's sending lasts without renewal (it
 /// is renewed before every message); a replica that dies mid-chat delays that
 /// chat by at most this.
