@@ -205,7 +205,7 @@ impl Engine {
             now,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.outbox_signal.notify_one();
         Ok(StaffReply { toast: Some(toast) })
     }
@@ -238,7 +238,7 @@ impl Engine {
                 now,
             )
             .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             self.outbox_signal.notify_one();
             return Ok(());
         }
@@ -263,7 +263,7 @@ impl Engine {
             now,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.outbox_signal.notify_one();
         Ok(())
     }
@@ -295,7 +295,7 @@ impl Engine {
                 now,
             )
             .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             self.outbox_signal.notify_one();
             return Ok(());
         }
@@ -309,7 +309,7 @@ impl Engine {
                 now,
             )
             .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             return Ok(());
         }
         if !matches!(ticket.status.as_str(), "open" | "claimed") {
@@ -324,7 +324,7 @@ impl Engine {
                 now,
             )
             .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             self.outbox_signal.notify_one();
             return Ok(());
         }
@@ -396,7 +396,7 @@ impl Engine {
         };
         tx.ticket_message(ticket.id, "out", &agent.name, &redact::redacted(&body), now)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.outbox_signal.notify_one();
         Ok(())
     }
@@ -428,7 +428,7 @@ impl Engine {
             };
             self.to_staff(&mut tx, Some(t.id), out, now).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.outbox_signal.notify_one();
         Ok(tickets.len())
     }

@@ -99,6 +99,11 @@ pub struct Engine {
     /// Updates stored since the inbox processor last looked (handed over in
     /// memory; the processor also rereads the inbox table now and then).
     inbox_fresh: std::sync::Mutex<Vec<crate::storage::InboxRow>>,
+    /// Messages committed since the sender last looked, once a sender is
+    /// attached (`None`: no sender in this process, e.g. the terminal chat).
+    outbox_fresh: std::sync::Mutex<Option<Vec<crate::storage::OutboxRow>>>,
+    /// Wakes the sender for `outbox_fresh`.
+    pub outbox_fresh_signal: Arc<Notify>,
     /// Queue of the group-commit writer (turns, sent marks, inbox clean-up).
     writer: tokio::sync::mpsc::UnboundedSender<writer::Job>,
 }
@@ -199,6 +204,8 @@ impl Engine {
                 metrics: crate::metrics::Metrics::default(),
                 flood: std::sync::Mutex::new(FloodGuard::default()),
                 inbox_fresh: std::sync::Mutex::new(Vec::new()),
+                outbox_fresh: std::sync::Mutex::new(None),
+                outbox_fresh_signal: Arc::new(Notify::new()),
                 writer: jobs,
             }
         }))
@@ -243,6 +250,50 @@ impl Engine {
             return result;
         }
         self.store.outbox_sent(&[outbox_id], at).await
+    }
+
+    /// Commits a transaction and hands the messages it queued to the sender.
+    pub(crate) async fn commit(&self, tx: Tx) -> Result<(), StoreError> {
+        let queued = tx.commit().await?;
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let handed = self
+            .outbox_fresh
+            .lock()
+            .map(|mut fresh| match fresh.as_mut() {
+                // Bounded: past this the sender finds them in the table.
+                Some(rows) if rows.len() < 100_000 => {
+                    rows.extend(queued);
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        if handed {
+            self.outbox_fresh_signal.notify_one();
+        } else {
+            self.outbox_signal.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Starts handing committed messages to this process's sender.
+    pub fn attach_sender(&self) {
+        if let Ok(mut fresh) = self.outbox_fresh.lock()
+            && fresh.is_none()
+        {
+            *fresh = Some(Vec::new());
+        }
+    }
+
+    /// Takes the messages committed since the last call.
+    pub fn take_outbox_fresh(&self) -> Vec<crate::storage::OutboxRow> {
+        self.outbox_fresh
+            .lock()
+            .ok()
+            .and_then(|mut fresh| fresh.as_mut().map(std::mem::take))
+            .unwrap_or_default()
     }
 
     /// Hands updates just stored in the inbox to the processor.
@@ -298,8 +349,6 @@ impl Engine {
             match self.queue_turn(&inbound).await {
                 Ok((outcome, deliveries)) => {
                     self.metrics.observe_turn(started.elapsed());
-                    self.outbox_signal.notify_waiters();
-                    self.outbox_signal.notify_one();
                     for message in deliveries {
                         self.spawn_delivery(inbound.chat_id, inbound.user.clone(), message);
                     }
@@ -350,7 +399,7 @@ impl Engine {
                 now_ms,
             )?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.outbox_signal.notify_one();
         let toast = matches!(inbound.event, Event::Callback(_)).then_some(None);
         Ok(TurnOutcome {
@@ -427,7 +476,7 @@ impl Engine {
                 tx.inbox_done(update_id);
             }
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(results)
     }
 
@@ -850,7 +899,7 @@ impl Engine {
             };
             tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms)?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.outbox_signal.notify_one();
         Ok(())
     }

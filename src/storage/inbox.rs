@@ -28,7 +28,7 @@ impl Store {
         for chunk in rows.chunks(100) {
             tx.inbox_put_many(chunk, now).await?;
         }
-        tx.commit().await
+        tx.commit().await.map(|_| ())
     }
 
     /// The oldest stored updates, in update order.
@@ -53,7 +53,7 @@ impl Store {
         for id in update_ids {
             tx.inbox_done(*id);
         }
-        tx.commit().await
+        tx.commit().await.map(|_| ())
     }
 
     /// Number of stored, unapplied updates.

@@ -52,10 +52,12 @@ pub struct OutboxRow {
     pub payload: OutboxPayload,
     /// Attempts so far.
     pub attempts: i64,
+    /// `Priority` as stored (lower first).
+    pub priority: i64,
 }
 
-/// Decodes a row of `SELECT id, chat_id, ticket_id, payload, attempts`.
-fn outbox_row<R: Row>(r: &R) -> Result<OutboxRow, StoreError>
+/// Decodes a row of `SELECT id, chat_id, ticket_id, payload, attempts, priority`.
+pub(super) fn outbox_row<R: Row>(r: &R) -> Result<OutboxRow, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
@@ -70,6 +72,7 @@ where
         ticket_id: r.try_get("ticket_id")?,
         payload,
         attempts: r.try_get("attempts")?,
+        priority: r.try_get("priority")?,
     })
 }
 
@@ -80,7 +83,7 @@ impl Store {
     pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         with_pool!(self, p => {
             let rows = sqlx::query(
-                "SELECT id, chat_id, ticket_id, payload, attempts FROM outbox o
+                "SELECT id, chat_id, ticket_id, payload, attempts, priority FROM outbox o
                  WHERE status = 'pending' AND next_attempt_at <= $1
                  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.status = 'pending'
                                  AND e.id < o.id AND e.next_attempt_at > $1)
@@ -158,7 +161,7 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         with_pool!(self, p => {
             let rows = sqlx::query(
-                "SELECT id, chat_id, ticket_id, payload, attempts FROM outbox
+                "SELECT id, chat_id, ticket_id, payload, attempts, priority FROM outbox
                  WHERE chat_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
             ).bind(chat_id).bind(now).bind(limit).fetch_all(p).await?;
             rows.iter().map(outbox_row).collect()

@@ -10,7 +10,7 @@ use crate::conversation::{
 use crate::domain::{Lang, MaskedCard, MerchantId, Phone, Reference, RequestStatus};
 
 use super::StoreError;
-use super::outbox::{OutboxPayload, Priority};
+use super::outbox::{OutboxPayload, OutboxRow, Priority};
 
 /// An open write transaction on either backend, with the rows it appends
 /// (conversation saves, turn records, outbox messages, inbox deletions)
@@ -136,14 +136,15 @@ impl Tx {
         }
     }
 
-    /// Writes the held-back rows, then commits.
-    pub async fn commit(mut self) -> Result<(), StoreError> {
-        self.flush().await?;
+    /// Writes the held-back rows, then commits. Returns the messages it
+    /// queued (for handing them to the sender without reading them back).
+    pub async fn commit(mut self) -> Result<Vec<OutboxRow>, StoreError> {
+        let queued = self.flush().await?;
         match self.conn {
             TxConn::Sqlite(t, _guard) => t.commit().await?,
             TxConn::Postgres(t) => t.commit().await?,
         }
-        Ok(())
+        Ok(queued)
     }
 
     /// Rolls back (held-back rows are dropped with it).
@@ -156,7 +157,7 @@ impl Tx {
     }
 
     /// Writes the held-back rows now, one statement per table and chunk.
-    async fn flush(&mut self) -> Result<(), StoreError> {
+    async fn flush(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
         let deferred = std::mem::take(&mut self.deferred);
         // One row per chat: the last save wins (PostgreSQL refuses to
         // upsert the same key twice in one statement).
@@ -192,6 +193,7 @@ impl Tx {
                 qb.build().persistent(false).execute(c).await?;
             });
         }
+        let mut queued = Vec::with_capacity(deferred.outbox.len());
         for chunk in deferred.outbox.chunks(ROWS_PER_STATEMENT) {
             with_builder!(self, "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at) ", qb, c => {
                 qb.push_values(chunk, |mut b, row| {
@@ -199,9 +201,14 @@ impl Tx {
                         .push_bind(row.priority).push("'pending'").push("0")
                         .push_bind(row.at).push_bind(row.at);
                 });
-                qb.build().persistent(false).execute(c).await?;
+                qb.push(" RETURNING id, chat_id, ticket_id, payload, attempts, priority");
+                for row in qb.build().persistent(false).fetch_all(c).await? {
+                    queued.push(super::outbox::outbox_row(&row)?);
+                }
             });
         }
+        // RETURNING promises no order.
+        queued.sort_by_key(|row| row.id);
         for chunk in deferred.audit.chunks(ROWS_PER_STATEMENT) {
             with_builder!(self, "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) ", qb, c => {
                 qb.push_values(chunk, |mut b, row| {
@@ -221,7 +228,7 @@ impl Tx {
                 qb.build().persistent(false).execute(c).await?;
             });
         }
-        Ok(())
+        Ok(queued)
     }
 
     /// PostgreSQL: serialises turns of one chat across replicas until commit.

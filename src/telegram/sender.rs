@@ -4,7 +4,6 @@
 //! logged and dropped. Staff-topic messages create their ticket's topic on
 //! first use and recreate it if it was deleted.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,16 +19,22 @@ use crate::engine::{Engine, random_bytes};
 use crate::storage::{OutboxPayload, OutboxRow, StoreError};
 
 use super::limiter::RateLimiter;
+use super::send_queue::{Ended, Next, SendQueue};
 
-const BATCH: i64 = 500;
-/// With Telegram's limits on, a third of a second of sending: an interactive reply
-/// committed meanwhile waits at most that long behind bulk notifications.
-const THROTTLED_BATCH: i64 = 10;
+/// Pending messages read from the table at once.
+const READ_LIMIT: i64 = 500;
+/// How often the table is read for messages not handed over in memory.
+const REREAD: Duration = Duration::from_millis(500);
 const MAX_ATTEMPTS: i64 = 12;
-/// Chats sent to at once. Telegram allows ~30 messages/s overall, so a few
-/// chats in parallel cover any round-trip time; it also bounds how many
-/// messages a crash can catch between "accepted" and "marked sent".
+/// Chats sent to at once without Telegram's limits (a local Bot API
+/// server). Each message is marked sent before its slot frees, so this also
+/// bounds how many messages a crash can catch between "accepted" and
+/// "marked sent".
 pub const PARALLEL_CHATS: usize = 64;
+/// Chats sent to at once under Telegram's limits (~30 messages/s): a few
+/// cover any round-trip time, and an interactive reply waits for at most
+/// this many messages before it takes the next free slot.
+const THROTTLED_PARALLEL: usize = 4;
 /// How long a replica's claim on a chat's sending lasts without renewal (it
 /// is renewed before every message); a replica that dies mid-chat delays that
 /// chat by at most this.
@@ -100,152 +105,144 @@ impl Sender {
         }
     }
 
-    /// Runs until `stop` turns true, then flushes what is due and returns.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let signal = self.engine.outbox_signal.clone();
-        loop {
-            let notified = signal.notified();
-            let handled = match self.drain_once().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox read failed");
-                    0
-                }
-            };
-            if *stop.borrow() {
-                // Flush: keep going while there is work due, at most a few seconds.
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while Instant::now() < deadline && matches!(self.drain_once().await, Ok(n) if n > 0)
-                {
-                }
-                return;
-            }
-            if handled == 0 {
-                tokio::select! {
-                    _ = notified => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = stop.changed() => {}
-                }
-            }
-        }
-    }
-
-    /// Sends what is due once; returns how many rows were handled.
-    pub async fn drain_once(&self) -> Result<usize, StoreError> {
-        let now = self.engine.now().timestamp_millis();
-        let batch = if self.engine.settings.telegram.throttle {
-            THROTTLED_BATCH
+    /// Chats sent to at once: a few under Telegram's limits (the most
+    /// urgent message takes the next free slot), more against a local Bot
+    /// API server.
+    fn parallel(&self) -> usize {
+        if self.engine.settings.telegram.throttle {
+            THROTTLED_PARALLEL
         } else {
-            BATCH
-        };
-        let rows = self.engine.store.due_outbox(now, batch).await?;
-        if rows.is_empty() {
-            return Ok(0);
+            PARALLEL_CHATS
         }
-        let batch_full = rows.len() as i64 >= batch;
-        let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
-        for row in rows {
-            by_chat.entry(row.chat_id).or_default().push(row);
-        }
-        let mut handled = 0;
-        let mut tasks = JoinSet::new();
-        for (chat_id, mut rows) in by_chat {
-            rows.sort_by_key(|r| r.id);
-            // `due_outbox` leaves out a chat's messages queued behind one that
-            // waits for a retry, so a chat's order holds. A batch may still
-            // end inside a chat's queue: its first row must be the chat's
-            // oldest pending one.
-            if batch_full
-                && let Some(first) = rows.first()
-                && self
-                    .engine
-                    .store
-                    .has_earlier_pending(chat_id, first.id)
-                    .await?
-            {
-                continue;
-            }
-            while tasks.len() >= PARALLEL_CHATS {
-                if let Some(Ok(n)) = tasks.join_next().await {
-                    handled += n;
-                }
-            }
-            let owner = self.engine.replica_id.clone();
-            if !self
-                .engine
-                .store
-                .lease_chat("outbox", chat_id, &owner, now, now + LEASE_MS)
-                .await?
-            {
-                // Another replica is sending to this chat.
-                continue;
-            }
-            let rows = match self.engine.store {
-                crate::storage::Store::Postgres(_) => {
-                    // Read again under the lease: another replica may have
-                    // sent some of these since the batch was read.
-                    let fresh = self
-                        .engine
-                        .store
-                        .due_outbox_for_chat(chat_id, now, batch)
-                        .await?;
-                    drop(rows);
-                    fresh
-                }
-                crate::storage::Store::Sqlite(_) => rows,
-            };
-            let sender = self.clone();
-            tasks.spawn(async move {
-                let n = sender.send_chat(rows).await;
-                if let Err(e) = sender
-                    .engine
-                    .store
-                    .release_chat("outbox", chat_id, &owner)
-                    .await
-                {
-                    tracing::debug!(error = %e, "lease release failed (it expires by itself)");
-                }
-                n
-            });
-        }
-        while let Some(result) = tasks.join_next().await {
-            if let Ok(n) = result {
-                handled += n;
-            }
-        }
-        Ok(handled)
     }
 
-    async fn send_chat(&self, rows: Vec<OutboxRow>) -> usize {
-        let mut handled = 0;
-        for row in rows {
-            handled += 1;
-            let now = self.engine.now().timestamp_millis();
-            let renewed = self
-                .engine
-                .store
-                .lease_chat(
-                    "outbox",
-                    row.chat_id,
-                    &self.engine.replica_id,
-                    now,
-                    now + LEASE_MS,
-                )
-                .await
-                .unwrap_or(false);
-            if !renewed {
-                break;
-            }
-            match self.send_row(&row).await {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox bookkeeping failed");
-                    break;
+    /// Runs until `stop` turns true, then flushes what is due (for at most
+    /// a few seconds) and returns. Messages come in memory right after the
+    /// commit that queued them; the table is read at start, every half
+    /// second and when `outbox_signal` says so (retries, other processes,
+    /// other replicas). One message per chat at a time, the most urgent
+    /// first, each marked sent before its chat's next one goes.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        self.engine.attach_sender();
+        let mut queue = SendQueue::default();
+        let mut tasks: JoinSet<(i64, i64, Ended)> = JoinSet::new();
+        let mut reread = tokio::time::interval(REREAD);
+        reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut read_due = true;
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let told = self.engine.outbox_signal.notified();
+            let fresh = self.engine.outbox_fresh_signal.notified();
+            queue.offer_fresh(self.engine.take_outbox_fresh());
+            if read_due {
+                read_due = false;
+                let now = self.engine.now().timestamp_millis();
+                match self.engine.store.due_outbox(now, READ_LIMIT).await {
+                    Ok(rows) => {
+                        let cut = rows.len() as i64 >= READ_LIMIT;
+                        queue.offer_read(rows, cut);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "outbox read failed"),
                 }
             }
+            while tasks.len() < self.parallel() {
+                let Some(next) = queue.next() else { break };
+                let sender = self.clone();
+                tasks.spawn(async move {
+                    let (chat, id) = (next.row.chat_id, next.row.id);
+                    (chat, id, sender.send_next(next).await)
+                });
+            }
+            if *stop.borrow() {
+                let deadline =
+                    *deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
+                if queue.is_idle() || Instant::now() >= deadline {
+                    while let Some(Ok((chat, id, ended))) = tasks.join_next().await {
+                        queue.finished(chat, id, ended);
+                    }
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = told => read_due = true,
+                _ = fresh => {}
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok((chat, id, ended)) = done {
+                        queue.finished(chat, id, ended);
+                    }
+                    while let Some(Ok((chat, id, ended))) = tasks.try_join_next() {
+                        queue.finished(chat, id, ended);
+                    }
+                }
+                _ = reread.tick() => read_due = true,
+                _ = stop.changed(), if !*stop.borrow() => read_due = true,
+                _ = tokio::time::sleep(Duration::from_millis(100)), if *stop.borrow() => read_due = true,
+            }
         }
-        handled
+    }
+
+    /// Sends one message under the chat's lease, after checking no earlier
+    /// message of the chat is pending unseen.
+    async fn send_next(&self, next: Next) -> Ended {
+        let store = &self.engine.store;
+        let row = next.row;
+        let now = self.engine.now().timestamp_millis();
+        let owner = &self.engine.replica_id;
+        if !store
+            .lease_chat("outbox", row.chat_id, owner, now, now + LEASE_MS)
+            .await
+            .unwrap_or(false)
+        {
+            // Another replica is sending to this chat.
+            return Ended::Stopped;
+        }
+        let chat = row.chat_id;
+        let ended = self.send_leased(row, next.check_order).await;
+        if let Err(e) = store.release_chat("outbox", chat, owner).await {
+            tracing::debug!(error = %e, "lease release failed (it expires by itself)");
+        }
+        ended
+    }
+
+    async fn send_leased(&self, row: OutboxRow, check_order: bool) -> Ended {
+        let store = &self.engine.store;
+        let chat = row.chat_id;
+        let now = self.engine.now().timestamp_millis();
+        let row = match store {
+            crate::storage::Store::Postgres(_) => {
+                // Read again under the lease: another replica may have sent
+                // it (or queued an earlier one) meanwhile.
+                match store.due_outbox_for_chat(chat, now, 1).await {
+                    Ok(mut fresh) if fresh.first().map(|r| r.id) == Some(row.id) => fresh.remove(0),
+                    Ok(_) => return Ended::Stopped,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox read failed");
+                        return Ended::Stopped;
+                    }
+                }
+            }
+            crate::storage::Store::Sqlite(_) => {
+                if check_order {
+                    match store.has_earlier_pending(chat, row.id).await {
+                        Ok(false) => {}
+                        Ok(true) => return Ended::Stopped,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "outbox read failed");
+                            return Ended::Stopped;
+                        }
+                    }
+                }
+                row
+            }
+        };
+        match self.send_row(&row).await {
+            Ok(true) => Ended::Done,
+            Ok(false) => Ended::Stopped,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox bookkeeping failed");
+                Ended::Stopped
+            }
+        }
     }
 
     /// Sends one row; `Ok(false)` stops the chat for now (order is kept).
