@@ -169,8 +169,12 @@ async fn sms(State(fake): State<Arc<Fake>>, body: Bytes) -> axum::http::StatusCo
 
 impl Fake {
     fn push(&self, mut update: Value) {
+        // The id is taken under the queue's lock: ids must enter the queue in
+        // order, or an acknowledged offset would skip an update pushed late.
+        let mut queue = self.updates.lock().expect("lock");
         update["update_id"] = json!(self.next_update.fetch_add(1, Ordering::Relaxed) + 1);
-        self.updates.lock().expect("lock").push_back(update);
+        queue.push_back(update);
+        drop(queue);
         self.ready.notify_waiters();
     }
 
@@ -354,7 +358,11 @@ async fn run_target(target: &str, args: &Args) -> Outcome {
     let peak_rss_mb = proc_peak_rss_mb(pid);
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    if errors.load(Ordering::Relaxed) == 0 {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("errors: database kept in {}", dir.display());
+    }
     let mut latencies = latencies.lock().expect("lock").clone();
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     Outcome {
@@ -414,7 +422,10 @@ async fn turn(
                 .push(when.duration_since(at).as_secs_f64() * 1000.0);
             Ok(reply)
         }
-        _ => Err(()),
+        _ => {
+            eprintln!("chat {chat}: no reply within 30 s");
+            Err(())
+        }
     }
 }
 
@@ -448,7 +459,7 @@ async fn merchant_session(
     } else {
         tokio::time::timeout(Duration::from_secs(30), code_rx)
             .await
-            .map_err(|_| ())?
+            .map_err(|_| eprintln!("chat {chat}: no code within 30 s"))?
             .map_err(|_| ())?
     };
     let summary = turn(fake, chat, |f| f.text(chat, &code), latencies).await?;

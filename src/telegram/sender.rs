@@ -31,6 +31,9 @@ const MAX_ATTEMPTS: i64 = 12;
 /// bounds how many messages a crash can catch between "accepted" and
 /// "marked sent".
 pub const PARALLEL_CHATS: usize = 64;
+/// Bot API calls in flight at once (the rest of the chats wait for their
+/// sent marks, which cost no connection).
+const CALLS_IN_FLIGHT: usize = 16;
 /// Chats sent to at once under Telegram's limits (~30 messages/s): a few
 /// cover any round-trip time, and an interactive reply waits for at most
 /// this many messages before it takes the next free slot.
@@ -47,6 +50,7 @@ pub struct Sender {
     engine: Arc<Engine>,
     limiter: Arc<Mutex<RateLimiter>>,
     topics: Arc<Mutex<Vec<Instant>>>,
+    calls: Arc<tokio::sync::Semaphore>,
 }
 
 /// How a failed call is handled.
@@ -102,6 +106,7 @@ impl Sender {
             engine,
             limiter: Arc::new(Mutex::new(RateLimiter::new(throttle, replicas))),
             topics: Arc::new(Mutex::new(Vec::new())),
+            calls: Arc::new(tokio::sync::Semaphore::new(CALLS_IN_FLIGHT)),
         }
     }
 
@@ -270,7 +275,10 @@ impl Sender {
             }
             Err(None) => None,
         };
-        let result = self.call(row, thread).await;
+        let result = {
+            let _slot = self.calls.acquire().await;
+            self.call(row, thread).await
+        };
         let now = self.engine.now().timestamp_millis();
         match result {
             Ok(()) => {
