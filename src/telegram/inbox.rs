@@ -54,11 +54,36 @@ pub fn rows_of(updates: &[Update]) -> Vec<InboxRow> {
         .collect()
 }
 
+/// Updates the poller already parsed, by update id, so the processor need
+/// not parse their stored JSON again. Bounded; a miss just means parsing.
+#[derive(Clone, Default)]
+pub struct Parsed(Arc<std::sync::Mutex<std::collections::HashMap<i64, Update>>>);
+
+impl Parsed {
+    const MAX: usize = 10_000;
+
+    fn keep(&self, updates: Vec<Update>) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() + updates.len() > Self::MAX {
+                map.clear();
+            }
+            for update in updates {
+                map.insert(i64::from(update.id.0), update);
+            }
+        }
+    }
+
+    fn take(&self, update_id: i64) -> Option<Update> {
+        self.0.lock().ok()?.remove(&update_id)
+    }
+}
+
 /// Polls Telegram until `stop`, storing every batch before acknowledging it.
 pub async fn poll(
     bot: Bot,
     engine: Arc<Engine>,
     wake: Arc<Notify>,
+    parsed: Parsed,
     mut stop: watch::Receiver<bool>,
 ) {
     if let Err(e) = bot.delete_webhook().await {
@@ -123,6 +148,7 @@ pub async fn poll(
         if let Some(last) = updates.last() {
             offset = i32::try_from(last.id.0).ok().map(|id| id.saturating_add(1));
         }
+        parsed.keep(updates);
         engine.inbox_stored(rows);
         wake.notify_one();
     }
@@ -230,6 +256,7 @@ pub async fn process(
     bot: Bot,
     engine: Arc<Engine>,
     wake: Arc<Notify>,
+    parsed: Parsed,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut queues = Queues::default();
@@ -252,8 +279,8 @@ pub async fn process(
             }
         }
         for (chat, rows) in queues.startable() {
-            let (bot, engine) = (bot.clone(), engine.clone());
-            tasks.spawn(async move { apply_chat(&bot, &engine, chat, rows).await });
+            let (bot, engine, parsed) = (bot.clone(), engine.clone(), parsed.clone());
+            tasks.spawn(async move { apply_chat(&bot, &engine, &parsed, chat, rows).await });
         }
         tokio::select! {
             _ = notified => {}
@@ -273,7 +300,13 @@ pub async fn process(
 
 /// Applies one chat's updates in order, holding its lease (several
 /// replicas); stops at the first failure.
-async fn apply_chat(bot: &Bot, engine: &Arc<Engine>, chat: i64, rows: Vec<InboxRow>) -> ChatReport {
+async fn apply_chat(
+    bot: &Bot,
+    engine: &Arc<Engine>,
+    parsed: &Parsed,
+    chat: i64,
+    rows: Vec<InboxRow>,
+) -> ChatReport {
     let mut report = ChatReport {
         chat,
         applied: Vec::new(),
@@ -296,7 +329,7 @@ async fn apply_chat(bot: &Bot, engine: &Arc<Engine>, chat: i64, rows: Vec<InboxR
             report.unapplied.extend(rows);
             return report;
         }
-        if !apply(bot, engine, &row).await {
+        if !apply(bot, engine, parsed.take(row.update_id), &row).await {
             // Keep this and later updates of the chat; try again shortly.
             tokio::time::sleep(Duration::from_secs(2)).await;
             report.unapplied.push(row);
@@ -313,8 +346,12 @@ async fn apply_chat(bot: &Bot, engine: &Arc<Engine>, chat: i64, rows: Vec<InboxR
 }
 
 /// Applies one stored update; `false` if it must be tried again.
-async fn apply(bot: &Bot, engine: &Arc<Engine>, row: &InboxRow) -> bool {
-    match serde_json::from_str::<Update>(&row.payload) {
+async fn apply(bot: &Bot, engine: &Arc<Engine>, parsed: Option<Update>, row: &InboxRow) -> bool {
+    let update = match parsed {
+        Some(update) => Ok(update),
+        None => serde_json::from_str::<Update>(&row.payload),
+    };
+    match update {
         Ok(update) => {
             if !super::handle_update(bot.clone(), update, engine.clone()).await {
                 return false;

@@ -114,6 +114,7 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
     let timers = tokio::spawn(run_timers(engine.clone(), inner_stop_rx));
     let wake = engine.inbox_signal.clone();
+    let parsed = inbox::Parsed::default();
     let poller = if engine.settings.telegram.mode == "webhook" {
         ensure_webhook(&bot, &engine).await;
         tracing::info!("taking updates on the webhook");
@@ -124,10 +125,11 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
             bot.clone(),
             engine.clone(),
             wake.clone(),
+            parsed.clone(),
             stop.clone(),
         )))
     };
-    inbox::process(bot.clone(), engine.clone(), wake, stop).await;
+    inbox::process(bot.clone(), engine.clone(), wake, parsed, stop).await;
     if let Some(poller) = poller {
         let _ = poller.await;
     }
