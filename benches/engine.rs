@@ -45,6 +45,7 @@ fn benches(c: &mut Criterion) {
         classifier: &classifier,
         hash_key: b"bench-key",
         ticket: None,
+        classified: Default::default(),
     };
 
     c.bench_function("classify one utterance (mixed set of 12)", |b| {

@@ -144,7 +144,7 @@ impl Default for TelegramSettings {
 pub struct DatabaseSettings {
     /// `sqlite://…` or `postgres://…` (`DATABASE_URL`).
     pub url: String,
-    /// Pool size.
+    /// Pool size (PostgreSQL; SQLite uses at most 3: one writer, two readers).
     pub max_connections: u32,
 }
 

@@ -60,11 +60,7 @@ async fn webhook(
             return StatusCode::OK.into_response();
         }
     };
-    match engine
-        .store
-        .inbox_put(std::slice::from_ref(&row), engine.now().timestamp_millis())
-        .await
-    {
+    match engine.store_updates(vec![row.clone()]).await {
         Ok(()) => {
             engine.inbox_stored(vec![row]);
             StatusCode::OK.into_response()

@@ -44,9 +44,27 @@ pub struct Ctx<'a> {
     pub hash_key: &'a [u8],
     /// The open ticket of this chat, if any.
     pub ticket: Option<TicketView>,
+    /// The last text classified during this step and its intent (the
+    /// channel reads it afterwards instead of classifying again).
+    pub classified: std::cell::RefCell<Option<(String, crate::intents::Intent)>>,
 }
 
 impl Ctx<'_> {
+    /// The intent of `text`, remembered for the rest of the turn.
+    pub fn classify(&self, text: &str) -> crate::intents::Intent {
+        if let Ok(memo) = self.classified.try_borrow()
+            && let Some((seen, intent)) = memo.as_ref()
+            && seen == text
+        {
+            return *intent;
+        }
+        let intent = self.classifier.classify(text);
+        if let Ok(mut memo) = self.classified.try_borrow_mut() {
+            *memo = Some((text.to_string(), intent));
+        }
+        intent
+    }
+
     /// Now, in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.now.timestamp_millis()

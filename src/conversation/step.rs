@@ -288,7 +288,7 @@ impl<'a, 'c> Turn<'a, 'c> {
         if self.ctx.now_ms() > until || self.conv.state.in_flow() || CODE_LIKE.is_match(raw) {
             return false;
         }
-        let intent = self.ctx.classifier.classify(raw);
+        let intent = self.ctx.classify(raw);
         if intent != Intent::Unknown && intent != Intent::Greeting {
             return false;
         }
@@ -313,7 +313,7 @@ impl<'a, 'c> Turn<'a, 'c> {
                 return self.say(Msg::new("sensitive-code"), keyboards::main_menu());
             }
         }
-        let intent = self.ctx.classifier.classify(raw);
+        let intent = self.ctx.classify(raw);
         self.answer_intent(intent, raw);
     }
 

@@ -318,6 +318,7 @@ impl Harness {
             classifier: &CLASSIFIER,
             hash_key: &self.hash_key,
             ticket: self.ticket.clone(),
+            classified: Default::default(),
         }
     }
 

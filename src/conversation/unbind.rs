@@ -78,7 +78,7 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
         };
         return t.effects.push(Effect::Fetch { merchant, then });
     }
-    let intent = t.ctx.classifier.classify(raw);
+    let intent = t.ctx.classify(raw);
     if intent.is_in_scope() {
         t.answer_intent(intent, raw);
         if matches!(t.conv.state, State::AwaitingMerchantId { .. }) && intent.is_faq() {
@@ -115,7 +115,7 @@ pub(super) fn code_entered(t: &mut Turn<'_, '_>, raw: &str, merchant: MerchantId
         });
     }
     let mostly_digits = raw.chars().filter(char::is_ascii_digit).count() * 2 >= raw.chars().count();
-    let intent = t.ctx.classifier.classify(raw);
+    let intent = t.ctx.classify(raw);
     if !mostly_digits && intent.is_in_scope() && intent != Intent::VerificationFailed {
         t.answer_intent(intent, raw);
         if matches!(t.conv.state, State::AwaitingCode { .. }) && intent.is_faq() {
@@ -140,7 +140,7 @@ pub(super) fn confirm_text(t: &mut Turn<'_, '_>, raw: &str) {
     if YES_WORD.is_match(raw) {
         return confirm_pressed(t);
     }
-    let intent = t.ctx.classifier.classify(raw);
+    let intent = t.ctx.classify(raw);
     if intent.is_faq() {
         t.faq(intent, false);
     }

@@ -235,13 +235,33 @@ impl Engine {
             .ok_or_else(|| StoreError::Corrupt("a turn gave no result".into()))
     }
 
+    /// Stores updates in the inbox, batched with other writes; returns once
+    /// they are committed (only then may Telegram be told they arrived).
+    pub async fn store_updates(
+        &self,
+        rows: Vec<crate::storage::InboxRow>,
+    ) -> Result<(), StoreError> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let job = writer::Job::Store {
+            rows: rows.clone(),
+            reply,
+        };
+        if self.writer.send(job).is_ok()
+            && let Ok(result) = done.await
+        {
+            return result;
+        }
+        self.store
+            .inbox_put(&rows, self.now().timestamp_millis())
+            .await
+    }
+
     /// Records that Telegram accepted an outbox message, batched with other
     /// writes; returns once it is committed.
     pub async fn mark_sent(&self, outbox_id: i64, at: i64) -> Result<(), StoreError> {
         let (reply, done) = tokio::sync::oneshot::channel();
         let job = writer::Job::Sent {
             id: outbox_id,
-            at,
             reply,
         };
         if self.writer.send(job).is_ok()
@@ -439,9 +459,32 @@ impl Engine {
     /// claims their update ids, loads their conversations and tickets, runs
     /// each, and commits once. One result per input, in order.
     pub(crate) async fn turn_batch(&self, batch: &[&Inbound]) -> Result<Vec<TurnDone>, StoreError> {
+        self.write_batch(&writer::Chores::default(), batch).await
+    }
+
+    /// `turn_batch` after the writer's chores (updates to store, messages
+    /// to mark sent, applied updates to remove), all in one transaction.
+    pub(crate) async fn write_batch(
+        &self,
+        chores: &writer::Chores,
+        batch: &[&Inbound],
+    ) -> Result<Vec<TurnDone>, StoreError> {
         let now_ms = self.now().timestamp_millis();
-        let chats: Vec<i64> = batch.iter().map(|i| i.chat_id).collect();
         let mut tx = self.store.begin().await?;
+        for chunk in chores.updates.chunks(100) {
+            tx.inbox_put_many(chunk, now_ms).await?;
+        }
+        if !chores.sent.is_empty() {
+            tx.outbox_sent(&chores.sent, now_ms).await?;
+        }
+        for update_id in &chores.applied {
+            tx.inbox_done(*update_id);
+        }
+        if batch.is_empty() {
+            self.commit(tx).await?;
+            return Ok(Vec::new());
+        }
+        let chats: Vec<i64> = batch.iter().map(|i| i.chat_id).collect();
         tx.lock_chats(&chats).await?;
         let claims: Vec<(i64, i64)> = batch
             .iter()
@@ -512,6 +555,7 @@ impl Engine {
         let mut sends: Vec<Outgoing> = Vec::new();
         let mut toast: Option<Option<Msg>> = None;
         let mut deliveries = Vec::new();
+        let mut classified = None;
         for _ in 0..MAX_FOLLOW_UPS {
             let ctx = Ctx {
                 now,
@@ -521,8 +565,12 @@ impl Engine {
                 classifier: &self.classifier,
                 hash_key: &self.hash_key,
                 ticket: ticket.clone(),
+                classified: Default::default(),
             };
             let transition = conversation::step(&conv, event, &ctx);
+            if classified.is_none() {
+                classified = ctx.classified.take();
+            }
             conv = transition.next;
             let mut follow_up = None;
             for effect in transition.effects {
@@ -637,7 +685,10 @@ impl Engine {
         outcome.toast = toast.map(|m| m.map(|m| strip_html(&self.texts.render(lang, &m))));
         let (intent, input) = match &inbound.event {
             Event::Text(text) => {
-                let intent = self.classifier.classify(text).as_str();
+                let intent = match &classified {
+                    Some((seen, intent)) if seen == text => intent.as_str(),
+                    _ => self.classifier.classify(text).as_str(),
+                };
                 self.metrics
                     .inc("posdesk_intents_total", format!("intent=\"{intent}\""));
                 (Some(intent), Some(redact::redacted(text)))

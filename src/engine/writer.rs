@@ -1,9 +1,9 @@
 //! Group commit. One task writes for the whole process: while a transaction
-//! is being written, turns of other chats queue up, and the next
-//! transaction takes them all (one per chat, in arrival order), so a busy
-//! bot pays for one commit and a handful of multi-row statements per batch
-//! instead of a dozen database round trips per turn. Sent marks and inbox
-//! clean-up ride along the same way. An idle bot writes each turn at once.
+//! is being written, work of other chats queues up, and the next
+//! transaction takes it all — updates to store, sent marks, applied updates
+//! to clear, and turns (one per chat, in arrival order) — so a busy bot pays
+//! for one commit and a handful of multi-row statements per batch instead of
+//! a dozen database round trips per turn. An idle bot writes each at once.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Weak;
@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
 
 use super::{Engine, Inbound, TurnDone};
-use crate::storage::StoreError;
+use crate::storage::{InboxRow, StoreError};
 
 /// Work for the writer.
 pub(crate) enum Job {
@@ -21,14 +21,47 @@ pub(crate) enum Job {
         inbound: Inbound,
         reply: oneshot::Sender<Result<TurnDone, StoreError>>,
     },
+    /// Store updates in the inbox; reply when committed.
+    Store {
+        rows: Vec<InboxRow>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Mark an outbox message sent; reply when committed.
     Sent {
         id: i64,
-        at: i64,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     /// Remove an applied update from the inbox (no reply).
     InboxDone(i64),
+}
+
+/// The writes that ride along with a batch of turns.
+#[derive(Default)]
+pub(crate) struct Chores {
+    /// Updates to store in the inbox.
+    pub updates: Vec<InboxRow>,
+    /// Outbox messages to mark sent.
+    pub sent: Vec<i64>,
+    /// Applied updates to remove from the inbox.
+    pub applied: Vec<i64>,
+}
+
+/// Who waits for the chores.
+#[derive(Default)]
+struct ChoreReplies {
+    stored: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    sent: Vec<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+impl ChoreReplies {
+    fn answer(self, result: &Result<(), String>) {
+        for reply in self.stored.into_iter().chain(self.sent) {
+            let _ = reply.send(match result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Transient(e.clone())),
+            });
+        }
+    }
 }
 
 /// Turns per transaction at most.
@@ -40,47 +73,44 @@ type Waiting = (Inbound, oneshot::Sender<Result<TurnDone, StoreError>>);
 pub(crate) async fn run(engine: Weak<Engine>, mut jobs: UnboundedReceiver<Job>) {
     let mut waiting: VecDeque<Waiting> = VecDeque::new();
     loop {
-        let mut marks = Vec::new();
-        let mut done = Vec::new();
+        let mut chores = Chores::default();
+        let mut replies = ChoreReplies::default();
         if waiting.is_empty() {
             match jobs.recv().await {
-                Some(job) => sort(job, &mut waiting, &mut marks, &mut done),
+                Some(job) => sort(job, &mut waiting, &mut chores, &mut replies),
                 None => return,
             }
         }
         while waiting.len() < MAX_TURNS * 4
             && let Ok(job) = jobs.try_recv()
         {
-            sort(job, &mut waiting, &mut marks, &mut done);
+            sort(job, &mut waiting, &mut chores, &mut replies);
         }
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        if !marks.is_empty() {
-            write_marks(&engine, marks).await;
-        }
-        if !done.is_empty()
-            && let Err(e) = engine.store.inbox_done(&done).await
-        {
-            tracing::warn!(error = %e, "could not clear applied updates (they will be recognised as applied)");
-        }
         let batch = next_batch(&mut waiting);
-        if !batch.is_empty() {
-            write_turns(&engine, batch).await;
-        }
+        write(&engine, chores, replies, batch).await;
     }
 }
 
 fn sort(
     job: Job,
     waiting: &mut VecDeque<Waiting>,
-    marks: &mut Vec<(i64, i64, oneshot::Sender<Result<(), StoreError>>)>,
-    done: &mut Vec<i64>,
+    chores: &mut Chores,
+    replies: &mut ChoreReplies,
 ) {
     match job {
         Job::Turn { inbound, reply } => waiting.push_back((inbound, reply)),
-        Job::Sent { id, at, reply } => marks.push((id, at, reply)),
-        Job::InboxDone(id) => done.push(id),
+        Job::Store { rows, reply } => {
+            chores.updates.extend(rows);
+            replies.stored.push(reply);
+        }
+        Job::Sent { id, reply } => {
+            chores.sent.push(id);
+            replies.sent.push(reply);
+        }
+        Job::InboxDone(id) => chores.applied.push(id),
     }
 }
 
@@ -102,53 +132,42 @@ fn next_batch(waiting: &mut VecDeque<Waiting>) -> Vec<Waiting> {
     batch
 }
 
-async fn write_marks(
-    engine: &Engine,
-    marks: Vec<(i64, i64, oneshot::Sender<Result<(), StoreError>>)>,
-) {
-    let ids: Vec<i64> = marks.iter().map(|(id, _, _)| *id).collect();
-    let at = marks.iter().map(|(_, at, _)| *at).max().unwrap_or_default();
-    let result = engine.store.outbox_sent(&ids, at).await;
-    let failure = result.err().map(|e| e.to_string());
-    for (_, _, reply) in marks {
-        let _ = reply.send(match &failure {
-            None => Ok(()),
-            Some(e) => Err(StoreError::Transient(e.clone())),
-        });
-    }
-}
-
-async fn write_turns(engine: &Engine, batch: Vec<Waiting>) {
+/// Writes chores and turns in one transaction; if that fails for a reason
+/// other than a busy database, writes the chores alone and each turn alone,
+/// so one bad turn holds up nobody else.
+async fn write(engine: &Engine, chores: Chores, replies: ChoreReplies, batch: Vec<Waiting>) {
     let inbounds: Vec<&Inbound> = batch.iter().map(|(inbound, _)| inbound).collect();
-    match engine.turn_batch(&inbounds).await {
+    let error = match engine.write_batch(&chores, &inbounds).await {
         Ok(results) => {
+            replies.answer(&Ok(()));
             for ((_, reply), result) in batch.into_iter().zip(results) {
                 let _ = reply.send(Ok(result));
             }
+            return;
         }
-        Err(e) if batch.len() == 1 => {
-            for (_, reply) in batch {
-                let _ = reply.send(Err(e));
-                break;
-            }
+        Err(e) => e,
+    };
+    if error.is_transient() {
+        // The database is busy or away: everyone retries after a pause.
+        let message = error.to_string();
+        replies.answer(&Err(message.clone()));
+        for (_, reply) in batch {
+            let _ = reply.send(Err(StoreError::Transient(message.clone())));
         }
-        Err(e) if e.is_transient() => {
-            // The database is busy or away: every turn retries after a pause.
-            let message = e.to_string();
-            for (_, reply) in batch {
-                let _ = reply.send(Err(StoreError::Transient(message.clone())));
-            }
-        }
-        Err(e) => {
-            // One turn may be at fault: apply each alone so the rest go through.
-            tracing::warn!(error = %e, turns = batch.len(), "a batch failed; applying its turns one by one");
-            for (inbound, reply) in batch {
-                let result = engine.turn_batch(&[&inbound]).await.and_then(|mut r| {
-                    r.pop()
-                        .ok_or_else(|| StoreError::Corrupt("a turn gave no result".into()))
-                });
-                let _ = reply.send(result);
-            }
-        }
+        return;
+    }
+    tracing::warn!(error = %error, turns = batch.len(), "a batch failed; writing its parts one by one");
+    let chores_alone = engine
+        .write_batch(&chores, &[])
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    replies.answer(&chores_alone);
+    for (inbound, reply) in batch {
+        let result = engine.turn_batch(&[&inbound]).await.and_then(|mut r| {
+            r.pop()
+                .ok_or_else(|| StoreError::Corrupt("a turn gave no result".into()))
+        });
+        let _ = reply.send(result);
     }
 }

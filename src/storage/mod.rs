@@ -70,6 +70,9 @@ impl StoreError {
     }
 }
 
+/// SQLite connections at most, whatever `database.max_connections` says.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 3;
+
 /// A connection pool to one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Store {
@@ -179,8 +182,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
+            // One connection writes (the group-commit writer); a few more
+            // read under WAL. Each holds its own page cache, so more would
+            // cost memory for nothing.
             let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections.max(1))
+                .max_connections(max_connections.clamp(1, SQLITE_MAX_CONNECTIONS))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;

@@ -73,7 +73,8 @@ struct TurnRow {
 struct QueuedRow {
     chat_id: i64,
     ticket_id: Option<i64>,
-    payload: String,
+    json: String,
+    payload: OutboxPayload,
     priority: i64,
     at: i64,
 }
@@ -195,20 +196,36 @@ impl Tx {
         }
         let mut queued = Vec::with_capacity(deferred.outbox.len());
         for chunk in deferred.outbox.chunks(ROWS_PER_STATEMENT) {
-            with_builder!(self, "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at) ", qb, c => {
+            let mut ids: Vec<i64> = with_builder!(self, "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at) ", qb, c => {
                 qb.push_values(chunk, |mut b, row| {
-                    b.push_bind(row.chat_id).push_bind(row.ticket_id).push_bind(row.payload.as_str())
+                    b.push_bind(row.chat_id).push_bind(row.ticket_id).push_bind(row.json.as_str())
                         .push_bind(row.priority).push("'pending'").push("0")
                         .push_bind(row.at).push_bind(row.at);
                 });
-                qb.push(" RETURNING id, chat_id, ticket_id, payload, attempts, priority");
-                for row in qb.build().persistent(false).fetch_all(c).await? {
-                    queued.push(super::outbox::outbox_row(&row)?);
-                }
+                qb.push(" RETURNING id");
+                let rows = qb.build().persistent(false).fetch_all(c).await?;
+                rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<Vec<_>, _>>()?
             });
+            // Ids are handed out in the order of VALUES (RETURNING itself
+            // promises no order).
+            ids.sort_unstable();
+            if ids.len() != chunk.len() {
+                return Err(StoreError::Corrupt(
+                    "outbox insert returned a wrong number of ids".into(),
+                ));
+            }
+            for (id, row) in ids.into_iter().zip(chunk) {
+                queued.push(OutboxRow {
+                    id,
+                    chat_id: row.chat_id,
+                    ticket_id: row.ticket_id,
+                    payload: row.payload.clone(),
+                    attempts: 0,
+                    priority: row.priority,
+                });
+            }
         }
-        // RETURNING promises no order.
-        queued.sort_by_key(|row| row.id);
+
         for chunk in deferred.audit.chunks(ROWS_PER_STATEMENT) {
             with_builder!(self, "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) ", qb, c => {
                 qb.push_values(chunk, |mut b, row| {
@@ -443,12 +460,13 @@ impl Tx {
         priority: Priority,
         now: i64,
     ) -> Result<(), StoreError> {
-        let payload =
+        let json =
             serde_json::to_string(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.deferred.outbox.push(QueuedRow {
             chat_id,
             ticket_id,
-            payload,
+            json,
+            payload: payload.clone(),
             priority: priority as i64,
             at: now,
         });

@@ -129,11 +129,7 @@ pub async fn poll(
         }
         let rows = rows_of(&updates);
         loop {
-            match engine
-                .store
-                .inbox_put(&rows, engine.now().timestamp_millis())
-                .await
-            {
+            match engine.store_updates(rows.clone()).await {
                 Ok(()) => break,
                 Err(e) => {
                     // Not acknowledged yet: Telegram keeps them until we can store them.
