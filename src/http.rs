@@ -60,11 +60,8 @@ async fn webhook(
             return StatusCode::OK.into_response();
         }
     };
-    match engine.store_updates(vec![row.clone()]).await {
-        Ok(()) => {
-            engine.inbox_stored(vec![row]);
-            StatusCode::OK.into_response()
-        }
+    match engine.take_in(vec![row]).await {
+        Ok(()) => StatusCode::OK.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot store a webhook update; Telegram will retry");
             StatusCode::SERVICE_UNAVAILABLE.into_response()

@@ -235,25 +235,28 @@ impl Engine {
             .ok_or_else(|| StoreError::Corrupt("a turn gave no result".into()))
     }
 
-    /// Stores updates in the inbox, batched with other writes; returns once
-    /// they are committed (only then may Telegram be told they arrived).
-    pub async fn store_updates(
-        &self,
-        rows: Vec<crate::storage::InboxRow>,
-    ) -> Result<(), StoreError> {
+    /// Takes in new updates: queues them for storing in the inbox and hands
+    /// them to the processor at once, so a turn can be applied in the same
+    /// transaction that stores its update. Returns once they are committed
+    /// (only then may Telegram be told they arrived). Queued before they are
+    /// handed over, so no turn is written before its update is stored.
+    pub async fn take_in(&self, rows: Vec<crate::storage::InboxRow>) -> Result<(), StoreError> {
         let (reply, done) = tokio::sync::oneshot::channel();
         let job = writer::Job::Store {
             rows: rows.clone(),
             reply,
         };
-        if self.writer.send(job).is_ok()
-            && let Ok(result) = done.await
-        {
-            return result;
+        if self.writer.send(job).is_ok() {
+            self.inbox_stored(rows.clone());
+            if let Ok(result) = done.await {
+                return result;
+            }
         }
         self.store
             .inbox_put(&rows, self.now().timestamp_millis())
-            .await
+            .await?;
+        self.inbox_stored(rows);
+        Ok(())
     }
 
     /// Records that Telegram accepted an outbox message, batched with other

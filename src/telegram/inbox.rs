@@ -79,13 +79,7 @@ impl Parsed {
 }
 
 /// Polls Telegram until `stop`, storing every batch before acknowledging it.
-pub async fn poll(
-    bot: Bot,
-    engine: Arc<Engine>,
-    wake: Arc<Notify>,
-    parsed: Parsed,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn poll(bot: Bot, engine: Arc<Engine>, parsed: Parsed, mut stop: watch::Receiver<bool>) {
     if let Err(e) = bot.delete_webhook().await {
         tracing::warn!(error = %e, "deleteWebhook failed (polling may be refused while a webhook is set)");
     }
@@ -128,8 +122,13 @@ pub async fn poll(
             continue;
         }
         let rows = rows_of(&updates);
+        let next_offset = updates
+            .last()
+            .and_then(|last| i32::try_from(last.id.0).ok())
+            .map(|id| id.saturating_add(1));
+        parsed.keep(updates);
         loop {
-            match engine.store_updates(rows.clone()).await {
+            match engine.take_in(rows.clone()).await {
                 Ok(()) => break,
                 Err(e) => {
                     // Not acknowledged yet: Telegram keeps them until we can store them.
@@ -141,12 +140,9 @@ pub async fn poll(
                 }
             }
         }
-        if let Some(last) = updates.last() {
-            offset = i32::try_from(last.id.0).ok().map(|id| id.saturating_add(1));
+        if next_offset.is_some() {
+            offset = next_offset;
         }
-        parsed.keep(updates);
-        engine.inbox_stored(rows);
-        wake.notify_one();
     }
 }
 
@@ -186,15 +182,23 @@ struct Queues {
 }
 
 impl Queues {
-    fn offer(&mut self, rows: Vec<InboxRow>) {
+    /// Queues rows not seen yet; returns the ids of rows already applied
+    /// (stored again after the turn that applied them: to be cleared).
+    fn offer(&mut self, rows: Vec<InboxRow>) -> Vec<i64> {
+        let mut applied = Vec::new();
         for row in rows {
-            if self.recent_set.contains(&row.update_id) || !self.known.insert(row.update_id) {
+            if self.recent_set.contains(&row.update_id) {
+                applied.push(row.update_id);
+                continue;
+            }
+            if !self.known.insert(row.update_id) {
                 continue;
             }
             let queue = self.waiting.entry(row.chat_id).or_default();
             let at = queue.partition_point(|r| r.update_id < row.update_id);
             queue.insert(at, row);
         }
+        applied
     }
 
     fn report(&mut self, report: ChatReport) {
@@ -270,7 +274,11 @@ pub async fn process(
         if scan_due {
             scan_due = false;
             match engine.store.inbox_due(2000).await {
-                Ok(rows) => queues.offer(rows),
+                Ok(rows) => {
+                    for update_id in queues.offer(rows) {
+                        engine.inbox_done_later(update_id);
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "reading the inbox failed"),
             }
         }

@@ -124,7 +124,6 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
         Some(tokio::spawn(inbox::poll(
             bot.clone(),
             engine.clone(),
-            wake.clone(),
             parsed.clone(),
             stop.clone(),
         )))
