@@ -498,8 +498,7 @@ impl Engine {
         } else {
             tx.claim_updates(&claims, now_ms).await?
         };
-        let mut conversations = tx.load_conversations(&chats).await?;
-        let mut tickets = tx.open_tickets_of_chats(&chats).await?;
+        let (mut conversations, mut tickets) = tx.load_chats(&chats).await?;
         let mut results = Vec::with_capacity(batch.len());
         for inbound in batch {
             if let Some(update_id) = inbound.update_id

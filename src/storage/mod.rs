@@ -7,6 +7,7 @@ mod copy;
 mod inbox;
 mod outbox;
 mod records;
+mod script;
 mod tx;
 
 pub use copy::CopyReport;
@@ -187,6 +188,9 @@ impl Store {
             // cost memory for nothing.
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.clamp(1, SQLITE_MAX_CONNECTIONS))
+                // A local file does not drop connections; a ping before every
+                // use would be a round trip to the connection's thread.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;

@@ -79,6 +79,83 @@ struct QueuedRow {
     at: i64,
 }
 
+/// The SQLite statements for appended rows (the outbox aside).
+fn sqlite_script(
+    conversations: &[&ConversationRow],
+    turns: &[TurnRow],
+    audit: &[AuditEntry],
+    inbox_done: &[i64],
+) -> super::script::Script {
+    let mut s = super::script::Script::default();
+    if !conversations.is_empty() {
+        s.sql("INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) VALUES ");
+        for (i, row) in conversations.iter().enumerate() {
+            s.sql(if i == 0 { "(" } else { ", (" });
+            s.int(row.chat_id)
+                .sql(", ")
+                .int(row.user_id)
+                .sql(", ")
+                .text(row.lang);
+            s.sql(", ")
+                .text(&row.state)
+                .sql(", ")
+                .int(row.updated_at)
+                .sql(")");
+        }
+        s.sql(" ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang, \
+               state = excluded.state, updated_at = excluded.updated_at;\n");
+    }
+    if !turns.is_empty() {
+        s.sql("INSERT INTO turns (chat_id, update_id, event, intent, input, state_before, state_after, at) VALUES ");
+        for (i, row) in turns.iter().enumerate() {
+            s.sql(if i == 0 { "(" } else { ", (" });
+            s.int(row.chat_id)
+                .sql(", ")
+                .opt_int(row.update_id)
+                .sql(", ")
+                .text(row.event);
+            s.sql(", ")
+                .opt_text(row.intent)
+                .sql(", ")
+                .opt_text(row.input.as_deref());
+            s.sql(", ")
+                .text(row.state_before)
+                .sql(", ")
+                .text(row.state_after);
+            s.sql(", ").int(row.at).sql(")");
+        }
+        s.sql(";\n");
+    }
+    if !audit.is_empty() {
+        s.sql("INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) VALUES ");
+        for (i, row) in audit.iter().enumerate() {
+            s.sql(if i == 0 { "(" } else { ", (" });
+            s.int(row.at)
+                .sql(", ")
+                .text(&row.actor)
+                .sql(", ")
+                .text(&row.action);
+            s.sql(", ")
+                .opt_text(row.merchant.as_deref())
+                .sql(", ")
+                .opt_int(row.chat_id);
+            s.sql(", ").text(&row.detail).sql(")");
+        }
+        s.sql(";\n");
+    }
+    if !inbox_done.is_empty() {
+        s.sql("DELETE FROM inbox WHERE update_id IN (");
+        for (i, id) in inbox_done.iter().enumerate() {
+            if i > 0 {
+                s.sql(", ");
+            }
+            s.int(*id);
+        }
+        s.sql(");\n");
+    }
+    s
+}
+
 /// Rows per multi-row statement (well under both backends' bind limits).
 const ROWS_PER_STATEMENT: usize = 200;
 
@@ -173,6 +250,23 @@ impl Tx {
             .filter(|(i, row)| last_of_chat.get(&row.chat_id) == Some(i))
             .map(|(_, row)| row)
             .collect();
+        if let TxConn::Sqlite(t, _) = &mut self.conn {
+            // SQLite: every append but the outbox (whose ids come back) in
+            // one round trip.
+            let script = sqlite_script(
+                &conversations,
+                &deferred.turns,
+                &deferred.audit,
+                &deferred.inbox_done,
+            );
+            if !script.is_empty() {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(script.into_sql()))
+                    .execute(&mut **t)
+                    .await?;
+            }
+            let queued = self.insert_outbox(&deferred.outbox).await?;
+            return Ok(queued);
+        }
         for chunk in conversations.chunks(ROWS_PER_STATEMENT) {
             with_builder!(self, "INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) ", qb, c => {
                 qb.push_values(chunk, |mut b, row| {
@@ -194,8 +288,33 @@ impl Tx {
                 qb.build().persistent(false).execute(c).await?;
             });
         }
-        let mut queued = Vec::with_capacity(deferred.outbox.len());
-        for chunk in deferred.outbox.chunks(ROWS_PER_STATEMENT) {
+        let queued = self.insert_outbox(&deferred.outbox).await?;
+        for chunk in deferred.audit.chunks(ROWS_PER_STATEMENT) {
+            with_builder!(self, "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) ", qb, c => {
+                qb.push_values(chunk, |mut b, row| {
+                    b.push_bind(row.at).push_bind(row.actor.as_str()).push_bind(row.action.as_str())
+                        .push_bind(row.merchant.as_deref()).push_bind(row.chat_id).push_bind(row.detail.as_str());
+                });
+                qb.build().persistent(false).execute(c).await?;
+            });
+        }
+        for chunk in deferred.inbox_done.chunks(ROWS_PER_STATEMENT) {
+            with_builder!(self, "DELETE FROM inbox WHERE update_id IN (", qb, c => {
+                let mut ids = qb.separated(", ");
+                for id in chunk {
+                    ids.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().persistent(false).execute(c).await?;
+            });
+        }
+        Ok(queued)
+    }
+
+    /// Inserts queued messages; returns them with their ids.
+    async fn insert_outbox(&mut self, outbox: &[QueuedRow]) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut queued = Vec::with_capacity(outbox.len());
+        for chunk in outbox.chunks(ROWS_PER_STATEMENT) {
             let mut ids: Vec<i64> = with_builder!(self, "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at) ", qb, c => {
                 qb.push_values(chunk, |mut b, row| {
                     b.push_bind(row.chat_id).push_bind(row.ticket_id).push_bind(row.json.as_str())
@@ -226,25 +345,6 @@ impl Tx {
             }
         }
 
-        for chunk in deferred.audit.chunks(ROWS_PER_STATEMENT) {
-            with_builder!(self, "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) ", qb, c => {
-                qb.push_values(chunk, |mut b, row| {
-                    b.push_bind(row.at).push_bind(row.actor.as_str()).push_bind(row.action.as_str())
-                        .push_bind(row.merchant.as_deref()).push_bind(row.chat_id).push_bind(row.detail.as_str());
-                });
-                qb.build().persistent(false).execute(c).await?;
-            });
-        }
-        for chunk in deferred.inbox_done.chunks(ROWS_PER_STATEMENT) {
-            with_builder!(self, "DELETE FROM inbox WHERE update_id IN (", qb, c => {
-                let mut ids = qb.separated(", ");
-                for id in chunk {
-                    ids.push_bind(*id);
-                }
-                qb.push(")");
-                qb.build().persistent(false).execute(c).await?;
-            });
-        }
         Ok(queued)
     }
 
@@ -318,28 +418,56 @@ impl Tx {
         Ok(found)
     }
 
-    /// The open (or claimed) tickets of several chats, with queue positions.
-    pub async fn open_tickets_of_chats(
+    /// The conversations of several chats and their open (or claimed)
+    /// tickets, in one query. A ticket is only ever opened by a turn, which
+    /// saves its chat's conversation in the same transaction, so a chat with
+    /// no conversation has no ticket.
+    pub async fn load_chats(
         &mut self,
         chat_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, TicketView>, StoreError> {
+    ) -> Result<
+        (
+            std::collections::HashMap<i64, Conversation>,
+            std::collections::HashMap<i64, TicketView>,
+        ),
+        StoreError,
+    > {
+        let mut conversations = std::collections::HashMap::new();
         let mut open = Vec::new();
         for chunk in chat_ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, i64, Option<String>)> = with_builder!(self, "SELECT chat_id, id, assignee_name FROM tickets WHERE status IN ('open', 'claimed') AND chat_id IN (", qb, c => {
+            let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_builder!(self,
+                "SELECT c.chat_id, c.state, t.id AS ticket_id, t.assignee_name FROM conversations c \
+                 LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed') \
+                 WHERE c.chat_id IN (", qb, c => {
                 let mut ids = qb.separated(", ");
                 for id in chunk {
                     ids.push_bind(*id);
                 }
                 qb.push(")");
                 let rows = qb.build().persistent(false).fetch_all(c).await?;
-                rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get("chat_id")?, r.try_get("id")?, r.try_get("assignee_name")?))).collect::<Result<Vec<_>, _>>()?
+                rows.iter().map(|r| Ok::<_, sqlx::Error>((
+                    r.try_get("chat_id")?,
+                    r.try_get("state")?,
+                    r.try_get("ticket_id")?,
+                    r.try_get("assignee_name")?,
+                ))).collect::<Result<Vec<_>, _>>()?
             });
-            open.extend(rows);
+            for (chat_id, json, ticket, assignee) in rows {
+                conversations.insert(chat_id, decode_conversation(chat_id, &json));
+                if let Some(ticket) = ticket {
+                    open.push((chat_id, ticket, assignee));
+                }
+            }
         }
-        let mut found = std::collections::HashMap::new();
+        for row in &self.deferred.conversations {
+            if chat_ids.contains(&row.chat_id) {
+                conversations.insert(row.chat_id, decode_conversation(row.chat_id, &row.state));
+            }
+        }
+        let mut tickets = std::collections::HashMap::new();
         for (chat_id, id, assignee) in open {
             let position = self.queue_position(id).await?;
-            found.insert(
+            tickets.insert(
                 chat_id,
                 TicketView {
                     id,
@@ -348,7 +476,7 @@ impl Tx {
                 },
             );
         }
-        Ok(found)
+        Ok((conversations, tickets))
     }
 
     /// Removes an applied update from the inbox (at commit).
