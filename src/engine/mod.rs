@@ -184,7 +184,7 @@ impl Engine {
         };
         Ok(Arc::new_cyclic(|engine| {
             let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(writer::run(engine.clone(), queue));
+            writer::start(engine.clone(), queue);
             Engine {
                 store,
                 texts: Arc::new(texts),

@@ -69,6 +69,44 @@ const MAX_TURNS: usize = 256;
 
 type Waiting = (Inbound, oneshot::Sender<Result<TurnDone, StoreError>>);
 
+/// Starts the writer on a thread of its own, so its next statement never
+/// waits in the shared runtime's queue behind hundreds of chat tasks: each
+/// turn in the process waits for this one task. (On the caller's runtime if
+/// the thread cannot be started.)
+pub(crate) fn start(engine: Weak<Engine>, jobs: UnboundedReceiver<Job>) {
+    let (engine_slot, jobs_slot) = (
+        std::sync::Arc::new(std::sync::Mutex::new(Some(engine))),
+        std::sync::Arc::new(std::sync::Mutex::new(Some(jobs))),
+    );
+    let taken = (engine_slot.clone(), jobs_slot.clone());
+    let started = std::thread::Builder::new()
+        .name("posdesk-writer".into())
+        .spawn(move || {
+            let (Some(engine), Some(jobs)) = (
+                taken.0.lock().ok().and_then(|mut e| e.take()),
+                taken.1.lock().ok().and_then(|mut j| j.take()),
+            ) else {
+                return;
+            };
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(run(engine, jobs)),
+                Err(e) => tracing::error!(error = %e, "the writer's runtime did not start"),
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "no writer thread; writing on the shared runtime");
+        if let (Some(engine), Some(jobs)) = (
+            engine_slot.lock().ok().and_then(|mut e| e.take()),
+            jobs_slot.lock().ok().and_then(|mut j| j.take()),
+        ) {
+            tokio::spawn(run(engine, jobs));
+        }
+    }
+}
+
 /// Runs until the engine is dropped.
 pub(crate) async fn run(engine: Weak<Engine>, mut jobs: UnboundedReceiver<Job>) {
     let mut waiting: VecDeque<Waiting> = VecDeque::new();
