@@ -58,6 +58,20 @@ impl RateLimiter {
         }
     }
 
+    /// How long `chat_id`'s own limit asks to wait (takes nothing).
+    pub fn chat_wait(&mut self, chat_id: i64, now: Instant) -> Duration {
+        if !self.enabled {
+            return Duration::ZERO;
+        }
+        match self.chats.get_mut(&chat_id) {
+            Some(chat) => {
+                chat.refill(now);
+                chat.wait()
+            }
+            None => Duration::ZERO,
+        }
+    }
+
     /// How long to wait before sending to `chat_id`; takes a token when zero.
     pub fn acquire(&mut self, chat_id: i64, now: Instant) -> Duration {
         if !self.enabled {

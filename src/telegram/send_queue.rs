@@ -48,7 +48,7 @@ pub struct Next {
 }
 
 /// How sending a chat's message ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Ended {
     /// Sent (or given up for good): the chat's next message may go.
     Done,
@@ -56,6 +56,9 @@ pub enum Ended {
     /// replica, or out of order): the chat's messages come from the table
     /// from now on, in order.
     Stopped,
+    /// Not sent yet: it gave its slot to a more urgent message and waits
+    /// at the head of its chat's queue.
+    Yielded(Box<OutboxRow>),
 }
 
 impl SendQueue {
@@ -112,6 +115,14 @@ impl SendQueue {
         Some(Next { row, check_order })
     }
 
+    /// Whether an interactive message waits for a slot (bulk messages
+    /// waiting for the rate limiter then give theirs up).
+    pub fn interactive_waiting(&self) -> bool {
+        self.chats.iter().any(|(chat, queue)| {
+            !self.running.contains(chat) && queue.front().is_some_and(|row| row.priority == 0)
+        })
+    }
+
     /// Whether anything is queued or being sent.
     pub fn is_idle(&self) -> bool {
         self.chats.is_empty() && self.running.is_empty()
@@ -122,6 +133,7 @@ impl SendQueue {
         self.running.remove(&chat);
         match ended {
             Ended::Done => self.forget(id),
+            Ended::Yielded(row) => self.chats.entry(chat).or_default().push_front(*row),
             Ended::Stopped => {
                 // Not sent: it stays pending in the table, like the chat's
                 // later messages, which leave memory too.
@@ -232,6 +244,18 @@ mod tests {
         assert!(next.check_order);
         q.finished(10, 1, Ended::Done);
         assert_eq!(ids(&mut q), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_yielded_message_goes_back_to_the_head_of_its_chat() {
+        let mut q = SendQueue::default();
+        q.offer_read(vec![row(1, 10, 5), row(2, 10, 5)], false);
+        let bulk = q.next().expect("bulk");
+        assert!(!q.interactive_waiting());
+        q.offer_fresh(vec![row(3, 11, 0)]);
+        assert!(q.interactive_waiting());
+        q.finished(10, bulk.row.id, Ended::Yielded(Box::new(bulk.row)));
+        assert_eq!(ids(&mut q), vec![3, 1, 2]);
     }
 
     #[test]

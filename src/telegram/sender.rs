@@ -51,6 +51,11 @@ pub struct Sender {
     limiter: Arc<Mutex<RateLimiter>>,
     topics: Arc<Mutex<Vec<Instant>>>,
     calls: Arc<tokio::sync::Semaphore>,
+    /// An interactive message waits for a slot.
+    urgent: Arc<std::sync::atomic::AtomicBool>,
+    /// Turns at the overall rate limit, first come first served (a task
+    /// that kept losing the race for the next token would wait for seconds).
+    rate_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How a failed call is handled.
@@ -107,6 +112,8 @@ impl Sender {
             limiter: Arc::new(Mutex::new(RateLimiter::new(throttle, replicas))),
             topics: Arc::new(Mutex::new(Vec::new())),
             calls: Arc::new(tokio::sync::Semaphore::new(CALLS_IN_FLIGHT)),
+            urgent: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            rate_turn: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -158,6 +165,10 @@ impl Sender {
                     (chat, id, sender.send_next(next).await)
                 });
             }
+            self.urgent.store(
+                queue.interactive_waiting(),
+                std::sync::atomic::Ordering::Release,
+            );
             if *stop.borrow() {
                 let deadline =
                     *deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
@@ -240,6 +251,9 @@ impl Sender {
                 row
             }
         };
+        if !self.wait_for_rate(&row).await {
+            return Ended::Yielded(Box::new(row));
+        }
         match self.send_row(&row).await {
             Ok(true) => Ended::Done,
             Ok(false) => Ended::Stopped,
@@ -250,9 +264,29 @@ impl Sender {
         }
     }
 
-    /// Sends one row; `Ok(false)` stops the chat for now (order is kept).
-    async fn send_row(&self, row: &OutboxRow) -> Result<bool, StoreError> {
-        let store = &self.engine.store;
+    /// Waits until the rate limits allow sending `row`; `false` if it is not
+    /// an interactive reply and one is waiting for a slot (it then goes first).
+    async fn wait_for_rate(&self, row: &OutboxRow) -> bool {
+        if !self.engine.settings.telegram.throttle {
+            return true;
+        }
+        let yields = || row.priority > 0 && self.urgent.load(std::sync::atomic::Ordering::Acquire);
+        // The chat's own limit first, without holding up other chats.
+        loop {
+            let wait = self
+                .limiter
+                .lock()
+                .map(|mut l| l.chat_wait(row.chat_id, Instant::now()))
+                .unwrap_or(Duration::ZERO);
+            if wait.is_zero() {
+                break;
+            }
+            if yields() {
+                return false;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let _turn = self.rate_turn.lock().await;
         loop {
             let wait = self
                 .limiter
@@ -260,10 +294,18 @@ impl Sender {
                 .map(|mut l| l.acquire(row.chat_id, Instant::now()))
                 .unwrap_or(Duration::ZERO);
             if wait.is_zero() {
-                break;
+                return true;
+            }
+            if yields() {
+                return false;
             }
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Sends one row; `Ok(false)` stops the chat for now (order is kept).
+    async fn send_row(&self, row: &OutboxRow) -> Result<bool, StoreError> {
+        let store = &self.engine.store;
         let thread = match self.thread_for(row).await {
             Ok(thread) => thread,
             Err(Some(delay)) => {
