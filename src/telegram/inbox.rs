@@ -320,13 +320,14 @@ async fn apply_chat(
     let mut rows = rows.into_iter();
     while let Some(row) = rows.next() {
         // Several replicas: hold (or renew) this chat's lease for the next
-        // update; another replica has it otherwise.
+        // update; another replica has it otherwise. One process needs none.
         let now = engine.now().timestamp_millis();
-        let leased = engine
-            .store
-            .lease_chat("inbox", chat, &engine.replica_id, now, now + LEASE_MS)
-            .await
-            .unwrap_or(false);
+        let leased = !several_replicas(engine)
+            || engine
+                .store
+                .lease_chat("inbox", chat, &engine.replica_id, now, now + LEASE_MS)
+                .await
+                .unwrap_or(false);
         if !leased {
             report.retry = false;
             report.unapplied.push(row);
@@ -342,11 +343,19 @@ async fn apply_chat(
         }
         report.applied.push(row.update_id);
     }
-    let _ = engine
-        .store
-        .release_chat("inbox", chat, &engine.replica_id)
-        .await;
+    if several_replicas(engine) {
+        let _ = engine
+            .store
+            .release_chat("inbox", chat, &engine.replica_id)
+            .await;
+    }
     report
+}
+
+/// Whether several processes share the database (`telegram.replicas`), so
+/// chats are leased; a single process skips the round trips.
+pub(super) fn several_replicas(engine: &Engine) -> bool {
+    engine.settings.telegram.replicas > 1
 }
 
 /// Applies one stored update; `false` if it must be tried again.

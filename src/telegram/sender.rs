@@ -204,28 +204,30 @@ impl Sender {
         let row = next.row;
         let now = self.engine.now().timestamp_millis();
         let owner = &self.engine.replica_id;
-        if !store
-            .lease_chat("outbox", row.chat_id, owner, now, now + LEASE_MS)
-            .await
-            .unwrap_or(false)
+        let several = super::inbox::several_replicas(&self.engine);
+        if several
+            && !store
+                .lease_chat("outbox", row.chat_id, owner, now, now + LEASE_MS)
+                .await
+                .unwrap_or(false)
         {
             // Another replica is sending to this chat.
             return Ended::Stopped;
         }
         let chat = row.chat_id;
-        let ended = self.send_leased(row, next.check_order).await;
-        if let Err(e) = store.release_chat("outbox", chat, owner).await {
+        let ended = self.send_leased(row, next.check_order, several).await;
+        if several && let Err(e) = store.release_chat("outbox", chat, owner).await {
             tracing::debug!(error = %e, "lease release failed (it expires by itself)");
         }
         ended
     }
 
-    async fn send_leased(&self, row: OutboxRow, check_order: bool) -> Ended {
+    async fn send_leased(&self, row: OutboxRow, check_order: bool, several: bool) -> Ended {
         let store = &self.engine.store;
         let chat = row.chat_id;
         let now = self.engine.now().timestamp_millis();
-        let row = match store {
-            crate::storage::Store::Postgres(_) => {
+        let row = match several {
+            true => {
                 // Read again under the lease: another replica may have sent
                 // it (or queued an earlier one) meanwhile.
                 match store.due_outbox_for_chat(chat, now, 1).await {
@@ -237,7 +239,7 @@ impl Sender {
                     }
                 }
             }
-            crate::storage::Store::Sqlite(_) => {
+            false => {
                 if check_order {
                     match store.has_earlier_pending(chat, row.id).await {
                         Ok(false) => {}
