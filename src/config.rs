@@ -120,7 +120,8 @@ pub struct TelegramSettings {
     pub webhook_secret: Secret,
     /// Keep within Telegram's outgoing limits.
     pub throttle: bool,
-    /// Number of replicas sharing the outgoing limits (each takes its share).
+    /// Number of replicas sharing the outgoing limits (each takes its share);
+    /// above 1, chats are leased so one replica works on a chat at a time.
     pub replicas: u32,
 }
 
