@@ -171,7 +171,7 @@ impl Fake {
     fn push(&self, mut update: Value) {
         // The id is taken under the queue's lock: ids must enter the queue in
         // order, or an acknowledged offset would skip an update pushed late.
-        let mut queue = self.updates.lock().expect("lock");
+        let mut queue = self.updates.lock().expect("lock"); // ok: benchmark tool; a poisoned lock ends the run
         update["update_id"] = json!(self.next_update.fetch_add(1, Ordering::Relaxed) + 1);
         queue.push_back(update);
         drop(queue);
