@@ -165,6 +165,13 @@ impl Clock {
 
 const MAX_FOLLOW_UPS: usize = 4;
 
+/// A turn's first step, taken before the turn runs (see `write_batch`).
+struct FirstStep {
+    transition: conversation::Transition,
+    classified: Option<(String, crate::intents::Intent)>,
+    now: DateTime<Utc>,
+}
+
 impl Engine {
     /// Builds an engine over a migrated store.
     pub async fn new(
@@ -474,12 +481,8 @@ impl Engine {
     ) -> Result<Vec<TurnDone>, StoreError> {
         let now_ms = self.now().timestamp_millis();
         let mut tx = self.store.begin().await?;
-        for chunk in chores.updates.chunks(100) {
-            tx.inbox_put_many(chunk, now_ms).await?;
-        }
-        if !chores.sent.is_empty() {
-            tx.outbox_sent(&chores.sent, now_ms).await?;
-        }
+        tx.inbox_put_many(&chores.updates, now_ms);
+        tx.outbox_sent(&chores.sent, now_ms);
         for update_id in &chores.applied {
             tx.inbox_done(*update_id);
         }
@@ -499,11 +502,31 @@ impl Engine {
             tx.claim_updates(&claims, now_ms).await?
         };
         let (mut conversations, mut tickets) = tx.load_chats(&chats).await?;
-        let mut results = Vec::with_capacity(batch.len());
+        // Every turn's first step is pure: take them all now, so the
+        // merchant facts they ask for are read in one round trip.
+        let now = self.now();
+        let mut firsts = Vec::with_capacity(batch.len());
+        let mut wanted = Vec::new();
         for inbound in batch {
-            if let Some(update_id) = inbound.update_id
-                && !fresh.contains(&update_id)
-            {
+            let applies = inbound.update_id.is_none_or(|u| fresh.contains(&u));
+            if !applies {
+                firsts.push(None);
+                continue;
+            }
+            let before = conversations.remove(&inbound.chat_id).unwrap_or_default();
+            let ticket = tickets.remove(&inbound.chat_id);
+            let first = self.first_step(&before, inbound, ticket.clone(), now);
+            for effect in &first.transition.effects {
+                if let Effect::Fetch { merchant, .. } = effect {
+                    wanted.push((merchant.clone(), inbound.user.id));
+                }
+            }
+            firsts.push(Some((before, ticket, first)));
+        }
+        tx.read_facts(&wanted, now_ms).await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for (inbound, first) in batch.iter().zip(firsts) {
+            let Some((before, ticket, first)) = first else {
                 results.push((
                     TurnOutcome {
                         duplicate: true,
@@ -512,10 +535,11 @@ impl Engine {
                     Vec::new(),
                 ));
                 continue;
-            }
-            let before = conversations.remove(&inbound.chat_id).unwrap_or_default();
-            let ticket = tickets.remove(&inbound.chat_id);
-            results.push(self.turn_with(&mut tx, inbound, before, ticket).await?);
+            };
+            results.push(
+                self.turn_with(&mut tx, inbound, before, ticket, Some(first))
+                    .await?,
+            );
             if let Some(update_id) = inbound.update_id {
                 // Applied: off the inbox in the same transaction.
                 tx.inbox_done(update_id);
@@ -537,18 +561,51 @@ impl Engine {
             .await?
             .unwrap_or_default();
         let ticket = tx.open_ticket_of_chat(inbound.chat_id).await?;
-        self.turn_with(tx, inbound, before, ticket).await
+        self.turn_with(tx, inbound, before, ticket, None).await
     }
 
-    /// Runs one turn from its loaded conversation and open ticket.
+    /// The context of a step.
+    fn ctx(&self, now: DateTime<Utc>, ticket: Option<TicketView>) -> Ctx<'_> {
+        Ctx {
+            now,
+            random: random_bytes::<32>(),
+            settings: &self.settings,
+            derived: &self.derived,
+            classifier: &self.classifier,
+            hash_key: &self.hash_key,
+            ticket,
+            classified: Default::default(),
+        }
+    }
+
+    /// The first step of a turn (pure), taken ahead of the turn itself.
+    fn first_step(
+        &self,
+        before: &Conversation,
+        inbound: &Inbound,
+        ticket: Option<TicketView>,
+        now: DateTime<Utc>,
+    ) -> FirstStep {
+        let ctx = self.ctx(now, ticket);
+        let transition = conversation::step(before, inbound.event.clone(), &ctx);
+        FirstStep {
+            transition,
+            classified: ctx.classified.take(),
+            now,
+        }
+    }
+
+    /// Runs one turn from its loaded conversation and open ticket (and its
+    /// first step, if already taken).
     async fn turn_with(
         &self,
         tx: &mut Tx,
         inbound: &Inbound,
         before: Conversation,
         mut ticket: Option<TicketView>,
+        first: Option<FirstStep>,
     ) -> Result<TurnDone, StoreError> {
-        let now = self.now();
+        let now = first.as_ref().map_or_else(|| self.now(), |f| f.now);
         let now_ms = now.timestamp_millis();
         let chat_id = inbound.chat_id;
         let mut conv = before.clone();
@@ -558,21 +615,22 @@ impl Engine {
         let mut toast: Option<Option<Msg>> = None;
         let mut deliveries = Vec::new();
         let mut classified = None;
+        let mut first = first;
         for _ in 0..MAX_FOLLOW_UPS {
-            let ctx = Ctx {
-                now,
-                random: random_bytes::<32>(),
-                settings: &self.settings,
-                derived: &self.derived,
-                classifier: &self.classifier,
-                hash_key: &self.hash_key,
-                ticket: ticket.clone(),
-                classified: Default::default(),
+            let transition = match first.take() {
+                Some(first) => {
+                    classified = first.classified;
+                    first.transition
+                }
+                None => {
+                    let ctx = self.ctx(now, ticket.clone());
+                    let transition = conversation::step(&conv, event, &ctx);
+                    if classified.is_none() {
+                        classified = ctx.classified.take();
+                    }
+                    transition
+                }
             };
-            let transition = conversation::step(&conv, event, &ctx);
-            if classified.is_none() {
-                classified = ctx.classified.take();
-            }
             conv = transition.next;
             let mut follow_up = None;
             for effect in transition.effects {

@@ -23,11 +23,8 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        // One multi-row statement per chunk: a poll returns up to 100 updates.
         let mut tx = self.begin().await?;
-        for chunk in rows.chunks(100) {
-            tx.inbox_put_many(chunk, now).await?;
-        }
+        tx.inbox_put_many(rows, now);
         tx.commit().await.map(|_| ())
     }
 
@@ -59,39 +56,6 @@ impl Store {
     /// Number of stored, unapplied updates.
     pub async fn inbox_len(&self) -> Result<i64, StoreError> {
         with_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) AS n FROM inbox").fetch_one(p).await?.try_get("n")?))
-    }
-}
-
-impl super::Tx {
-    /// Stores several updates inside a transaction, in one statement.
-    pub async fn inbox_put_many(&mut self, rows: &[InboxRow], now: i64) -> Result<(), StoreError> {
-        const INSERT: &str = "INSERT INTO inbox (update_id, chat_id, payload, received_at) ";
-        const TAIL: &str = " ON CONFLICT (update_id) DO NOTHING";
-        match &mut self.conn {
-            super::tx::TxConn::Sqlite(t, _) => {
-                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(INSERT);
-                qb.push_values(rows, |mut b, row| {
-                    b.push_bind(row.update_id)
-                        .push_bind(row.chat_id)
-                        .push_bind(row.payload.as_str())
-                        .push_bind(now);
-                });
-                qb.push(TAIL);
-                qb.build().persistent(false).execute(&mut **t).await?;
-            }
-            super::tx::TxConn::Postgres(t) => {
-                let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(INSERT);
-                qb.push_values(rows, |mut b, row| {
-                    b.push_bind(row.update_id)
-                        .push_bind(row.chat_id)
-                        .push_bind(row.payload.as_str())
-                        .push_bind(now);
-                });
-                qb.push(TAIL);
-                qb.build().persistent(false).execute(&mut **t).await?;
-            }
-        }
-        Ok(())
     }
 }
 

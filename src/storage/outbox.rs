@@ -102,7 +102,7 @@ impl Store {
     /// Marks messages sent.
     pub async fn outbox_sent(&self, ids: &[i64], now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.outbox_sent(ids, now).await?;
+        tx.outbox_sent(ids, now);
         tx.commit().await.map(|_| ())
     }
 
@@ -130,45 +130,6 @@ impl Store {
     /// Number of pending messages.
     pub async fn outbox_pending_count(&self) -> Result<i64, StoreError> {
         with_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").fetch_one(p).await?.try_get("n")?))
-    }
-}
-
-impl super::Tx {
-    /// Marks messages sent inside a transaction.
-    pub async fn outbox_sent(&mut self, ids: &[i64], now: i64) -> Result<(), StoreError> {
-        for chunk in ids.chunks(500) {
-            let mut sql = String::from(
-                "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1 WHERE id IN (",
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", i + 2));
-            }
-            sql.push(')');
-            match &mut self.conn {
-                super::tx::TxConn::Sqlite(t, _) => {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .persistent(false)
-                        .bind(now);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut **t).await?;
-                }
-                super::tx::TxConn::Postgres(t) => {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .persistent(false)
-                        .bind(now);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut **t).await?;
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -1,17 +1,35 @@
-//! Several SQLite statements sent to the database's thread in one round
-//! trip, for the rows a transaction appends at commit. Values are written
-//! as literals: integers as digits and every text as a hex blob cast to
-//! text, so no byte of user text is ever read as SQL (quotes, NULs and all).
+//! Several statements sent to the database in one round trip: the rows a
+//! transaction appends at commit, the unbinding writes it holds back, the
+//! facts of several merchants. Values are written as literals: integers as
+//! digits and every text as hex, decoded by the database itself, so no byte
+//! of user text is ever read as SQL (quotes, backslashes and all).
 
 use std::fmt::Write as _;
 
-/// A script of SQLite statements under construction.
-#[derive(Default)]
+/// Which database a script is for (they spell a hex text differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    /// `CAST(X'..' AS TEXT)`.
+    Sqlite,
+    /// `convert_from(decode('..', 'hex'), 'UTF8')`.
+    Postgres,
+}
+
+/// A script of statements under construction.
 pub(super) struct Script {
+    dialect: Dialect,
     sql: String,
 }
 
 impl Script {
+    /// An empty script for `dialect`.
+    pub fn new(dialect: Dialect) -> Script {
+        Script {
+            dialect,
+            sql: String::new(),
+        }
+    }
+
     /// SQL text written by us (keywords, names, punctuation).
     pub fn sql(&mut self, fixed: &'static str) -> &mut Self {
         self.sql.push_str(fixed);
@@ -34,11 +52,17 @@ impl Script {
 
     /// A text, whatever bytes it holds.
     pub fn text(&mut self, value: &str) -> &mut Self {
-        self.sql.push_str("CAST(X'");
+        self.sql.push_str(match self.dialect {
+            Dialect::Sqlite => "CAST(X'",
+            Dialect::Postgres => "convert_from(decode('",
+        });
         for byte in value.as_bytes() {
             let _ = write!(self.sql, "{byte:02X}");
         }
-        self.sql.push_str("' AS TEXT)");
+        self.sql.push_str(match self.dialect {
+            Dialect::Sqlite => "' AS TEXT)",
+            Dialect::Postgres => "', 'hex'), 'UTF8')",
+        });
         self
     }
 
@@ -48,6 +72,17 @@ impl Script {
             Some(value) => self.text(value),
             None => self.sql("NULL"),
         }
+    }
+
+    /// Integers separated by commas (for `IN (...)`).
+    pub fn ints(&mut self, values: impl IntoIterator<Item = i64>) -> &mut Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.int(value);
+        }
+        self
     }
 
     /// Whether nothing was written.
@@ -67,16 +102,29 @@ mod tests {
 
     #[test]
     fn texts_are_hex_and_cannot_break_out() {
-        let mut s = Script::default();
-        s.sql("SELECT ")
-            .text("a'; DROP TABLE x; --\0")
-            .sql(", ")
-            .opt_int(None)
-            .sql(", ")
-            .int(-5);
-        let sql = s.into_sql();
-        assert!(!sql.contains("DROP"), "{sql}");
-        assert!(sql.starts_with("SELECT CAST(X'61273B"), "{sql}");
-        assert!(sql.ends_with(", NULL, -5"), "{sql}");
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let mut s = Script::new(dialect);
+            s.sql("SELECT ")
+                .text("a'; DROP TABLE x; --\\")
+                .sql(", ")
+                .opt_int(None)
+                .sql(", ")
+                .int(-5);
+            let sql = s.into_sql();
+            assert!(!sql.contains("DROP"), "{sql}");
+            assert!(!sql.contains('\\'), "{sql}");
+            assert!(sql.contains("61273B"), "{sql}");
+            assert!(sql.ends_with(", NULL, -5"), "{sql}");
+        }
+    }
+
+    #[test]
+    fn each_dialect_spells_text_its_own_way() {
+        let mut s = Script::new(Dialect::Sqlite);
+        s.text("hi");
+        assert_eq!(s.into_sql(), "CAST(X'6869' AS TEXT)");
+        let mut p = Script::new(Dialect::Postgres);
+        p.text("hi");
+        assert_eq!(p.into_sql(), "convert_from(decode('6869', 'hex'), 'UTF8')");
     }
 }

@@ -10,15 +10,24 @@ use crate::conversation::{
 use crate::domain::{Lang, MaskedCard, MerchantId, Phone, Reference, RequestStatus};
 
 use super::StoreError;
+use super::inbox::InboxRow;
 use super::outbox::{OutboxPayload, OutboxRow, Priority};
+use super::script::{Dialect, Script};
 
-/// An open write transaction on either backend, with the rows it appends
-/// (conversation saves, turn records, outbox messages, inbox deletions)
-/// held back and written as one multi-row statement each at commit: a batch
-/// of turns costs a handful of statements, not a handful per turn.
+/// An open write transaction on either backend. What it appends (stored
+/// updates, sent marks, conversation saves, turn records, audit rows, outbox
+/// messages, inbox deletions) and the unbinding flow's writes are held back
+/// and written at commit in one round trip, as one script of multi-row
+/// statements: a batch of turns costs a handful of round trips, not a
+/// handful per turn. Before any other statement runs, the held-back writes
+/// are written first, so every read sees them.
 pub struct Tx {
     pub(super) conn: TxConn,
     deferred: Deferred,
+    /// Merchant facts read in this transaction, by (merchant, user); an
+    /// entry goes when a write touches its merchant or user, all go when
+    /// any other statement runs.
+    facts: std::collections::HashMap<(String, i64), MerchantFacts>,
 }
 
 /// The connection of an open transaction.
@@ -35,11 +44,22 @@ pub(super) enum TxConn {
 /// Rows appended inside the transaction, written at commit in this order.
 #[derive(Default)]
 struct Deferred {
+    stored: Vec<(InboxRow, i64)>,
+    sent: Vec<(i64, i64)>,
+    writes: Vec<HeldWrite>,
     conversations: Vec<ConversationRow>,
     turns: Vec<TurnRow>,
-    outbox: Vec<QueuedRow>,
     audit: Vec<AuditEntry>,
     inbox_done: Vec<i64>,
+    outbox: Vec<QueuedRow>,
+}
+
+/// One of the core's writes, held back until the next statement or commit.
+struct HeldWrite {
+    write: Write,
+    chat_id: i64,
+    user_id: i64,
+    at: i64,
 }
 
 struct AuditEntry {
@@ -79,36 +99,173 @@ struct QueuedRow {
     at: i64,
 }
 
-/// The SQLite statements for appended rows (the outbox aside).
-fn sqlite_script(
-    conversations: &[&ConversationRow],
-    turns: &[TurnRow],
-    audit: &[AuditEntry],
-    inbox_done: &[i64],
-) -> super::script::Script {
-    let mut s = super::script::Script::default();
-    if !conversations.is_empty() {
-        s.sql("INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) VALUES ");
-        for (i, row) in conversations.iter().enumerate() {
+/// Rows per multi-row statement.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Writes `INSERT INTO {head} VALUES (..), (..){tail};` for each chunk of rows.
+fn insert_rows<T>(
+    s: &mut Script,
+    head: &'static str,
+    tail: &'static str,
+    rows: &[T],
+    mut values: impl FnMut(&mut Script, &T),
+) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        s.sql("INSERT INTO ").sql(head).sql(" VALUES ");
+        for (i, row) in chunk.iter().enumerate() {
             s.sql(if i == 0 { "(" } else { ", (" });
+            values(s, row);
+            s.sql(")");
+        }
+        s.sql(tail).sql(";\n");
+    }
+}
+
+/// The statements of one held-back write.
+fn write_statements(s: &mut Script, held: &HeldWrite) {
+    let at = held.at;
+    match &held.write {
+        Write::OtpIssued {
+            merchant,
+            code_hash,
+            expires_at,
+        } => {
+            s.sql("INSERT INTO otp_state (merchant_id, code_hash, expires_at, failures, last_sent_at) VALUES (")
+                .text(merchant.as_str()).sql(", ").text(code_hash).sql(", ").int(*expires_at).sql(", 0, ").int(at)
+                .sql(") ON CONFLICT (merchant_id) DO UPDATE SET code_hash = excluded.code_hash, \
+                      expires_at = excluded.expires_at, last_sent_at = excluded.last_sent_at;\n");
+            s.sql("INSERT INTO otp_sends (merchant_id, user_id, sent_at) VALUES (")
+                .text(merchant.as_str())
+                .sql(", ")
+                .int(held.user_id)
+                .sql(", ")
+                .int(at)
+                .sql(");\n");
+        }
+        Write::OtpRefunded { merchant } => {
+            s.sql("UPDATE otp_state SET code_hash = NULL, expires_at = NULL, last_sent_at = NULL WHERE merchant_id = ")
+                .text(merchant.as_str()).sql(";\n");
+            s.sql("DELETE FROM otp_sends WHERE id = (SELECT MAX(id) FROM otp_sends WHERE merchant_id = ")
+                .text(merchant.as_str()).sql(");\n");
+        }
+        Write::OtpFailed { merchant } => {
+            s.sql("UPDATE otp_state SET failures = failures + 1 WHERE merchant_id = ")
+                .text(merchant.as_str())
+                .sql(";\n");
+        }
+        Write::OtpLocked { merchant, until } => {
+            s.sql("UPDATE otp_state SET failures = 0, locked_until = ")
+                .int(*until)
+                .sql(", code_hash = NULL, expires_at = NULL WHERE merchant_id = ")
+                .text(merchant.as_str())
+                .sql(";\n");
+        }
+        Write::OtpConsumed { merchant } => {
+            s.sql("UPDATE otp_state SET failures = 0, code_hash = NULL, expires_at = NULL WHERE merchant_id = ")
+                .text(merchant.as_str()).sql(";\n");
+        }
+        Write::RequestCreated {
+            reference,
+            merchant,
+        } => {
+            s.sql("INSERT INTO unbind_requests (reference, merchant_id, chat_id, user_id, status, created_at, updated_at) VALUES (")
+                .text(reference.as_str()).sql(", ").text(merchant.as_str()).sql(", ").int(held.chat_id)
+                .sql(", ").int(held.user_id).sql(", 'submitted', ").int(at).sql(", ").int(at).sql(");\n");
+        }
+        // Not held back (see `Tx::apply`).
+        Write::TicketWithdrawn { .. }
+        | Write::TicketRated { .. }
+        | Write::TicketComment { .. }
+        | Write::Audit { .. } => {}
+    }
+}
+
+/// The merchant a held-back write touches, and whether it changes the
+/// user's hourly code count too.
+fn write_touches(write: &Write) -> Option<(&MerchantId, bool)> {
+    match write {
+        Write::OtpIssued { merchant, .. } | Write::OtpRefunded { merchant } => {
+            Some((merchant, true))
+        }
+        Write::OtpFailed { merchant }
+        | Write::OtpLocked { merchant, .. }
+        | Write::OtpConsumed { merchant }
+        | Write::RequestCreated { merchant, .. } => Some((merchant, false)),
+        Write::TicketWithdrawn { .. }
+        | Write::TicketRated { .. }
+        | Write::TicketComment { .. }
+        | Write::Audit { .. } => None,
+    }
+}
+
+/// The script that writes everything held back, the outbox last (its ids
+/// come back with `RETURNING id`).
+fn commit_script(dialect: Dialect, deferred: &Deferred) -> Script {
+    let mut s = Script::new(dialect);
+    // An update applied in the transaction that stores it need not be
+    // stored at all (its deletion below is kept, for an older copy).
+    let applied: std::collections::HashSet<i64> = deferred.inbox_done.iter().copied().collect();
+    let stored: Vec<&(InboxRow, i64)> = deferred
+        .stored
+        .iter()
+        .filter(|(row, _)| !applied.contains(&row.update_id))
+        .collect();
+    insert_rows(
+        &mut s,
+        "inbox (update_id, chat_id, payload, received_at)",
+        " ON CONFLICT (update_id) DO NOTHING",
+        &stored,
+        |s, (row, at)| {
+            s.int(row.update_id).sql(", ").int(row.chat_id).sql(", ");
+            s.text(&row.payload).sql(", ").int(*at);
+        },
+    );
+    for chunk in deferred.sent.chunk_by(|a, b| a.1 == b.1) {
+        for part in chunk.chunks(ROWS_PER_STATEMENT * 4) {
+            s.sql("UPDATE outbox SET status = 'sent', sent_at = ")
+                .int(part[0].1)
+                .sql(", attempts = attempts + 1 WHERE id IN (")
+                .ints(part.iter().map(|(id, _)| *id))
+                .sql(");\n");
+        }
+    }
+    for held in &deferred.writes {
+        write_statements(&mut s, held);
+    }
+    // One row per chat: the last save wins (PostgreSQL refuses to upsert
+    // the same key twice in one statement).
+    let mut last_of_chat = std::collections::HashMap::new();
+    for (i, row) in deferred.conversations.iter().enumerate() {
+        last_of_chat.insert(row.chat_id, i);
+    }
+    let conversations: Vec<&ConversationRow> = deferred
+        .conversations
+        .iter()
+        .enumerate()
+        .filter(|(i, row)| last_of_chat.get(&row.chat_id) == Some(i))
+        .map(|(_, row)| row)
+        .collect();
+    insert_rows(
+        &mut s,
+        "conversations (chat_id, user_id, lang, state, updated_at)",
+        " ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang, \
+         state = excluded.state, updated_at = excluded.updated_at",
+        &conversations,
+        |s, row| {
             s.int(row.chat_id)
                 .sql(", ")
                 .int(row.user_id)
                 .sql(", ")
                 .text(row.lang);
-            s.sql(", ")
-                .text(&row.state)
-                .sql(", ")
-                .int(row.updated_at)
-                .sql(")");
-        }
-        s.sql(" ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang, \
-               state = excluded.state, updated_at = excluded.updated_at;\n");
-    }
-    if !turns.is_empty() {
-        s.sql("INSERT INTO turns (chat_id, update_id, event, intent, input, state_before, state_after, at) VALUES ");
-        for (i, row) in turns.iter().enumerate() {
-            s.sql(if i == 0 { "(" } else { ", (" });
+            s.sql(", ").text(&row.state).sql(", ").int(row.updated_at);
+        },
+    );
+    insert_rows(
+        &mut s,
+        "turns (chat_id, update_id, event, intent, input, state_before, state_after, at)",
+        "",
+        &deferred.turns,
+        |s, row| {
             s.int(row.chat_id)
                 .sql(", ")
                 .opt_int(row.update_id)
@@ -122,14 +279,15 @@ fn sqlite_script(
                 .text(row.state_before)
                 .sql(", ")
                 .text(row.state_after);
-            s.sql(", ").int(row.at).sql(")");
-        }
-        s.sql(";\n");
-    }
-    if !audit.is_empty() {
-        s.sql("INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) VALUES ");
-        for (i, row) in audit.iter().enumerate() {
-            s.sql(if i == 0 { "(" } else { ", (" });
+            s.sql(", ").int(row.at);
+        },
+    );
+    insert_rows(
+        &mut s,
+        "audit (at, actor, action, merchant_id, chat_id, detail)",
+        "",
+        &deferred.audit,
+        |s, row| {
             s.int(row.at)
                 .sql(", ")
                 .text(&row.actor)
@@ -139,29 +297,42 @@ fn sqlite_script(
                 .opt_text(row.merchant.as_deref())
                 .sql(", ")
                 .opt_int(row.chat_id);
-            s.sql(", ").text(&row.detail).sql(")");
-        }
-        s.sql(";\n");
+            s.sql(", ").text(&row.detail);
+        },
+    );
+    for chunk in deferred.inbox_done.chunks(ROWS_PER_STATEMENT * 4) {
+        s.sql("DELETE FROM inbox WHERE update_id IN (")
+            .ints(chunk.iter().copied())
+            .sql(");\n");
     }
-    if !inbox_done.is_empty() {
-        s.sql("DELETE FROM inbox WHERE update_id IN (");
-        for (i, id) in inbox_done.iter().enumerate() {
-            if i > 0 {
-                s.sql(", ");
-            }
-            s.int(*id);
-        }
-        s.sql(");\n");
-    }
+    insert_rows(
+        &mut s,
+        "outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at)",
+        " RETURNING id",
+        &deferred.outbox,
+        |s, row| {
+            s.int(row.chat_id)
+                .sql(", ")
+                .opt_int(row.ticket_id)
+                .sql(", ")
+                .text(&row.json);
+            s.sql(", ")
+                .int(row.priority)
+                .sql(", 'pending', 0, ")
+                .int(row.at)
+                .sql(", ")
+                .int(row.at);
+        },
+    );
     s
 }
 
-/// Rows per multi-row statement (well under both backends' bind limits).
-const ROWS_PER_STATEMENT: usize = 200;
-
-/// Runs `$body` with `$c` bound to the transaction's connection.
+/// Runs `$body` with `$c` bound to the transaction's connection, after
+/// writing what is held back (and forgetting the facts read so far: the
+/// statement may change them).
 macro_rules! with_tx {
-    ($tx:expr, $c:ident => $body:expr) => {
+    ($tx:expr, $c:ident => $body:expr) => {{
+        $tx.before_statement().await?;
         match &mut $tx.conn {
             TxConn::Sqlite(t, _) => {
                 let $c = &mut **t;
@@ -172,13 +343,14 @@ macro_rules! with_tx {
                 $body
             }
         }
-    };
+    }};
 }
 
 /// Runs `$body` with `$qb` a fresh `QueryBuilder` for the transaction's
-/// backend and `$c` its connection.
+/// backend and `$c` its connection (after `before_statement`, as `with_tx!`).
 macro_rules! with_builder {
-    ($tx:expr, $init:expr, $qb:ident, $c:ident => $body:expr) => {
+    ($tx:expr, $init:expr, $qb:ident, $c:ident => $body:expr) => {{
+        $tx.before_statement().await?;
         match &mut $tx.conn {
             TxConn::Sqlite(t, _) => {
                 let $c = &mut **t;
@@ -191,10 +363,49 @@ macro_rules! with_builder {
                 $body
             }
         }
+    }};
+}
+
+/// Runs a script in one round trip and returns what `$decode` makes of
+/// each row it returns.
+macro_rules! script_rows {
+    ($conn:expr, $script:expr, $row:ident => $decode:expr) => {
+        match $conn {
+            TxConn::Sqlite(t, _) => {
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($script.into_sql()))
+                    .fetch_all(&mut **t)
+                    .await?;
+                rows.iter()
+                    .map(|$row| $decode)
+                    .collect::<Result<Vec<_>, StoreError>>()?
+            }
+            TxConn::Postgres(t) => {
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($script.into_sql()))
+                    .fetch_all(&mut **t)
+                    .await?;
+                rows.iter()
+                    .map(|$row| $decode)
+                    .collect::<Result<Vec<_>, StoreError>>()?
+            }
+        }
     };
 }
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// An integer column of a script's row; `None` for a row without it (a
+/// script's statements return rows of different shapes).
+fn column_i64<R: Row>(row: &R, column: &str) -> Result<Option<i64>, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    match row.try_get::<i64, _>(column) {
+        Ok(value) => Ok(Some(value)),
+        Err(sqlx::Error::ColumnNotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// A stored conversation; a row written by a future or broken version
 /// starts over rather than failing forever.
@@ -205,12 +416,138 @@ fn decode_conversation(chat_id: i64, json: &str) -> Conversation {
     })
 }
 
+/// The most recent requests of a merchant the unbinding flow looks at.
+const REQUESTS_PER_MERCHANT: i64 = 20;
+
+/// Two statements: one row per (merchant, user) with the merchant, its code
+/// state (each may be missing) and both hourly send counts; then each
+/// merchant's latest requests.
+fn facts_script(s: &mut Script, keys: &[&(MerchantId, i64)], hour_ago: i64) {
+    s.sql("SELECT k.column1 AS key_merchant, CAST(k.column2 AS BIGINT) AS key_user, \
+           m.name, m.phone, m.card_mask, m.bank_name, \
+           o.merchant_id AS otp_merchant, o.code_hash, o.expires_at, o.failures, o.locked_until, o.last_sent_at, \
+           (SELECT COUNT(*) FROM otp_sends WHERE merchant_id = k.column1 AND sent_at > ")
+        .int(hour_ago)
+        .sql(") AS merchant_sends, (SELECT COUNT(*) FROM otp_sends WHERE user_id = k.column2 AND sent_at > ")
+        .int(hour_ago)
+        .sql(") AS user_sends FROM (VALUES ");
+    for (i, (merchant, user)) in keys.iter().enumerate() {
+        s.sql(if i == 0 { "(" } else { ", (" });
+        s.text(merchant.as_str()).sql(", ").int(*user).sql(")");
+    }
+    s.sql(
+        ") AS k LEFT JOIN merchants m ON m.merchant_id = k.column1 \
+           LEFT JOIN otp_state o ON o.merchant_id = k.column1;\n",
+    );
+    s.sql(
+        "SELECT merchant_id AS request_merchant, reference, status, created_at FROM (\
+           SELECT merchant_id, reference, status, created_at, \
+           ROW_NUMBER() OVER (PARTITION BY merchant_id ORDER BY created_at DESC) AS n \
+           FROM unbind_requests WHERE merchant_id IN (",
+    );
+    let mut merchants: Vec<&str> = keys.iter().map(|(m, _)| m.as_str()).collect();
+    merchants.sort_unstable();
+    merchants.dedup();
+    for (i, merchant) in merchants.iter().enumerate() {
+        if i > 0 {
+            s.sql(", ");
+        }
+        s.text(merchant);
+    }
+    s.sql(")) AS latest WHERE n <= ")
+        .int(REQUESTS_PER_MERCHANT)
+        .sql(" ORDER BY request_merchant, created_at DESC;\n");
+}
+
+/// A row of `facts_script`.
+enum FactsRow {
+    /// The facts of (merchant, user), requests not yet filled in.
+    Merchant((String, i64), MerchantFacts),
+    /// One of a merchant's requests (`None`: unreadable, skipped).
+    Request(String, Option<RequestSummary>),
+}
+
+fn facts_row<R: Row>(r: &R) -> Result<FactsRow, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    if let Ok(merchant) = r.try_get::<String, _>("request_merchant") {
+        let request = match (
+            Reference::parse(&r.try_get::<String, _>("reference")?),
+            RequestStatus::parse(&r.try_get::<String, _>("status")?),
+        ) {
+            (Some(reference), Some(status)) => Some(RequestSummary {
+                reference,
+                status,
+                created_at: r.try_get("created_at")?,
+            }),
+            _ => None,
+        };
+        return Ok(FactsRow::Request(merchant, request));
+    }
+    let key_merchant: String = r.try_get("key_merchant")?;
+    let key_user: i64 = r.try_get("key_user")?;
+    let merchant = match (
+        r.try_get::<Option<String>, _>("name")?,
+        r.try_get::<Option<String>, _>("phone")?,
+        r.try_get::<Option<String>, _>("card_mask")?,
+        r.try_get::<Option<String>, _>("bank_name")?,
+    ) {
+        (Some(name), Some(phone), Some(card), Some(bank)) => Some(MerchantRecord {
+            name,
+            phone: Phone::from_trusted(phone),
+            card: MaskedCard::from_trusted(card),
+            bank,
+        }),
+        _ => None,
+    };
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    let merchant_sends = count(r.try_get("merchant_sends")?);
+    let otp = match r.try_get::<Option<String>, _>("otp_merchant")? {
+        Some(_) => OtpFacts {
+            code_hash: r.try_get("code_hash")?,
+            expires_at: r.try_get("expires_at")?,
+            failures: count(r.try_get::<Option<i64>, _>("failures")?.unwrap_or(0)),
+            locked_until: r.try_get("locked_until")?,
+            last_sent_at: r.try_get("last_sent_at")?,
+            sends_last_hour: merchant_sends,
+        },
+        None => OtpFacts {
+            sends_last_hour: merchant_sends,
+            ..OtpFacts::default()
+        },
+    };
+    let merchant_id = MerchantId::from_trusted(key_merchant.clone());
+    Ok(FactsRow::Merchant(
+        (key_merchant, key_user),
+        MerchantFacts {
+            merchant_id,
+            merchant,
+            otp,
+            user_sends_last_hour: count(r.try_get("user_sends")?),
+            requests: Vec::new(),
+        },
+    ))
+}
+
 impl Tx {
     /// A transaction over an open connection.
     pub(super) fn new(conn: TxConn) -> Tx {
         Tx {
             conn,
             deferred: Deferred::default(),
+            facts: std::collections::HashMap::new(),
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self.conn {
+            TxConn::Sqlite(..) => Dialect::Sqlite,
+            TxConn::Postgres(_) => Dialect::Postgres,
         }
     }
 
@@ -234,118 +571,83 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes the held-back rows now, one statement per table and chunk.
-    async fn flush(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
-        let deferred = std::mem::take(&mut self.deferred);
-        // One row per chat: the last save wins (PostgreSQL refuses to
-        // upsert the same key twice in one statement).
-        let mut last_of_chat = std::collections::HashMap::new();
-        for (i, row) in deferred.conversations.iter().enumerate() {
-            last_of_chat.insert(row.chat_id, i);
+    /// Before any statement but the batched ones: writes the held-back
+    /// writes (so the statement sees them) and forgets the facts read so
+    /// far (the statement may change them).
+    async fn before_statement(&mut self) -> Result<(), StoreError> {
+        self.facts.clear();
+        self.write_held().await
+    }
+
+    /// Writes the held-back unbinding writes now, in one round trip.
+    async fn write_held(&mut self) -> Result<(), StoreError> {
+        if self.deferred.writes.is_empty() {
+            return Ok(());
         }
-        let conversations: Vec<&ConversationRow> = deferred
-            .conversations
-            .iter()
-            .enumerate()
-            .filter(|(i, row)| last_of_chat.get(&row.chat_id) == Some(i))
-            .map(|(_, row)| row)
-            .collect();
-        if let TxConn::Sqlite(t, _) = &mut self.conn {
-            // SQLite: every append but the outbox (whose ids come back) in
-            // one round trip.
-            let script = sqlite_script(
-                &conversations,
-                &deferred.turns,
-                &deferred.audit,
-                &deferred.inbox_done,
-            );
-            if !script.is_empty() {
+        let mut script = Script::new(self.dialect());
+        for held in std::mem::take(&mut self.deferred.writes) {
+            write_statements(&mut script, &held);
+        }
+        match &mut self.conn {
+            TxConn::Sqlite(t, _) => {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(script.into_sql()))
                     .execute(&mut **t)
                     .await?;
             }
-            let queued = self.insert_outbox(&deferred.outbox).await?;
-            return Ok(queued);
+            TxConn::Postgres(t) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(script.into_sql()))
+                    .execute(&mut **t)
+                    .await?;
+            }
         }
-        for chunk in conversations.chunks(ROWS_PER_STATEMENT) {
-            with_builder!(self, "INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) ", qb, c => {
-                qb.push_values(chunk, |mut b, row| {
-                    b.push_bind(row.chat_id).push_bind(row.user_id).push_bind(row.lang)
-                        .push_bind(row.state.as_str()).push_bind(row.updated_at);
-                });
-                qb.push(" ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang, \
-                         state = excluded.state, updated_at = excluded.updated_at");
-                qb.build().persistent(false).execute(c).await?;
-            });
-        }
-        for chunk in deferred.turns.chunks(ROWS_PER_STATEMENT) {
-            with_builder!(self, "INSERT INTO turns (chat_id, update_id, event, intent, input, state_before, state_after, at) ", qb, c => {
-                qb.push_values(chunk, |mut b, row| {
-                    b.push_bind(row.chat_id).push_bind(row.update_id).push_bind(row.event)
-                        .push_bind(row.intent).push_bind(row.input.as_deref())
-                        .push_bind(row.state_before).push_bind(row.state_after).push_bind(row.at);
-                });
-                qb.build().persistent(false).execute(c).await?;
-            });
-        }
-        let queued = self.insert_outbox(&deferred.outbox).await?;
-        for chunk in deferred.audit.chunks(ROWS_PER_STATEMENT) {
-            with_builder!(self, "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) ", qb, c => {
-                qb.push_values(chunk, |mut b, row| {
-                    b.push_bind(row.at).push_bind(row.actor.as_str()).push_bind(row.action.as_str())
-                        .push_bind(row.merchant.as_deref()).push_bind(row.chat_id).push_bind(row.detail.as_str());
-                });
-                qb.build().persistent(false).execute(c).await?;
-            });
-        }
-        for chunk in deferred.inbox_done.chunks(ROWS_PER_STATEMENT) {
-            with_builder!(self, "DELETE FROM inbox WHERE update_id IN (", qb, c => {
-                let mut ids = qb.separated(", ");
-                for id in chunk {
-                    ids.push_bind(*id);
-                }
-                qb.push(")");
-                qb.build().persistent(false).execute(c).await?;
-            });
-        }
-        Ok(queued)
+        Ok(())
     }
 
-    /// Inserts queued messages; returns them with their ids.
-    async fn insert_outbox(&mut self, outbox: &[QueuedRow]) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut queued = Vec::with_capacity(outbox.len());
-        for chunk in outbox.chunks(ROWS_PER_STATEMENT) {
-            let mut ids: Vec<i64> = with_builder!(self, "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at) ", qb, c => {
-                qb.push_values(chunk, |mut b, row| {
-                    b.push_bind(row.chat_id).push_bind(row.ticket_id).push_bind(row.json.as_str())
-                        .push_bind(row.priority).push("'pending'").push("0")
-                        .push_bind(row.at).push_bind(row.at);
-                });
-                qb.push(" RETURNING id");
-                let rows = qb.build().persistent(false).fetch_all(c).await?;
-                rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<Vec<_>, _>>()?
-            });
-            // Ids are handed out in the order of VALUES (RETURNING itself
-            // promises no order).
-            ids.sort_unstable();
-            if ids.len() != chunk.len() {
-                return Err(StoreError::Corrupt(
-                    "outbox insert returned a wrong number of ids".into(),
-                ));
-            }
-            for (id, row) in ids.into_iter().zip(chunk) {
-                queued.push(OutboxRow {
-                    id,
-                    chat_id: row.chat_id,
-                    ticket_id: row.ticket_id,
-                    payload: row.payload.clone(),
-                    attempts: 0,
-                    priority: row.priority,
-                });
-            }
+    /// Writes everything held back in one round trip; returns the queued
+    /// messages with their ids.
+    async fn flush(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
+        let deferred = std::mem::take(&mut self.deferred);
+        let script = commit_script(self.dialect(), &deferred);
+        if script.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut ids: Vec<i64> = script_rows!(&mut self.conn, script, r => column_i64(r, "id"))
+            .into_iter()
+            .flatten()
+            .collect();
+        // Ids are handed out in the order of VALUES (RETURNING itself
+        // promises no order).
+        ids.sort_unstable();
+        if ids.len() != deferred.outbox.len() {
+            return Err(StoreError::Corrupt(
+                "outbox insert returned a wrong number of ids".into(),
+            ));
+        }
+        Ok(ids
+            .into_iter()
+            .zip(deferred.outbox)
+            .map(|(id, row)| OutboxRow {
+                id,
+                chat_id: row.chat_id,
+                ticket_id: row.ticket_id,
+                payload: row.payload,
+                attempts: 0,
+                priority: row.priority,
+            })
+            .collect())
+    }
 
-        Ok(queued)
+    /// Stores updates in the inbox (at commit; already stored ones are
+    /// ignored).
+    pub fn inbox_put_many(&mut self, rows: &[InboxRow], now: i64) {
+        self.deferred
+            .stored
+            .extend(rows.iter().map(|row| (row.clone(), now)));
+    }
+
+    /// Marks messages sent (at commit).
+    pub fn outbox_sent(&mut self, ids: &[i64], now: i64) {
+        self.deferred.sent.extend(ids.iter().map(|id| (*id, now)));
     }
 
     /// PostgreSQL: serialises turns of one chat across replicas until commit.
@@ -601,97 +903,63 @@ impl Tx {
         Ok(())
     }
 
-    /// Everything the unbinding flow needs about a merchant number.
+    /// Everything the unbinding flow needs about a merchant number (from
+    /// the facts already read in this transaction when nothing changed them).
     pub async fn merchant_facts(
         &mut self,
         merchant: &MerchantId,
         user_id: i64,
         now: i64,
     ) -> Result<MerchantFacts, StoreError> {
-        let id = merchant.as_str();
-        let hour_ago = now - HOUR_MS;
-        let (merchant_row, otp_row, merchant_sends, user_sends, request_rows) = with_tx!(self, c => {
-            // One row whatever exists: the merchant and its code state (each
-            // may be missing) with both hourly send counts.
-            let r = sqlx::query(
-                "SELECT m.name, m.phone, m.card_mask, m.bank_name,
-                        o.merchant_id AS otp_merchant, o.code_hash, o.expires_at, o.failures, o.locked_until, o.last_sent_at,
-                        (SELECT COUNT(*) FROM otp_sends WHERE merchant_id = $1 AND sent_at > $2) AS merchant_sends,
-                        (SELECT COUNT(*) FROM otp_sends WHERE user_id = $3 AND sent_at > $2) AS user_sends
-                 FROM (SELECT 1 AS one) AS one
-                 LEFT JOIN merchants m ON m.merchant_id = $1
-                 LEFT JOIN otp_state o ON o.merchant_id = $1",
-            )
-            .bind(id).bind(hour_ago).bind(user_id).fetch_one(&mut *c).await?;
-            let rs = sqlx::query("SELECT reference, status, created_at FROM unbind_requests WHERE merchant_id = $1 ORDER BY created_at DESC LIMIT 20")
-                .bind(id).fetch_all(&mut *c).await?;
-            let mut requests = Vec::new();
-            for r in rs {
-                requests.push((r.try_get::<String, _>("reference")?, r.try_get::<String, _>("status")?, r.try_get::<i64, _>("created_at")?));
-            }
-            let merchant = match (
-                r.try_get::<Option<String>, _>("name")?,
-                r.try_get::<Option<String>, _>("phone")?,
-                r.try_get::<Option<String>, _>("card_mask")?,
-                r.try_get::<Option<String>, _>("bank_name")?,
-            ) {
-                (Some(name), Some(phone), Some(card), Some(bank)) => Some((name, phone, card, bank)),
-                _ => None,
-            };
-            let otp = match r.try_get::<Option<String>, _>("otp_merchant")? {
-                Some(_) => Some((
-                    r.try_get::<Option<String>, _>("code_hash")?,
-                    r.try_get::<Option<i64>, _>("expires_at")?,
-                    r.try_get::<Option<i64>, _>("failures")?.unwrap_or(0),
-                    r.try_get::<Option<i64>, _>("locked_until")?,
-                    r.try_get::<Option<i64>, _>("last_sent_at")?,
-                )),
-                None => None,
-            };
-            let ms: i64 = r.try_get("merchant_sends")?;
-            let us: i64 = r.try_get("user_sends")?;
-            Ok::<_, StoreError>((merchant, otp, ms, us, requests))
-        })?;
-        let merchant_record = merchant_row.map(|(name, phone, card, bank)| MerchantRecord {
-            name,
-            phone: Phone::from_trusted(phone),
-            card: MaskedCard::from_trusted(card),
-            bank,
-        });
-        let otp = match otp_row {
-            Some((code_hash, expires_at, failures, locked_until, last_sent_at)) => OtpFacts {
-                code_hash,
-                expires_at,
-                failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                locked_until,
-                last_sent_at,
-                sends_last_hour: u32::try_from(merchant_sends).unwrap_or(u32::MAX),
-            },
-            None => OtpFacts {
-                sends_last_hour: u32::try_from(merchant_sends).unwrap_or(u32::MAX),
-                ..OtpFacts::default()
-            },
-        };
-        let requests = request_rows
-            .into_iter()
-            .filter_map(|(reference, status, created_at)| {
-                Some(RequestSummary {
-                    reference: Reference::parse(&reference)?,
-                    status: RequestStatus::parse(&status)?,
-                    created_at,
-                })
-            })
-            .collect();
-        Ok(MerchantFacts {
-            merchant_id: merchant.clone(),
-            merchant: merchant_record,
-            otp,
-            user_sends_last_hour: u32::try_from(user_sends).unwrap_or(u32::MAX),
-            requests,
-        })
+        let key = (merchant.as_str().to_string(), user_id);
+        if let Some(facts) = self.facts.get(&key) {
+            return Ok(facts.clone());
+        }
+        self.read_facts(&[(merchant.clone(), user_id)], now).await?;
+        self.facts
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt("merchant facts missing".into()))
     }
 
-    /// Applies one of the core's writes.
+    /// Reads the facts of several merchants (each for the user asking) in
+    /// one round trip and keeps them for `merchant_facts`.
+    pub async fn read_facts(
+        &mut self,
+        keys: &[(MerchantId, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let keys: Vec<&(MerchantId, i64)> = keys
+            .iter()
+            .filter(|(m, u)| !self.facts.contains_key(&(m.as_str().to_string(), *u)))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.write_held().await?;
+        let mut script = Script::new(self.dialect());
+        facts_script(&mut script, &keys, now - HOUR_MS);
+        let rows = script_rows!(&mut self.conn, script, r => facts_row(r));
+        let mut requests: std::collections::HashMap<String, Vec<RequestSummary>> =
+            std::collections::HashMap::new();
+        let mut found = Vec::new();
+        for row in rows {
+            match row {
+                FactsRow::Merchant(key, facts) => found.push((key, facts)),
+                FactsRow::Request(merchant, request) => {
+                    requests.entry(merchant).or_default().extend(request)
+                }
+            }
+        }
+        for ((merchant, user_id), mut facts) in found {
+            facts.requests = requests.get(&merchant).cloned().unwrap_or_default();
+            self.facts.insert((merchant, user_id), facts);
+        }
+        Ok(())
+    }
+
+    /// Applies one of the core's writes. The unbinding flow's writes are
+    /// held back until the next statement or the commit.
     pub async fn apply(
         &mut self,
         write: &Write,
@@ -699,50 +967,18 @@ impl Tx {
         user_id: i64,
         now: i64,
     ) -> Result<(), StoreError> {
+        if let Some((merchant, counts_user)) = write_touches(write) {
+            self.facts
+                .retain(|(m, u), _| m != merchant.as_str() && !(counts_user && *u == user_id));
+            self.deferred.writes.push(HeldWrite {
+                write: write.clone(),
+                chat_id,
+                user_id,
+                at: now,
+            });
+            return Ok(());
+        }
         match write {
-            Write::OtpIssued {
-                merchant,
-                code_hash,
-                expires_at,
-            } => with_tx!(self, c => {
-                sqlx::query(
-                    "INSERT INTO otp_state (merchant_id, code_hash, expires_at, failures, last_sent_at) VALUES ($1, $2, $3, 0, $4)
-                     ON CONFLICT (merchant_id) DO UPDATE SET code_hash = excluded.code_hash,
-                     expires_at = excluded.expires_at, last_sent_at = excluded.last_sent_at",
-                )
-                .bind(merchant.as_str()).bind(code_hash).bind(expires_at).bind(now)
-                .execute(&mut *c).await?;
-                sqlx::query("INSERT INTO otp_sends (merchant_id, user_id, sent_at) VALUES ($1, $2, $3)")
-                    .bind(merchant.as_str()).bind(user_id).bind(now)
-                    .execute(&mut *c).await?;
-                Ok::<_, StoreError>(())
-            })?,
-            Write::OtpRefunded { merchant } => with_tx!(self, c => {
-                sqlx::query("UPDATE otp_state SET code_hash = NULL, expires_at = NULL, last_sent_at = NULL WHERE merchant_id = $1")
-                    .bind(merchant.as_str()).execute(&mut *c).await?;
-                sqlx::query(
-                    "DELETE FROM otp_sends WHERE id = (SELECT MAX(id) FROM otp_sends WHERE merchant_id = $1)",
-                )
-                .bind(merchant.as_str()).execute(&mut *c).await?;
-                Ok::<_, StoreError>(())
-            })?,
-            Write::OtpFailed { merchant } => with_tx!(self, c => sqlx::query(
-                "UPDATE otp_state SET failures = failures + 1 WHERE merchant_id = $1",
-            ).bind(merchant.as_str()).execute(c).await.map(|_| ()))?,
-            Write::OtpLocked { merchant, until } => with_tx!(self, c => sqlx::query(
-                "UPDATE otp_state SET failures = 0, locked_until = $2, code_hash = NULL, expires_at = NULL WHERE merchant_id = $1",
-            ).bind(merchant.as_str()).bind(until).execute(c).await.map(|_| ()))?,
-            Write::OtpConsumed { merchant } => with_tx!(self, c => sqlx::query(
-                "UPDATE otp_state SET failures = 0, code_hash = NULL, expires_at = NULL WHERE merchant_id = $1",
-            ).bind(merchant.as_str()).execute(c).await.map(|_| ()))?,
-            Write::RequestCreated {
-                reference,
-                merchant,
-            } => with_tx!(self, c => sqlx::query(
-                "INSERT INTO unbind_requests (reference, merchant_id, chat_id, user_id, status, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'submitted', $5, $5)",
-            ).bind(reference.as_str()).bind(merchant.as_str()).bind(chat_id).bind(user_id).bind(now)
-            .execute(c).await.map(|_| ()))?,
             Write::TicketWithdrawn { ticket } => {
                 with_tx!(self, c => sqlx::query(
                     "UPDATE tickets SET status = 'withdrawn', closed_at = $2 WHERE id = $1 AND status = 'open'",
@@ -769,6 +1005,13 @@ impl Tx {
                 )
                 .await?
             }
+            // Held back above.
+            Write::OtpIssued { .. }
+            | Write::OtpRefunded { .. }
+            | Write::OtpFailed { .. }
+            | Write::OtpLocked { .. }
+            | Write::OtpConsumed { .. }
+            | Write::RequestCreated { .. } => {}
         }
         Ok(())
     }

@@ -195,6 +195,75 @@ async fn otp_writes_show_in_merchant_facts() {
 }
 
 #[tokio::test]
+async fn facts_of_several_merchants_are_read_at_once_and_writes_refresh_them() {
+    for (name, store, _guard) in stores("facts_of_several_merchants").await {
+        let (a, b) = (merchant("AAA111111"), merchant("BBB222222"));
+        for m in [&a, &b] {
+            store
+                .upsert_merchant(
+                    &MerchantRow {
+                        merchant_id: m.as_str().into(),
+                        name: "店铺 'quoted' \\ 名".into(),
+                        phone: "13800131234".into(),
+                        card_mask: "6222 **** **** 0123".into(),
+                        bank_name: "Bank".into(),
+                    },
+                    0,
+                )
+                .await
+                .expect("upsert");
+        }
+        let mut tx = store.begin().await.expect("begin");
+        for n in 0..25u8 {
+            tx.apply(
+                &Write::RequestCreated {
+                    reference: Reference::generate("20261129", [n, 1, 2, 3, 4]),
+                    merchant: a.clone(),
+                },
+                9,
+                77,
+                i64::from(n),
+            )
+            .await
+            .expect("request");
+        }
+        tx.read_facts(&[(a.clone(), 77), (b.clone(), 88), (a.clone(), 88)], 100)
+            .await
+            .expect("read");
+        let facts_a = tx.merchant_facts(&a, 77, 100).await.expect("facts");
+        assert_eq!(facts_a.requests.len(), 20, "{name}: the latest 20");
+        assert_eq!(facts_a.requests[0].created_at, 24, "{name}: newest first");
+        assert_eq!(
+            facts_a.merchant.as_ref().map(|m| m.name.as_str()),
+            Some("店铺 'quoted' \\ 名"),
+            "{name}"
+        );
+        let facts_b = tx.merchant_facts(&b, 88, 100).await.expect("facts");
+        assert!(facts_b.requests.is_empty(), "{name}");
+        // User 88 is sent a code for A: A's facts and user 88's counts change.
+        tx.apply(
+            &Write::OtpIssued {
+                merchant: a.clone(),
+                code_hash: "h".into(),
+                expires_at: 500,
+            },
+            9,
+            88,
+            100,
+        )
+        .await
+        .expect("issue");
+        let facts_b = tx.merchant_facts(&b, 88, 100).await.expect("facts");
+        assert_eq!(facts_b.user_sends_last_hour, 1, "{name}");
+        assert_eq!(facts_b.otp.sends_last_hour, 0, "{name}");
+        let facts_a = tx.merchant_facts(&a, 77, 100).await.expect("facts");
+        assert_eq!(facts_a.otp.sends_last_hour, 1, "{name}");
+        assert_eq!(facts_a.user_sends_last_hour, 0, "{name}");
+        tx.commit().await.expect("commit");
+    }
+}
+
+#[tokio::test]
 async fn outbox_keeps_order_and_retries() {
     for (name, store, _guard) in stores("outbox_keeps_order_and_retries").await {
         let mut tx = store.begin().await.expect("begin");
