@@ -255,6 +255,12 @@ async fn start_fake() -> (Arc<Fake>, String) {
     (fake, url)
 }
 
+/// The bot's log filter: errors only, unless `POSDESK_LOADGEN_LOG` says
+/// otherwise (e.g. `posdesk::engine=debug` for the writer's batches).
+fn bot_log_filter() -> String {
+    std::env::var("POSDESK_LOADGEN_LOG").unwrap_or_else(|_| "error".into())
+}
+
 fn posdesk_binary() -> std::path::PathBuf {
     let me = std::env::current_exe().expect("current exe");
     me.with_file_name("posdesk")
@@ -303,7 +309,7 @@ async fn run_target(target: &str, args: &Args) -> Outcome {
             .env("POSDESK_OTP__WEBHOOK_URL", format!("{url}/sms"))
             .env("POSDESK_OTP__WEBHOOK_SECRET", "bench")
             .env("POSDESK_LIMITS__INPUTS_PER_MINUTE", "0")
-            .env("RUST_LOG", "error")
+            .env("RUST_LOG", bot_log_filter())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -515,7 +521,7 @@ async fn burst(args: &Args, notifications: usize) {
         .env("DATABASE_URL", &db_url)
         .env("POSDESK_TELEGRAM__THROTTLE", "true")
         .env("POSDESK_HTTP__LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "error")
+        .env("RUST_LOG", bot_log_filter())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

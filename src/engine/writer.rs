@@ -175,7 +175,17 @@ fn next_batch(waiting: &mut VecDeque<Waiting>) -> Vec<Waiting> {
 /// so one bad turn holds up nobody else.
 async fn write(engine: &Engine, chores: Chores, replies: ChoreReplies, batch: Vec<Waiting>) {
     let inbounds: Vec<&Inbound> = batch.iter().map(|(inbound, _)| inbound).collect();
-    let error = match engine.write_batch(&chores, &inbounds).await {
+    let started = std::time::Instant::now();
+    let written = engine.write_batch(&chores, &inbounds).await;
+    tracing::debug!(
+        turns = inbounds.len(),
+        stored = chores.updates.len(),
+        sent = chores.sent.len(),
+        micros = started.elapsed().as_micros(),
+        ok = written.is_ok(),
+        "batch written"
+    );
+    let error = match written {
         Ok(results) => {
             replies.answer(&Ok(()));
             for ((_, reply), result) in batch.into_iter().zip(results) {

@@ -289,6 +289,7 @@ impl super::Tx {
                 q
             }};
         }
+        self.before_statement().await?;
         match &mut self.conn {
             super::tx::TxConn::Sqlite(t, _) => {
                 bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())))
@@ -305,6 +306,7 @@ impl super::Tx {
     }
 
     async fn reset_identity(&mut self, table: &str) -> Result<(), StoreError> {
+        self.before_statement().await?;
         if let super::tx::TxConn::Postgres(t) = &mut self.conn {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"

@@ -14,7 +14,7 @@ pub use copy::CopyReport;
 pub use inbox::InboxRow;
 pub use outbox::{OutboxPayload, OutboxRow, Priority};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
-pub use tx::Tx;
+pub use tx::{ClaimedChats, Tx};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -229,19 +229,17 @@ impl Store {
         }
     }
 
-    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so the write
-    /// lock is taken up front and a busy database waits instead of failing
-    /// mid-transaction).
+    /// Starts a write transaction. `BEGIN` goes with its first statement
+    /// (SQLite: `BEGIN IMMEDIATE`, so the write lock is taken up front and a
+    /// busy database waits instead of failing mid-transaction); SQLite's
+    /// in-process write lock is held from now on.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             Store::Sqlite(sqlite) => {
                 let guard = sqlite.write_lock().await;
-                Tx::new(tx::TxConn::Sqlite(
-                    sqlite.pool.begin_with("BEGIN IMMEDIATE").await?,
-                    guard,
-                ))
+                Tx::new(tx::TxConn::Sqlite(sqlite.pool.acquire().await?, guard))
             }
-            Store::Postgres(pool) => Tx::new(tx::TxConn::Postgres(pool.begin().await?)),
+            Store::Postgres(pool) => Tx::new(tx::TxConn::Postgres(pool.acquire().await?)),
         })
     }
 

@@ -56,8 +56,11 @@ impl Script {
             Dialect::Sqlite => "CAST(X'",
             Dialect::Postgres => "convert_from(decode('",
         });
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        self.sql.reserve(value.len() * 2 + 32);
         for byte in value.as_bytes() {
-            let _ = write!(self.sql, "{byte:02X}");
+            self.sql.push(char::from(HEX[usize::from(byte >> 4)]));
+            self.sql.push(char::from(HEX[usize::from(byte & 0x0F)]));
         }
         self.sql.push_str(match self.dialect {
             Dialect::Sqlite => "' AS TEXT)",

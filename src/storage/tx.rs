@@ -1,7 +1,8 @@
 //! One turn's transaction: exactly-once update claim, conversation load and
 //! save, merchant facts, the core's writes, the outbox and the turn record.
 
-use sqlx::{Postgres, Row, Sqlite, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, Row, Sqlite};
 
 use crate::conversation::{
     Conversation, MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened,
@@ -23,6 +24,10 @@ use super::script::{Dialect, Script};
 /// are written first, so every read sees them.
 pub struct Tx {
     pub(super) conn: TxConn,
+    /// `BEGIN` was sent (it goes with the first statement).
+    begun: bool,
+    /// Committed or rolled back.
+    finished: bool,
     deferred: Deferred,
     /// Merchant facts read in this transaction, by (merchant, user); an
     /// entry goes when a write touches its merchant or user, all go when
@@ -30,15 +35,19 @@ pub struct Tx {
     facts: std::collections::HashMap<(String, i64), MerchantFacts>,
 }
 
-/// The connection of an open transaction.
+/// The connection of a transaction. `BEGIN` and `COMMIT` are ours, sent in
+/// the same round trip as the first and the last statements; a transaction
+/// dropped unfinished closes its connection (which rolls it back) rather
+/// than return it to the pool mid-transaction.
 pub(super) enum TxConn {
-    /// SQLite, holding the in-process write lock until commit or rollback.
+    /// SQLite, holding the in-process write lock (never read, only held)
+    /// until the transaction is dropped, after its connection.
     Sqlite(
-        Transaction<'static, Sqlite>,
-        tokio::sync::OwnedMutexGuard<()>,
+        PoolConnection<Sqlite>,
+        #[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>,
     ),
     /// PostgreSQL.
-    Postgres(Transaction<'static, Postgres>),
+    Postgres(PoolConnection<Postgres>),
 }
 
 /// Rows appended inside the transaction, written at commit in this order.
@@ -366,13 +375,14 @@ macro_rules! with_builder {
     }};
 }
 
-/// Runs a script in one round trip and returns what `$decode` makes of
-/// each row it returns.
+/// Runs a script in one round trip (opening the transaction with it if
+/// nothing has yet) and returns what `$decode` makes of each row it returns.
 macro_rules! script_rows {
-    ($conn:expr, $script:expr, $row:ident => $decode:expr) => {
-        match $conn {
+    ($tx:expr, $script:expr, $row:ident => $decode:expr) => {{
+        let sql = $tx.opening($script);
+        match &mut $tx.conn {
             TxConn::Sqlite(t, _) => {
-                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($script.into_sql()))
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                     .fetch_all(&mut **t)
                     .await?;
                 rows.iter()
@@ -380,7 +390,7 @@ macro_rules! script_rows {
                     .collect::<Result<Vec<_>, StoreError>>()?
             }
             TxConn::Postgres(t) => {
-                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($script.into_sql()))
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                     .fetch_all(&mut **t)
                     .await?;
                 rows.iter()
@@ -388,7 +398,7 @@ macro_rules! script_rows {
                     .collect::<Result<Vec<_>, StoreError>>()?
             }
         }
-    };
+    }};
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -534,11 +544,77 @@ where
     ))
 }
 
+/// What `Tx::claim_and_load` found.
+#[derive(Debug, Default)]
+pub struct ClaimedChats {
+    /// Update ids claimed now (not applied before).
+    pub fresh: std::collections::HashSet<i64>,
+    /// Stored conversations by chat.
+    pub conversations: std::collections::HashMap<i64, Conversation>,
+    /// Open (or claimed) tickets by chat.
+    pub tickets: std::collections::HashMap<i64, TicketView>,
+}
+
+/// PostgreSQL: transaction-scoped locks on chats, in ascending order
+/// (volatile functions in the select list run after ORDER BY).
+fn lock_statement(s: &mut Script, chat_ids: &[i64]) {
+    if chat_ids.is_empty() {
+        return;
+    }
+    s.sql("SELECT pg_advisory_xact_lock(chats.column1) AS locked FROM (VALUES ");
+    for (i, id) in chat_ids.iter().enumerate() {
+        s.sql(if i == 0 { "(" } else { ", (" });
+        s.int(*id).sql("::int8)");
+    }
+    s.sql(") AS chats ORDER BY chats.column1;\n");
+}
+
+/// A row of `claim_and_load`'s script.
+enum ClaimRow {
+    Claimed(i64),
+    Chat(i64, String, Option<i64>, Option<String>),
+    Other,
+}
+
+fn claim_or_chat_row<R: Row>(r: &R) -> Result<ClaimRow, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    if let Some(update_id) = column_i64(r, "claimed")? {
+        return Ok(ClaimRow::Claimed(update_id));
+    }
+    if let Some(chat_id) = column_i64(r, "conversation_of")? {
+        return Ok(ClaimRow::Chat(
+            chat_id,
+            r.try_get("state")?,
+            r.try_get("ticket_id")?,
+            r.try_get("assignee_name")?,
+        ));
+    }
+    Ok(ClaimRow::Other)
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.begun && !self.finished {
+            // Dropped mid-transaction (an error or a cancelled task):
+            // nothing of it may reach the next user of the connection.
+            self.close_connection_on_drop();
+        }
+    }
+}
+
 impl Tx {
-    /// A transaction over an open connection.
+    /// A transaction over a connection (`BEGIN` goes with its first statement).
     pub(super) fn new(conn: TxConn) -> Tx {
         Tx {
             conn,
+            begun: false,
+            finished: false,
             deferred: Deferred::default(),
             facts: std::collections::HashMap::new(),
         }
@@ -551,70 +627,99 @@ impl Tx {
         }
     }
 
-    /// Writes the held-back rows, then commits. Returns the messages it
-    /// queued (for handing them to the sender without reading them back).
-    pub async fn commit(mut self) -> Result<Vec<OutboxRow>, StoreError> {
-        let queued = self.flush().await?;
-        match self.conn {
-            TxConn::Sqlite(t, _guard) => t.commit().await?,
-            TxConn::Postgres(t) => t.commit().await?,
+    /// The SQL of `script`, preceded by `BEGIN` if the transaction is not
+    /// open yet (SQLite: `BEGIN IMMEDIATE`, so the write lock is taken up
+    /// front and a busy database waits instead of failing mid-transaction).
+    fn opening(&mut self, script: Script) -> String {
+        if self.begun {
+            return script.into_sql();
         }
-        Ok(queued)
+        self.begun = true;
+        let begin = match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE;\n",
+            Dialect::Postgres => "BEGIN;\n",
+        };
+        let mut sql = String::from(begin);
+        sql.push_str(&script.into_sql());
+        sql
+    }
+
+    /// Writes the held-back rows and commits, in one round trip. Returns the
+    /// messages it queued (for handing them to the sender without reading
+    /// them back).
+    pub async fn commit(mut self) -> Result<Vec<OutboxRow>, StoreError> {
+        let result = self.flush_and_commit().await;
+        if result.is_err() {
+            self.rollback_now().await;
+        }
+        self.finished = true;
+        result
     }
 
     /// Rolls back (held-back rows are dropped with it).
-    pub async fn rollback(self) -> Result<(), StoreError> {
-        match self.conn {
-            TxConn::Sqlite(t, _guard) => t.rollback().await?,
-            TxConn::Postgres(t) => t.rollback().await?,
-        }
+    pub async fn rollback(mut self) -> Result<(), StoreError> {
+        self.rollback_now().await;
         Ok(())
     }
 
-    /// Before any statement but the batched ones: writes the held-back
-    /// writes (so the statement sees them) and forgets the facts read so
-    /// far (the statement may change them).
-    async fn before_statement(&mut self) -> Result<(), StoreError> {
+    /// Rolls back if open; if even that fails, the connection is closed
+    /// (which rolls back) instead of going back to the pool.
+    async fn rollback_now(&mut self) {
+        if !self.begun || self.finished {
+            return;
+        }
+        self.finished = true;
+        let rolled_back = match &mut self.conn {
+            TxConn::Sqlite(t, _) => sqlx::raw_sql("ROLLBACK").execute(&mut **t).await.is_ok(),
+            TxConn::Postgres(t) => sqlx::raw_sql("ROLLBACK").execute(&mut **t).await.is_ok(),
+        };
+        if !rolled_back {
+            self.close_connection_on_drop();
+        }
+    }
+
+    fn close_connection_on_drop(&mut self) {
+        match &mut self.conn {
+            TxConn::Sqlite(t, _) => t.close_on_drop(),
+            TxConn::Postgres(t) => t.close_on_drop(),
+        }
+    }
+
+    /// Before any statement but the batched ones: opens the transaction,
+    /// writes the held-back writes (so the statement sees them) and forgets
+    /// the facts read so far (the statement may change them).
+    pub(super) async fn before_statement(&mut self) -> Result<(), StoreError> {
         self.facts.clear();
         self.write_held().await
     }
 
-    /// Writes the held-back unbinding writes now, in one round trip.
+    /// Opens the transaction if needed and writes the held-back unbinding
+    /// writes, in one round trip.
     async fn write_held(&mut self) -> Result<(), StoreError> {
-        if self.deferred.writes.is_empty() {
+        if self.begun && self.deferred.writes.is_empty() {
             return Ok(());
         }
         let mut script = Script::new(self.dialect());
         for held in std::mem::take(&mut self.deferred.writes) {
             write_statements(&mut script, &held);
         }
-        match &mut self.conn {
-            TxConn::Sqlite(t, _) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(script.into_sql()))
-                    .execute(&mut **t)
-                    .await?;
-            }
-            TxConn::Postgres(t) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(script.into_sql()))
-                    .execute(&mut **t)
-                    .await?;
-            }
-        }
+        script_rows!(self, script, _row => Ok(()));
         Ok(())
     }
 
-    /// Writes everything held back in one round trip; returns the queued
-    /// messages with their ids.
-    async fn flush(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
+    /// Writes everything held back and commits, in one round trip.
+    async fn flush_and_commit(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
         let deferred = std::mem::take(&mut self.deferred);
-        let script = commit_script(self.dialect(), &deferred);
-        if script.is_empty() {
+        let mut script = commit_script(self.dialect(), &deferred);
+        if script.is_empty() && !self.begun {
             return Ok(Vec::new());
         }
-        let mut ids: Vec<i64> = script_rows!(&mut self.conn, script, r => column_i64(r, "id"))
+        script.sql("COMMIT;\n");
+        let mut ids: Vec<i64> = script_rows!(self, script, r => column_i64(r, "id"))
             .into_iter()
             .flatten()
             .collect();
+        self.finished = true;
         // Ids are handed out in the order of VALUES (RETURNING itself
         // promises no order).
         ids.sort_unstable();
@@ -659,37 +764,95 @@ impl Tx {
     /// `lock_chat` for several chats at once, taken in ascending order so two
     /// replicas locking overlapping sets cannot deadlock.
     pub async fn lock_chats(&mut self, chat_ids: &[i64]) -> Result<(), StoreError> {
-        if let TxConn::Postgres(t) = &mut self.conn {
-            // Volatile functions in the select list run after ORDER BY.
-            sqlx::query(
-                "SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS chats(id) ORDER BY id",
-            )
-            .bind(chat_ids.to_vec())
-            .execute(&mut **t)
-            .await?;
+        if self.dialect() == Dialect::Postgres {
+            let mut script = Script::new(Dialect::Postgres);
+            lock_statement(&mut script, chat_ids);
+            script_rows!(self, script, _row => Ok(()));
         }
         Ok(())
     }
 
-    /// Claims several updates at once; returns the ids that were new.
-    pub async fn claim_updates(
+    /// Opens a batch of turns in one round trip: locks their chats (on
+    /// PostgreSQL), claims their update ids (`updates`: update id, chat id)
+    /// and loads their conversations and open (or claimed) tickets. Returns
+    /// the update ids that were new, the conversations (new chats are
+    /// absent) and the tickets. A ticket is only ever opened by a turn,
+    /// which saves its chat's conversation in the same transaction, so a
+    /// chat with no conversation has no ticket.
+    pub async fn claim_and_load(
         &mut self,
+        chat_ids: &[i64],
         updates: &[(i64, i64)],
         now: i64,
-    ) -> Result<std::collections::HashSet<i64>, StoreError> {
-        let mut fresh = std::collections::HashSet::new();
-        for chunk in updates.chunks(ROWS_PER_STATEMENT) {
-            let rows = with_builder!(self, "INSERT INTO processed_updates (update_id, chat_id, processed_at) ", qb, c => {
-                qb.push_values(chunk, |mut b, (update_id, chat_id)| {
-                    b.push_bind(*update_id).push_bind(*chat_id).push_bind(now);
-                });
-                qb.push(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id");
-                let rows = qb.build().persistent(false).fetch_all(c).await?;
-                rows.iter().map(|r| r.try_get::<i64, _>("update_id")).collect::<Result<Vec<_>, _>>()?
-            });
-            fresh.extend(rows);
+    ) -> Result<ClaimedChats, StoreError> {
+        let mut script = Script::new(self.dialect());
+        for held in std::mem::take(&mut self.deferred.writes) {
+            write_statements(&mut script, &held);
         }
-        Ok(fresh)
+        if self.dialect() == Dialect::Postgres {
+            lock_statement(&mut script, chat_ids);
+        }
+        for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+            script.sql("INSERT INTO processed_updates (update_id, chat_id, processed_at) VALUES ");
+            for (i, (update_id, chat_id)) in chunk.iter().enumerate() {
+                script.sql(if i == 0 { "(" } else { ", (" });
+                script
+                    .int(*update_id)
+                    .sql(", ")
+                    .int(*chat_id)
+                    .sql(", ")
+                    .int(now)
+                    .sql(")");
+            }
+            script.sql(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS claimed;\n");
+        }
+        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT * 4) {
+            script.sql(
+                "SELECT c.chat_id AS conversation_of, c.state, t.id AS ticket_id, t.assignee_name \
+                 FROM conversations c LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed') \
+                 WHERE c.chat_id IN (",
+            );
+            script.ints(chunk.iter().copied()).sql(");\n");
+        }
+        self.facts.clear();
+        let rows = script_rows!(self, script, r => claim_or_chat_row(r));
+        let mut claimed = ClaimedChats::default();
+        let mut open = Vec::new();
+        for row in rows {
+            match row {
+                ClaimRow::Claimed(update_id) => {
+                    claimed.fresh.insert(update_id);
+                }
+                ClaimRow::Chat(chat_id, json, ticket, assignee) => {
+                    claimed
+                        .conversations
+                        .insert(chat_id, decode_conversation(chat_id, &json));
+                    if let Some(ticket) = ticket {
+                        open.push((chat_id, ticket, assignee));
+                    }
+                }
+                ClaimRow::Other => {}
+            }
+        }
+        for row in &self.deferred.conversations {
+            if chat_ids.contains(&row.chat_id) {
+                claimed
+                    .conversations
+                    .insert(row.chat_id, decode_conversation(row.chat_id, &row.state));
+            }
+        }
+        for (chat_id, id, assignee) in open {
+            let position = self.queue_position(id).await?;
+            claimed.tickets.insert(
+                chat_id,
+                TicketView {
+                    id,
+                    assignee,
+                    position,
+                },
+            );
+        }
+        Ok(claimed)
     }
 
     /// The stored conversations of several chats (new chats are absent).
@@ -718,67 +881,6 @@ impl Tx {
             }
         }
         Ok(found)
-    }
-
-    /// The conversations of several chats and their open (or claimed)
-    /// tickets, in one query. A ticket is only ever opened by a turn, which
-    /// saves its chat's conversation in the same transaction, so a chat with
-    /// no conversation has no ticket.
-    pub async fn load_chats(
-        &mut self,
-        chat_ids: &[i64],
-    ) -> Result<
-        (
-            std::collections::HashMap<i64, Conversation>,
-            std::collections::HashMap<i64, TicketView>,
-        ),
-        StoreError,
-    > {
-        let mut conversations = std::collections::HashMap::new();
-        let mut open = Vec::new();
-        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_builder!(self,
-                "SELECT c.chat_id, c.state, t.id AS ticket_id, t.assignee_name FROM conversations c \
-                 LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed') \
-                 WHERE c.chat_id IN (", qb, c => {
-                let mut ids = qb.separated(", ");
-                for id in chunk {
-                    ids.push_bind(*id);
-                }
-                qb.push(")");
-                let rows = qb.build().persistent(false).fetch_all(c).await?;
-                rows.iter().map(|r| Ok::<_, sqlx::Error>((
-                    r.try_get("chat_id")?,
-                    r.try_get("state")?,
-                    r.try_get("ticket_id")?,
-                    r.try_get("assignee_name")?,
-                ))).collect::<Result<Vec<_>, _>>()?
-            });
-            for (chat_id, json, ticket, assignee) in rows {
-                conversations.insert(chat_id, decode_conversation(chat_id, &json));
-                if let Some(ticket) = ticket {
-                    open.push((chat_id, ticket, assignee));
-                }
-            }
-        }
-        for row in &self.deferred.conversations {
-            if chat_ids.contains(&row.chat_id) {
-                conversations.insert(row.chat_id, decode_conversation(row.chat_id, &row.state));
-            }
-        }
-        let mut tickets = std::collections::HashMap::new();
-        for (chat_id, id, assignee) in open {
-            let position = self.queue_position(id).await?;
-            tickets.insert(
-                chat_id,
-                TicketView {
-                    id,
-                    assignee,
-                    position,
-                },
-            );
-        }
-        Ok((conversations, tickets))
     }
 
     /// Removes an applied update from the inbox (at commit).
@@ -936,10 +1038,14 @@ impl Tx {
         if keys.is_empty() {
             return Ok(());
         }
-        self.write_held().await?;
+        // Held-back writes first, in the same round trip: the facts must
+        // show them.
         let mut script = Script::new(self.dialect());
+        for held in std::mem::take(&mut self.deferred.writes) {
+            write_statements(&mut script, &held);
+        }
         facts_script(&mut script, &keys, now - HOUR_MS);
-        let rows = script_rows!(&mut self.conn, script, r => facts_row(r));
+        let rows = script_rows!(self, script, r => facts_row(r));
         let mut requests: std::collections::HashMap<String, Vec<RequestSummary>> =
             std::collections::HashMap::new();
         let mut found = Vec::new();

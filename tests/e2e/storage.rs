@@ -75,6 +75,76 @@ async fn conversations_round_trip_and_a_rollback_leaves_nothing() {
 }
 
 #[tokio::test]
+async fn a_dropped_transaction_leaves_nothing_and_the_pool_stays_usable() {
+    for (name, store, _guard) in stores("a_dropped_transaction").await {
+        for round in 0..6 {
+            let mut tx = store.begin().await.expect("begin");
+            assert!(
+                tx.claim_update(70, 7, 0).await.expect("claim"),
+                "{name}: round {round}: the dropped claim did not stay"
+            );
+            tx.save_conversation(7, 7, &Conversation::default(), Lang::ZhCn, 1)
+                .expect("save");
+            drop(tx);
+        }
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(tx.load_conversation(7).await.expect("load"), None, "{name}");
+        tx.commit().await.expect("commit");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_claims_its_updates_and_loads_its_chats_at_once() {
+    for (name, store, _guard) in stores("a_batch_claims_and_loads").await {
+        let conv = Conversation {
+            lang: Some(Lang::En),
+            ..Conversation::default()
+        };
+        let mut tx = store.begin().await.expect("begin");
+        assert!(tx.claim_update(1, 10, 0).await.expect("claim"), "{name}");
+        tx.save_conversation(10, 10, &conv, Lang::En, 1)
+            .expect("save");
+        tx.save_conversation(11, 11, &conv, Lang::En, 1)
+            .expect("save");
+        tx.commit().await.expect("commit");
+        let mut tx = store.begin().await.expect("begin");
+        let ticket = tx
+            .open_ticket(
+                11,
+                11,
+                "Li",
+                None,
+                Lang::En,
+                TicketReason::UserRequest,
+                false,
+                2,
+            )
+            .await
+            .expect("ticket");
+        tx.commit().await.expect("commit");
+        let mut tx = store.begin().await.expect("begin");
+        let claimed = tx
+            .claim_and_load(&[10, 11, 12], &[(1, 10), (2, 11), (3, 12)], 5)
+            .await
+            .expect("claim and load");
+        assert_eq!(
+            claimed.fresh,
+            [2, 3].into_iter().collect(),
+            "{name}: update 1 was applied before"
+        );
+        assert_eq!(claimed.conversations.len(), 2, "{name}: chat 12 is new");
+        assert_eq!(claimed.conversations.get(&10), Some(&conv), "{name}");
+        assert_eq!(claimed.tickets.len(), 1, "{name}");
+        assert_eq!(
+            claimed.tickets.get(&11).map(|t| t.id),
+            Some(ticket.id),
+            "{name}"
+        );
+        tx.commit().await.expect("commit");
+    }
+}
+
+#[tokio::test]
 async fn otp_writes_show_in_merchant_facts() {
     for (name, store, _guard) in stores("otp_writes_show_in_merchant_facts").await {
         let m = merchant("M100200300");
