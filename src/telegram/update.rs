@@ -40,16 +40,25 @@ pub struct StaffInput {
 }
 
 fn user_info(user: &User) -> UserInfo {
-    let mut name = user.first_name.clone();
+    let mut name = clean_text(&user.first_name);
     if let Some(last) = &user.last_name {
         name.push(' ');
-        name.push_str(last);
+        name.push_str(&clean_text(last));
     }
     UserInfo {
         id: i64::try_from(user.id.0).unwrap_or(i64::MAX),
         language_code: user.language_code.clone(),
         name,
     }
+}
+
+/// Text from Telegram without control characters other than line breaks
+/// and tabs: a NUL cannot be stored in PostgreSQL, and none of them means
+/// anything to a reader.
+pub fn clean_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect()
 }
 
 /// Routes one update.
@@ -105,7 +114,7 @@ fn route_message(
     if from.is_bot {
         return Routed::Ignore;
     }
-    let text = message.text().or(message.caption()).map(str::to_string);
+    let text = message.text().or(message.caption()).map(clean_text);
     if staff_chat != 0 && message.chat.id.0 == staff_chat {
         let thread_id = message
             .is_topic_message
@@ -130,7 +139,7 @@ fn route_message(
     } else if let Some(text) = message.text() {
         match Command::parse(text) {
             Some(command) => Event::Command(command),
-            None => Event::Text(text.to_string()),
+            None => Event::Text(clean_text(text)),
         }
     } else if !matches!(message.kind, MessageKind::Common(_)) {
         return Routed::Ignore;
@@ -165,5 +174,15 @@ fn media_kind(message: &Message) -> MediaKind {
         MediaKind::Sticker
     } else {
         MediaKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_text;
+
+    #[test]
+    fn control_characters_are_dropped_line_breaks_kept() {
+        assert_eq!(clean_text("解\u{0}绑\u{7}\n第二行\tok"), "解绑\n第二行\tok");
     }
 }

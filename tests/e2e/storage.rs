@@ -145,6 +145,21 @@ async fn a_batch_claims_its_updates_and_loads_its_chats_at_once() {
 }
 
 #[tokio::test]
+async fn any_text_survives_the_commit_script() {
+    for (name, store, _guard) in stores("any_text_survives").await {
+        // (A NUL reaches the database only as JSON's \u0000.)
+        let tricky = "它's \\ \\\\' ''; DROP TABLE outbox; -- 😀 \0end".to_string();
+        let mut tx = store.begin().await.expect("begin");
+        tx.enqueue(3, None, &text(&tricky), Priority::Interactive, 1)
+            .expect("enqueue");
+        tx.commit().await.expect("commit");
+        let due = store.due_outbox(10, 10).await.expect("due");
+        assert_eq!(due.len(), 1, "{name}");
+        assert_eq!(due[0].payload, text(&tricky), "{name}");
+    }
+}
+
+#[tokio::test]
 async fn otp_writes_show_in_merchant_facts() {
     for (name, store, _guard) in stores("otp_writes_show_in_merchant_facts").await {
         let m = merchant("M100200300");
