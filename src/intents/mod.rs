@@ -202,16 +202,18 @@ impl Classifier {
                         index: i + 1,
                         intent: raw.intent.clone(),
                     })?;
-                // Each pattern is checked alone (so an error names it), then
-                // a rule's patterns are searched as one alternation: one pass
-                // over the text per rule instead of one per pattern.
+                // Each pattern is parsed alone (cheap; an error names it),
+                // then a rule's patterns are compiled as one alternation: one
+                // pass over the text per rule instead of one per pattern.
                 for p in &raw.patterns {
-                    Regex::new(p).map_err(|e| RulesError::Pattern {
-                        file: file.to_string(),
-                        index: i + 1,
-                        pattern: p.clone(),
-                        message: e.to_string(),
-                    })?;
+                    regex_syntax::Parser::new()
+                        .parse(p)
+                        .map_err(|e| RulesError::Pattern {
+                            file: file.to_string(),
+                            index: i + 1,
+                            pattern: p.clone(),
+                            message: e.to_string(),
+                        })?;
                 }
                 if raw.patterns.is_empty() {
                     continue;
@@ -225,7 +227,7 @@ impl Classifier {
                 let any = Regex::new(&alternation).map_err(|e| RulesError::Pattern {
                     file: file.to_string(),
                     index: i + 1,
-                    pattern: alternation.clone(),
+                    pattern: raw.patterns.join(" | "),
                     message: e.to_string(),
                 })?;
                 rules.push(Rule {
@@ -327,5 +329,16 @@ patterns = ['解绑后']
         .err()
         .expect("invalid");
         assert!(e.to_string().contains("bad pattern"));
+        // Wrapped into the rule's alternation this one would compile.
+        let e = Classifier::from_sources(
+            &[(
+                "f.toml",
+                "[[rule]]\nintent = \"human\"\npatterns = ['ok', 'a)|(b']\n",
+            )],
+            "",
+        )
+        .err()
+        .expect("invalid");
+        assert!(e.to_string().contains("a)|(b"), "{e}");
     }
 }
