@@ -480,9 +480,7 @@ impl Engine {
         batch: &[&Inbound],
     ) -> Result<Vec<TurnDone>, StoreError> {
         let now_ms = self.now().timestamp_millis();
-        let t0 = std::time::Instant::now();
         let mut tx = self.store.begin().await?;
-        let t_begin = t0.elapsed().as_micros();
         tx.inbox_put_many(&chores.updates, now_ms);
         tx.outbox_sent(&chores.sent, now_ms);
         for update_id in &chores.applied {
@@ -497,13 +495,11 @@ impl Engine {
             .iter()
             .filter_map(|i| i.update_id.map(|u| (u, i.chat_id)))
             .collect();
-        let t_claim = t0.elapsed().as_micros();
         let crate::storage::ClaimedChats {
             fresh,
             mut conversations,
             mut tickets,
         } = tx.claim_and_load(&chats, &claims, now_ms).await?;
-        let t_load = t0.elapsed().as_micros();
         // Every turn's first step is pure: take them all now, so the
         // merchant facts they ask for are read in one round trip.
         let now = self.now();
@@ -525,9 +521,7 @@ impl Engine {
             }
             firsts.push(Some((before, ticket, first)));
         }
-        let t_steps = t0.elapsed().as_micros();
         tx.read_facts(&wanted, now_ms).await?;
-        let t_facts = t0.elapsed().as_micros();
         let mut results = Vec::with_capacity(batch.len());
         for (inbound, first) in batch.iter().zip(firsts) {
             let Some((before, ticket, first)) = first else {
@@ -549,19 +543,7 @@ impl Engine {
                 tx.inbox_done(update_id);
             }
         }
-        let t_turns = t0.elapsed().as_micros();
         self.commit(tx).await?;
-        tracing::debug!(
-            t_begin,
-            t_claim,
-            t_load,
-            t_steps,
-            t_facts,
-            t_turns,
-            t_commit = t0.elapsed().as_micros(),
-            facts = wanted.len(),
-            "PROFILE"
-        );
         Ok(results)
     }
 
