@@ -68,6 +68,8 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("step: free-text FAQ question", |b| {
         b.iter(|| {
+            // A new turn: nothing classified yet.
+            ctx.classified.replace(None);
             black_box(step(
                 &idle,
                 Event::Text("验证码一直收不到怎么办".into()),
