@@ -693,16 +693,23 @@ impl Tx {
         self.write_held().await
     }
 
+    /// A script starting with the held-back writes (which it takes): every
+    /// statement sent after them must see them.
+    fn take_held_writes(&mut self) -> Script {
+        let mut script = Script::new(self.dialect());
+        for held in std::mem::take(&mut self.deferred.writes) {
+            write_statements(&mut script, &held);
+        }
+        script
+    }
+
     /// Opens the transaction if needed and writes the held-back unbinding
     /// writes, in one round trip.
     async fn write_held(&mut self) -> Result<(), StoreError> {
         if self.begun && self.deferred.writes.is_empty() {
             return Ok(());
         }
-        let mut script = Script::new(self.dialect());
-        for held in std::mem::take(&mut self.deferred.writes) {
-            write_statements(&mut script, &held);
-        }
+        let script = self.take_held_writes();
         script_rows!(self, script, _row => Ok(()));
         Ok(())
     }
@@ -785,10 +792,7 @@ impl Tx {
         updates: &[(i64, i64)],
         now: i64,
     ) -> Result<ClaimedChats, StoreError> {
-        let mut script = Script::new(self.dialect());
-        for held in std::mem::take(&mut self.deferred.writes) {
-            write_statements(&mut script, &held);
-        }
+        let mut script = self.take_held_writes();
         if self.dialect() == Dialect::Postgres {
             lock_statement(&mut script, chat_ids);
         }
@@ -1040,10 +1044,7 @@ impl Tx {
         }
         // Held-back writes first, in the same round trip: the facts must
         // show them.
-        let mut script = Script::new(self.dialect());
-        for held in std::mem::take(&mut self.deferred.writes) {
-            write_statements(&mut script, &held);
-        }
+        let mut script = self.take_held_writes();
         facts_script(&mut script, &keys, now - HOUR_MS);
         let rows = script_rows!(self, script, r => facts_row(r));
         let mut requests: std::collections::HashMap<String, Vec<RequestSummary>> =
