@@ -291,7 +291,7 @@ async fn run_bot(settings: Settings) -> Result<(), Error> {
         Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
         Ok(Ok(())) => {}
     }
-    engine.store.close().await;
+    engine.close().await;
     result
 }
 
@@ -335,7 +335,7 @@ async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), 
             Some(sms),
         )
         .await;
-        engine.store.close().await;
+        engine.close().await;
         result
     }
     .await;

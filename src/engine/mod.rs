@@ -106,6 +106,8 @@ pub struct Engine {
     pub outbox_fresh_signal: Arc<Notify>,
     /// Queue of the group-commit writer (turns, sent marks, inbox clean-up).
     writer: tokio::sync::mpsc::UnboundedSender<writer::Job>,
+    /// The connection the writer's transactions run on, kept between them.
+    writer_conn: Arc<crate::storage::ConnKeeper>,
 }
 
 /// Per-chat input counting over one-minute windows (per process).
@@ -214,8 +216,16 @@ impl Engine {
                 outbox_fresh: std::sync::Mutex::new(None),
                 outbox_fresh_signal: Arc::new(Notify::new()),
                 writer: jobs,
+                writer_conn: Arc::default(),
             }
         }))
+    }
+
+    /// Closes the store (after letting go of the writer's connection: the
+    /// pool waits for every connection to come back).
+    pub async fn close(&self) {
+        self.writer_conn.close();
+        self.store.close().await;
     }
 
     /// The current time.
@@ -480,7 +490,7 @@ impl Engine {
         batch: &[&Inbound],
     ) -> Result<Vec<TurnDone>, StoreError> {
         let now_ms = self.now().timestamp_millis();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_kept(&self.writer_conn).await?;
         tx.inbox_put_many(&chores.updates, now_ms);
         tx.outbox_sent(&chores.sent, now_ms);
         for update_id in &chores.applied {

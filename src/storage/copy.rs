@@ -301,6 +301,7 @@ impl super::Tx {
                     .execute(&mut **t)
                     .await?;
             }
+            super::tx::TxConn::Released => return Err(super::tx::released()),
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ pub use copy::CopyReport;
 pub use inbox::InboxRow;
 pub use outbox::{OutboxPayload, OutboxRow, Priority};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
-pub use tx::{ClaimedChats, Tx};
+pub use tx::{ClaimedChats, ConnKeeper, Tx};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -241,6 +241,30 @@ impl Store {
             }
             Store::Postgres(pool) => Tx::new(tx::TxConn::Postgres(pool.acquire().await?)),
         })
+    }
+
+    /// `begin` on `keeper`'s connection (one from the pool if it has none);
+    /// after a successful commit the connection goes back to `keeper`.
+    pub async fn begin_kept(&self, keeper: &Arc<ConnKeeper>) -> Result<Tx, StoreError> {
+        let kept = keeper.take();
+        let tx = match self {
+            Store::Sqlite(sqlite) => {
+                let guard = sqlite.write_lock().await;
+                let conn = match kept {
+                    Some(tx::KeptConn::Sqlite(conn)) => conn,
+                    _ => sqlite.pool.acquire().await?,
+                };
+                Tx::new(tx::TxConn::Sqlite(conn, guard))
+            }
+            Store::Postgres(pool) => {
+                let conn = match kept {
+                    Some(tx::KeptConn::Postgres(conn)) => conn,
+                    _ => pool.acquire().await?,
+                };
+                Tx::new(tx::TxConn::Postgres(conn))
+            }
+        };
+        Ok(tx.kept_by(Arc::clone(keeper)))
     }
 
     /// Checks the database answers.

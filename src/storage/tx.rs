@@ -33,6 +33,57 @@ pub struct Tx {
     /// entry goes when a write touches its merchant or user, all go when
     /// any other statement runs.
     facts: std::collections::HashMap<(String, i64), MerchantFacts>,
+    /// Where the connection goes after a successful commit (instead of
+    /// back to the pool).
+    keeper: Option<std::sync::Arc<ConnKeeper>>,
+}
+
+/// One connection kept between the transactions of a single busy caller
+/// (the group-commit writer): no pool checkout and no release check per
+/// transaction, and its prepared statements stay warm. A transaction that
+/// fails does not hand its connection back, so a broken one is replaced by
+/// a fresh one from the pool.
+#[derive(Default)]
+pub struct ConnKeeper(std::sync::Mutex<Kept>);
+
+#[derive(Default)]
+struct Kept {
+    /// Set by `close`: connections are no longer kept (the pool is closing
+    /// and waits for every connection to come back).
+    closed: bool,
+    conn: Option<KeptConn>,
+}
+
+pub(super) enum KeptConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl ConnKeeper {
+    /// The kept connection, if any.
+    pub(super) fn take(&self) -> Option<KeptConn> {
+        self.0.lock().ok()?.conn.take()
+    }
+
+    /// Keeps `conn` for the next transaction (drops it, back to the pool,
+    /// once closed).
+    fn keep(&self, conn: KeptConn) {
+        if let Ok(mut kept) = self.0.lock()
+            && !kept.closed
+        {
+            kept.conn = Some(conn);
+        }
+    }
+
+    /// Stops keeping connections and lets go of the one kept; call before
+    /// closing the pool.
+    pub fn close(&self) {
+        let conn = self.0.lock().ok().and_then(|mut kept| {
+            kept.closed = true;
+            kept.conn.take()
+        });
+        drop(conn);
+    }
 }
 
 /// The connection of a transaction. `BEGIN` and `COMMIT` are ours, sent in
@@ -48,6 +99,13 @@ pub(super) enum TxConn {
     ),
     /// PostgreSQL.
     Postgres(PoolConnection<Postgres>),
+    /// Handed to the keeper after the commit.
+    Released,
+}
+
+/// The error of a statement on a transaction already finished.
+pub(super) fn released() -> StoreError {
+    StoreError::Corrupt("statement on a finished transaction".into())
 }
 
 /// Rows appended inside the transaction, written at commit in this order.
@@ -351,6 +409,7 @@ macro_rules! with_tx {
                 let $c = &mut **t;
                 $body
             }
+            TxConn::Released => return Err(released()),
         }
     }};
 }
@@ -371,6 +430,7 @@ macro_rules! with_builder {
                 let mut $qb = sqlx::QueryBuilder::<Postgres>::new($init);
                 $body
             }
+            TxConn::Released => return Err(released()),
         }
     }};
 }
@@ -397,6 +457,7 @@ macro_rules! script_rows {
                     .map(|$row| $decode)
                     .collect::<Result<Vec<_>, StoreError>>()?
             }
+            TxConn::Released => return Err(released()),
         }
     }};
 }
@@ -617,12 +678,20 @@ impl Tx {
             finished: false,
             deferred: Deferred::default(),
             facts: std::collections::HashMap::new(),
+            keeper: None,
         }
+    }
+
+    /// A transaction whose connection goes to `keeper` after a successful
+    /// commit.
+    pub(super) fn kept_by(mut self, keeper: std::sync::Arc<ConnKeeper>) -> Tx {
+        self.keeper = Some(keeper);
+        self
     }
 
     fn dialect(&self) -> Dialect {
         match self.conn {
-            TxConn::Sqlite(..) => Dialect::Sqlite,
+            TxConn::Sqlite(..) | TxConn::Released => Dialect::Sqlite,
             TxConn::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -653,6 +722,15 @@ impl Tx {
             self.rollback_now().await;
         }
         self.finished = true;
+        if result.is_ok()
+            && let Some(keeper) = self.keeper.take()
+        {
+            match std::mem::replace(&mut self.conn, TxConn::Released) {
+                TxConn::Sqlite(conn, _write_lock) => keeper.keep(KeptConn::Sqlite(conn)),
+                TxConn::Postgres(conn) => keeper.keep(KeptConn::Postgres(conn)),
+                TxConn::Released => {}
+            }
+        }
         result
     }
 
@@ -672,6 +750,7 @@ impl Tx {
         let rolled_back = match &mut self.conn {
             TxConn::Sqlite(t, _) => sqlx::raw_sql("ROLLBACK").execute(&mut **t).await.is_ok(),
             TxConn::Postgres(t) => sqlx::raw_sql("ROLLBACK").execute(&mut **t).await.is_ok(),
+            TxConn::Released => true,
         };
         if !rolled_back {
             self.close_connection_on_drop();
@@ -682,6 +761,7 @@ impl Tx {
         match &mut self.conn {
             TxConn::Sqlite(t, _) => t.close_on_drop(),
             TxConn::Postgres(t) => t.close_on_drop(),
+            TxConn::Released => {}
         }
     }
 

@@ -210,7 +210,7 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(15), task).await;
         }
-        self.engine.store.close().await;
+        self.engine.close().await;
     }
 
     /// Stops and starts the bot again on the same database and fakes.

@@ -93,6 +93,71 @@ async fn a_dropped_transaction_leaves_nothing_and_the_pool_stays_usable() {
     }
 }
 
+/// Connections of the store's pool: (open, idle in the pool).
+fn pool_counts(store: &posdesk::storage::Store) -> (u32, usize) {
+    match store {
+        posdesk::storage::Store::Sqlite(s) => (s.pool.size(), s.pool.num_idle()),
+        posdesk::storage::Store::Postgres(p) => (p.size(), p.num_idle()),
+    }
+}
+
+/// Waits up to two seconds for `check` to hold (connections go back to the
+/// pool on a task of their own).
+async fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    check()
+}
+
+#[tokio::test]
+async fn a_kept_connection_serves_the_next_transaction_and_is_let_go_on_close() {
+    use posdesk::storage::ConnKeeper;
+    for (name, store, _guard) in stores("a_kept_connection").await {
+        let keeper = std::sync::Arc::new(ConnKeeper::default());
+        for round in 0..3 {
+            let mut tx = store.begin_kept(&keeper).await.expect("begin");
+            assert!(tx.claim_update(80 + round, 8, 0).await.expect("claim"));
+            tx.commit().await.expect("commit");
+            assert!(
+                eventually(|| {
+                    let (open, idle) = pool_counts(&store);
+                    open >= 1 && idle + 1 == open as usize
+                })
+                .await,
+                "{name}: round {round}: the committed connection went back to the pool: {:?}",
+                pool_counts(&store)
+            );
+        }
+        // A failed (dropped) transaction does not keep its connection.
+        let mut tx = store.begin_kept(&keeper).await.expect("begin");
+        assert!(!tx.claim_update(80, 8, 0).await.expect("claim again"));
+        drop(tx);
+        let mut tx = store.begin_kept(&keeper).await.expect("begin after a drop");
+        assert!(tx.claim_update(90, 9, 0).await.expect("claim"));
+        tx.commit().await.expect("commit");
+        keeper.close();
+        assert!(
+            eventually(|| {
+                let (open, idle) = pool_counts(&store);
+                idle == open as usize
+            })
+            .await,
+            "{name}: the kept connection was not let go"
+        );
+        // Closing the keeper stops keeping: the pool closes without waiting.
+        let mut tx = store.begin_kept(&keeper).await.expect("begin after close");
+        assert!(tx.claim_update(91, 9, 0).await.expect("claim"));
+        tx.commit().await.expect("commit");
+        tokio::time::timeout(std::time::Duration::from_secs(5), store.close())
+            .await
+            .unwrap_or_else(|_| panic!("{name}: the pool did not close"));
+    }
+}
+
 #[tokio::test]
 async fn a_batch_claims_its_updates_and_loads_its_chats_at_once() {
     for (name, store, _guard) in stores("a_batch_claims_and_loads").await {
