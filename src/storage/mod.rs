@@ -5,6 +5,7 @@
 
 mod copy;
 mod inbox;
+mod json_batch;
 mod outbox;
 mod records;
 mod script;

@@ -113,11 +113,6 @@ impl Script {
         self
     }
 
-    /// Whether nothing was written.
-    pub fn is_empty(&self) -> bool {
-        self.sql.is_empty()
-    }
-
     /// The script.
     pub fn into_sql(self) -> String {
         self.sql

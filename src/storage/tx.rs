@@ -110,60 +110,96 @@ pub(super) fn released() -> StoreError {
 
 /// Rows appended inside the transaction, written at commit in this order.
 #[derive(Default)]
-struct Deferred {
-    stored: Vec<(InboxRow, i64)>,
-    sent: Vec<(i64, i64)>,
-    writes: Vec<HeldWrite>,
-    conversations: Vec<ConversationRow>,
-    turns: Vec<TurnRow>,
-    audit: Vec<AuditEntry>,
-    inbox_done: Vec<i64>,
-    outbox: Vec<QueuedRow>,
+pub(super) struct Deferred {
+    pub(super) stored: Vec<(InboxRow, i64)>,
+    pub(super) sent: Vec<(i64, i64)>,
+    pub(super) writes: Vec<HeldWrite>,
+    pub(super) conversations: Vec<ConversationRow>,
+    pub(super) turns: Vec<TurnRow>,
+    pub(super) audit: Vec<AuditEntry>,
+    pub(super) inbox_done: Vec<i64>,
+    pub(super) outbox: Vec<QueuedRow>,
 }
 
 /// One of the core's writes, held back until the next statement or commit.
-struct HeldWrite {
-    write: Write,
-    chat_id: i64,
-    user_id: i64,
-    at: i64,
+pub(super) struct HeldWrite {
+    pub(super) write: Write,
+    pub(super) chat_id: i64,
+    pub(super) user_id: i64,
+    pub(super) at: i64,
 }
 
-struct AuditEntry {
-    at: i64,
-    actor: String,
-    action: String,
-    merchant: Option<String>,
-    chat_id: Option<i64>,
-    detail: String,
+pub(super) struct AuditEntry {
+    pub(super) at: i64,
+    pub(super) actor: String,
+    pub(super) action: String,
+    pub(super) merchant: Option<String>,
+    pub(super) chat_id: Option<i64>,
+    pub(super) detail: String,
 }
 
-struct ConversationRow {
-    chat_id: i64,
-    user_id: i64,
-    lang: &'static str,
-    state: String,
-    updated_at: i64,
+pub(super) struct ConversationRow {
+    pub(super) chat_id: i64,
+    pub(super) user_id: i64,
+    pub(super) lang: &'static str,
+    pub(super) state: String,
+    pub(super) updated_at: i64,
 }
 
-struct TurnRow {
-    chat_id: i64,
-    update_id: Option<i64>,
-    event: &'static str,
-    intent: Option<&'static str>,
-    input: Option<String>,
-    state_before: &'static str,
-    state_after: &'static str,
-    at: i64,
+pub(super) struct TurnRow {
+    pub(super) chat_id: i64,
+    pub(super) update_id: Option<i64>,
+    pub(super) event: &'static str,
+    pub(super) intent: Option<&'static str>,
+    pub(super) input: Option<String>,
+    pub(super) state_before: &'static str,
+    pub(super) state_after: &'static str,
+    pub(super) at: i64,
 }
 
-struct QueuedRow {
-    chat_id: i64,
-    ticket_id: Option<i64>,
-    json: String,
-    payload: OutboxPayload,
-    priority: i64,
-    at: i64,
+pub(super) struct QueuedRow {
+    pub(super) chat_id: i64,
+    pub(super) ticket_id: Option<i64>,
+    pub(super) json: String,
+    pub(super) payload: OutboxPayload,
+    pub(super) priority: i64,
+    pub(super) at: i64,
+}
+
+impl Deferred {
+    fn is_empty(&self) -> bool {
+        self.stored.is_empty()
+            && self.sent.is_empty()
+            && self.writes.is_empty()
+            && self.conversations.is_empty()
+            && self.turns.is_empty()
+            && self.audit.is_empty()
+            && self.inbox_done.is_empty()
+            && self.outbox.is_empty()
+    }
+
+    /// Stored updates, less those applied in the same transaction (they
+    /// need not be stored at all; their deletion is kept, for an older copy).
+    pub(super) fn unapplied_stored(&self) -> impl Iterator<Item = &(InboxRow, i64)> {
+        let applied: std::collections::HashSet<i64> = self.inbox_done.iter().copied().collect();
+        self.stored
+            .iter()
+            .filter(move |(row, _)| !applied.contains(&row.update_id))
+    }
+
+    /// The last save of each chat's conversation (PostgreSQL refuses to
+    /// upsert the same key twice in one statement).
+    pub(super) fn last_conversations(&self) -> impl Iterator<Item = &ConversationRow> {
+        let mut last_of_chat = std::collections::HashMap::new();
+        for (i, row) in self.conversations.iter().enumerate() {
+            last_of_chat.insert(row.chat_id, i);
+        }
+        self.conversations
+            .iter()
+            .enumerate()
+            .filter(move |(i, row)| last_of_chat.get(&row.chat_id) == Some(i))
+            .map(|(_, row)| row)
+    }
 }
 
 /// Rows per multi-row statement.
@@ -269,14 +305,7 @@ fn write_touches(write: &Write) -> Option<(&MerchantId, bool)> {
 /// come back with `RETURNING id`).
 fn commit_script(dialect: Dialect, deferred: &Deferred) -> Script {
     let mut s = Script::new(dialect);
-    // An update applied in the transaction that stores it need not be
-    // stored at all (its deletion below is kept, for an older copy).
-    let applied: std::collections::HashSet<i64> = deferred.inbox_done.iter().copied().collect();
-    let stored: Vec<&(InboxRow, i64)> = deferred
-        .stored
-        .iter()
-        .filter(|(row, _)| !applied.contains(&row.update_id))
-        .collect();
+    let stored: Vec<&(InboxRow, i64)> = deferred.unapplied_stored().collect();
     insert_rows(
         &mut s,
         "inbox (update_id, chat_id, payload, received_at)",
@@ -299,19 +328,7 @@ fn commit_script(dialect: Dialect, deferred: &Deferred) -> Script {
     for held in &deferred.writes {
         write_statements(&mut s, held);
     }
-    // One row per chat: the last save wins (PostgreSQL refuses to upsert
-    // the same key twice in one statement).
-    let mut last_of_chat = std::collections::HashMap::new();
-    for (i, row) in deferred.conversations.iter().enumerate() {
-        last_of_chat.insert(row.chat_id, i);
-    }
-    let conversations: Vec<&ConversationRow> = deferred
-        .conversations
-        .iter()
-        .enumerate()
-        .filter(|(i, row)| last_of_chat.get(&row.chat_id) == Some(i))
-        .map(|(_, row)| row)
-        .collect();
+    let conversations: Vec<&ConversationRow> = deferred.last_conversations().collect();
     insert_rows(
         &mut s,
         "conversations (chat_id, user_id, lang, state, updated_at)",
@@ -659,6 +676,35 @@ where
     Ok(ClaimRow::Other)
 }
 
+/// The rows of a SQLite claim-and-load batch (`already_applied`, `chats`)
+/// as `ClaimRow`s.
+fn claim_rows_of_batch(
+    answer: &[sqlx::sqlite::SqliteRow],
+    updates: &[(i64, i64)],
+) -> Result<Vec<ClaimRow>, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let mut already: Vec<i64> = Vec::new();
+    let mut chats: Vec<(i64, String, Option<i64>, Option<String>)> = Vec::new();
+    for row in answer {
+        if let Ok(json) = row.try_get::<String, _>("already_applied") {
+            already = serde_json::from_str(&json).map_err(corrupt)?;
+        } else if let Ok(json) = row.try_get::<String, _>("chats") {
+            chats = serde_json::from_str(&json).map_err(corrupt)?;
+        }
+    }
+    let mut rows: Vec<ClaimRow> = updates
+        .iter()
+        .filter(|(update_id, _)| !already.contains(update_id))
+        .map(|(update_id, _)| ClaimRow::Claimed(*update_id))
+        .collect();
+    rows.extend(
+        chats
+            .into_iter()
+            .map(|(chat, state, ticket, assignee)| ClaimRow::Chat(chat, state, ticket, assignee)),
+    );
+    Ok(rows)
+}
+
 impl Drop for Tx {
     fn drop(&mut self) {
         if self.begun && !self.finished {
@@ -794,21 +840,57 @@ impl Tx {
         Ok(())
     }
 
+    /// Runs a SQLite batch in one round trip (opening the transaction with
+    /// it if the batch says so); the connection prepares its statements once
+    /// and keeps them.
+    async fn run_sqlite_batch(
+        &mut self,
+        batch: super::json_batch::JsonBatch,
+    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+        let TxConn::Sqlite(conn, _) = &mut self.conn else {
+            return Err(released());
+        };
+        self.begun = true;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(batch.sql));
+        for arg in batch.args {
+            query = query.bind(arg);
+        }
+        Ok(query.persistent(true).fetch_all(&mut **conn).await?)
+    }
+
     /// Writes everything held back and commits, in one round trip.
     async fn flush_and_commit(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
         let deferred = std::mem::take(&mut self.deferred);
-        let mut script = commit_script(self.dialect(), &deferred);
-        if script.is_empty() && !self.begun {
+        if deferred.is_empty() && !self.begun {
             return Ok(Vec::new());
         }
-        script.sql("COMMIT;\n");
-        let mut ids: Vec<i64> = script_rows!(self, script, r => column_i64(r, "id"))
-            .into_iter()
-            .flatten()
-            .collect();
+        let sqlite_batch = match self.conn {
+            TxConn::Sqlite(..) => super::json_batch::commit_batch(!self.begun, &deferred)?,
+            _ => None,
+        };
+        let mut ids: Vec<i64> = match sqlite_batch {
+            Some(batch) => {
+                let mut ids = Vec::new();
+                for row in self.run_sqlite_batch(batch).await? {
+                    if let Ok(json) = row.try_get::<String, _>("queued_ids") {
+                        ids = serde_json::from_str(&json)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    }
+                }
+                ids
+            }
+            None => {
+                let mut script = commit_script(self.dialect(), &deferred);
+                script.sql("COMMIT;\n");
+                script_rows!(self, script, r => column_i64(r, "id"))
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+        };
         self.finished = true;
-        // Ids are handed out in the order of VALUES (RETURNING itself
-        // promises no order).
+        // Ids are handed out in the order of the rows (neither RETURNING
+        // nor the SQLite batch's answer promises an order).
         ids.sort_unstable();
         if ids.len() != deferred.outbox.len() {
             return Err(StoreError::Corrupt(
@@ -872,34 +954,15 @@ impl Tx {
         updates: &[(i64, i64)],
         now: i64,
     ) -> Result<ClaimedChats, StoreError> {
-        let mut script = self.take_held_writes();
-        if self.dialect() == Dialect::Postgres {
-            lock_statement(&mut script, chat_ids);
-        }
-        for chunk in updates.chunks(ROWS_PER_STATEMENT) {
-            script.sql("INSERT INTO processed_updates (update_id, chat_id, processed_at) VALUES ");
-            for (i, (update_id, chat_id)) in chunk.iter().enumerate() {
-                script.sql(if i == 0 { "(" } else { ", (" });
-                script
-                    .int(*update_id)
-                    .sql(", ")
-                    .int(*chat_id)
-                    .sql(", ")
-                    .int(now)
-                    .sql(")");
-            }
-            script.sql(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS claimed;\n");
-        }
-        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT * 4) {
-            script.sql(
-                "SELECT c.chat_id AS conversation_of, c.state, t.id AS ticket_id, t.assignee_name \
-                 FROM conversations c LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed') \
-                 WHERE c.chat_id IN (",
-            );
-            script.ints(chunk.iter().copied()).sql(");\n");
-        }
         self.facts.clear();
-        let rows = script_rows!(self, script, r => claim_or_chat_row(r));
+        let rows = if matches!(self.conn, TxConn::Sqlite(..)) && self.deferred.writes.is_empty() {
+            let batch =
+                super::json_batch::claim_and_load_batch(!self.begun, updates, chat_ids, now)?;
+            let answer = self.run_sqlite_batch(batch).await?;
+            claim_rows_of_batch(&answer, updates)?
+        } else {
+            self.claim_and_load_script(chat_ids, updates, now).await?
+        };
         let mut claimed = ClaimedChats::default();
         let mut open = Vec::new();
         for row in rows {
@@ -937,6 +1000,43 @@ impl Tx {
             );
         }
         Ok(claimed)
+    }
+
+    /// `claim_and_load`'s statements as a literal script (PostgreSQL, or
+    /// SQLite behind held-back writes).
+    async fn claim_and_load_script(
+        &mut self,
+        chat_ids: &[i64],
+        updates: &[(i64, i64)],
+        now: i64,
+    ) -> Result<Vec<ClaimRow>, StoreError> {
+        let mut script = self.take_held_writes();
+        if self.dialect() == Dialect::Postgres {
+            lock_statement(&mut script, chat_ids);
+        }
+        for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+            script.sql("INSERT INTO processed_updates (update_id, chat_id, processed_at) VALUES ");
+            for (i, (update_id, chat_id)) in chunk.iter().enumerate() {
+                script.sql(if i == 0 { "(" } else { ", (" });
+                script
+                    .int(*update_id)
+                    .sql(", ")
+                    .int(*chat_id)
+                    .sql(", ")
+                    .int(now)
+                    .sql(")");
+            }
+            script.sql(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS claimed;\n");
+        }
+        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT * 4) {
+            script.sql(
+                "SELECT c.chat_id AS conversation_of, c.state, t.id AS ticket_id, t.assignee_name \
+                 FROM conversations c LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed') \
+                 WHERE c.chat_id IN (",
+            );
+            script.ints(chunk.iter().copied()).sql(");\n");
+        }
+        Ok(script_rows!(self, script, r => claim_or_chat_row(r)))
     }
 
     /// The stored conversations of several chats (new chats are absent).

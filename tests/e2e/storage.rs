@@ -224,6 +224,139 @@ async fn any_text_survives_the_commit_script() {
     }
 }
 
+async fn upsert_merchants(store: &posdesk::storage::Store, ids: &[&str]) {
+    for id in ids {
+        store
+            .upsert_merchant(
+                &MerchantRow {
+                    merchant_id: (*id).into(),
+                    name: "Shop".into(),
+                    phone: "13800131234".into(),
+                    card_mask: "6222 **** **** 0123".into(),
+                    bank_name: "Bank".into(),
+                },
+                0,
+            )
+            .await
+            .expect("upsert");
+    }
+}
+
+/// Commits `writes` (merchant, write) in one transaction, unread.
+async fn commit_writes(store: &posdesk::storage::Store, writes: Vec<Write>, at: i64) {
+    let mut tx = store.begin().await.expect("begin");
+    for write in &writes {
+        tx.apply(write, 9, 77, at).await.expect("apply");
+    }
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn unbinding_writes_committed_unread_land_in_order() {
+    for (name, store, _guard) in stores("unbinding_writes_committed_unread").await {
+        let (a, b) = (merchant("M100200301"), merchant("M100200302"));
+        upsert_merchants(&store, &[a.as_str(), b.as_str()]).await;
+        let issued = |m: &MerchantId, hash: &str| Write::OtpIssued {
+            merchant: m.clone(),
+            code_hash: hash.into(),
+            expires_at: 9000,
+        };
+        let reference = Reference::generate("20261129", [9, 8, 7, 6, 5]);
+        // Each merchant's code state changed once: one statement per kind.
+        commit_writes(
+            &store,
+            vec![
+                issued(&a, "h1"),
+                issued(&b, "h2"),
+                Write::RequestCreated {
+                    reference: reference.clone(),
+                    merchant: a.clone(),
+                },
+            ],
+            100,
+        )
+        .await;
+        commit_writes(
+            &store,
+            vec![
+                Write::OtpFailed {
+                    merchant: a.clone(),
+                },
+                Write::OtpLocked {
+                    merchant: b.clone(),
+                    until: 5000,
+                },
+            ],
+            110,
+        )
+        .await;
+        let mut tx = store.begin().await.expect("begin");
+        let facts_a = tx.merchant_facts(&a, 77, 200).await.expect("facts");
+        let facts_b = tx.merchant_facts(&b, 77, 200).await.expect("facts");
+        tx.commit().await.expect("commit");
+        assert_eq!(facts_a.otp.code_hash.as_deref(), Some("h1"), "{name}");
+        assert_eq!(facts_a.otp.failures, 1, "{name}");
+        assert_eq!(facts_a.otp.sends_last_hour, 1, "{name}");
+        assert_eq!(facts_a.user_sends_last_hour, 2, "{name}");
+        assert_eq!(facts_a.requests.len(), 1, "{name}");
+        assert_eq!(facts_a.requests[0].reference, reference, "{name}");
+        assert_eq!(facts_b.otp.code_hash, None, "{name}: locked");
+        assert_eq!(facts_b.otp.locked_until, Some(5000), "{name}");
+        assert_eq!(facts_b.otp.failures, 0, "{name}");
+        // One merchant's code state changed twice: the order must hold (a
+        // refund after the send takes it back; a send after the refund stays).
+        commit_writes(
+            &store,
+            vec![
+                issued(&a, "h3"),
+                Write::OtpRefunded {
+                    merchant: a.clone(),
+                },
+            ],
+            120,
+        )
+        .await;
+        commit_writes(
+            &store,
+            vec![
+                Write::OtpRefunded {
+                    merchant: b.clone(),
+                },
+                issued(&b, "h4"),
+            ],
+            130,
+        )
+        .await;
+        let mut tx = store.begin().await.expect("begin");
+        let facts_a = tx.merchant_facts(&a, 77, 200).await.expect("facts");
+        let facts_b = tx.merchant_facts(&b, 77, 200).await.expect("facts");
+        tx.commit().await.expect("commit");
+        assert_eq!(facts_a.otp.code_hash, None, "{name}: refunded last");
+        assert_eq!(
+            facts_a.otp.sends_last_hour, 1,
+            "{name}: the refund took back one send"
+        );
+        assert_eq!(
+            facts_b.otp.code_hash.as_deref(),
+            Some("h4"),
+            "{name}: sent last"
+        );
+        assert_eq!(facts_b.otp.sends_last_hour, 1, "{name}");
+        commit_writes(
+            &store,
+            vec![Write::OtpConsumed {
+                merchant: b.clone(),
+            }],
+            140,
+        )
+        .await;
+        let mut tx = store.begin().await.expect("begin");
+        let facts_b = tx.merchant_facts(&b, 77, 200).await.expect("facts");
+        tx.commit().await.expect("commit");
+        assert_eq!(facts_b.otp.code_hash, None, "{name}: used");
+    }
+}
+
 #[tokio::test]
 async fn otp_writes_show_in_merchant_facts() {
     for (name, store, _guard) in stores("otp_writes_show_in_merchant_facts").await {
