@@ -135,6 +135,22 @@ pub(super) const ENQUEUE: &str = "INSERT INTO outbox (chat_id, ticket_id, payloa
      SELECT json_group_array(id) AS queued_ids FROM \
      (SELECT id FROM outbox ORDER BY id DESC LIMIT json_array_length($?));";
 
+/// Merchant facts (`[merchant, user, an hour ago]`): one row per key with
+/// the merchant, its code state and both hourly send counts, then each
+/// merchant's latest requests (the rows of the literal facts script).
+pub(super) const FACTS: &str = "SELECT k.merchant AS key_merchant, CAST(k.user AS BIGINT) AS key_user, \
+     m.name, m.phone, m.card_mask, m.bank_name, \
+     o.merchant_id AS otp_merchant, o.code_hash, o.expires_at, o.failures, o.locked_until, o.last_sent_at, \
+     (SELECT COUNT(*) FROM otp_sends WHERE merchant_id = k.merchant AND sent_at > k.since) AS merchant_sends, \
+     (SELECT COUNT(*) FROM otp_sends WHERE user_id = k.user AND sent_at > k.since) AS user_sends \
+     FROM (SELECT value ->> 0 AS merchant, value ->> 1 AS user, value ->> 2 AS since FROM json_each($?)) AS k \
+     LEFT JOIN merchants m ON m.merchant_id = k.merchant LEFT JOIN otp_state o ON o.merchant_id = k.merchant;\n\
+     SELECT merchant_id AS request_merchant, reference, status, created_at FROM (\
+     SELECT merchant_id, reference, status, created_at, \
+     ROW_NUMBER() OVER (PARTITION BY merchant_id ORDER BY created_at DESC) AS n \
+     FROM unbind_requests WHERE merchant_id IN (SELECT value ->> 0 FROM json_each($?))) AS latest \
+     WHERE n <= 20 ORDER BY request_merchant, created_at DESC;";
+
 /// Update ids already applied among those claimed (`[update_id, chat_id,
 /// at]`), then the claim itself.
 pub(super) const CLAIM_UPDATES: &str = "SELECT json_group_array(update_id) AS already_applied FROM processed_updates \
@@ -309,4 +325,42 @@ pub(super) fn claim_and_load_batch(
     b.push_always(CLAIM_UPDATES, &claims)?;
     b.push_always(LOAD_CHATS, chat_ids)?;
     Ok(b)
+}
+
+/// Reads merchant facts (`[merchant, user, an hour ago]`).
+pub(super) fn facts_batch(
+    opening: bool,
+    keys: &[(&str, i64, i64)],
+) -> Result<JsonBatch, StoreError> {
+    let mut b = JsonBatch::new(opening);
+    b.push_always(FACTS, keys)?;
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_pushed_row_set_is_the_next_argument_and_empty_ones_are_left_out() {
+        let mut b = JsonBatch::new(true);
+        b.push(INBOX_DONE, &[1_i64, 2]).expect("push");
+        b.push(INBOX_DONE, &[] as &[i64]).expect("push nothing");
+        b.push(OTP_ISSUED, &[("M1", "h", 1_i64, 2_i64, 3_i64)])
+            .expect("push");
+        b.push_sql("COMMIT;");
+        assert!(b.sql.starts_with("BEGIN IMMEDIATE;\n"));
+        assert!(b.sql.ends_with("COMMIT;\n"));
+        assert_eq!(b.args, vec!["[1,2]", r#"[["M1","h",1,2,3]]"#]);
+        assert!(b.sql.contains("json_each($1)"));
+        // Both statements of a code send read the same rows.
+        assert_eq!(b.sql.matches("json_each($2)").count(), 2);
+        assert!(!b.sql.contains("$?") && !b.sql.contains("$3"));
+    }
+
+    #[test]
+    fn facts_keep_as_many_requests_as_the_literal_script() {
+        let limit = format!("n <= {}", super::super::tx::REQUESTS_PER_MERCHANT);
+        assert!(FACTS.contains(&limit));
+    }
 }

@@ -505,7 +505,7 @@ fn decode_conversation(chat_id: i64, json: &str) -> Conversation {
 }
 
 /// The most recent requests of a merchant the unbinding flow looks at.
-const REQUESTS_PER_MERCHANT: i64 = 20;
+pub(super) const REQUESTS_PER_MERCHANT: i64 = 20;
 
 /// Two statements: one row per (merchant, user) with the merchant, its code
 /// state (each may be missing) and both hourly send counts; then each
@@ -1222,11 +1222,24 @@ impl Tx {
         if keys.is_empty() {
             return Ok(());
         }
-        // Held-back writes first, in the same round trip: the facts must
-        // show them.
-        let mut script = self.take_held_writes();
-        facts_script(&mut script, &keys, now - HOUR_MS);
-        let rows = script_rows!(self, script, r => facts_row(r));
+        let rows = if matches!(self.conn, TxConn::Sqlite(..)) && self.deferred.writes.is_empty() {
+            let keys: Vec<(&str, i64, i64)> = keys
+                .iter()
+                .map(|(m, u)| (m.as_str(), *u, now - HOUR_MS))
+                .collect();
+            let batch = super::json_batch::facts_batch(!self.begun, &keys)?;
+            self.run_sqlite_batch(batch)
+                .await?
+                .iter()
+                .map(facts_row)
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            // Held-back writes first, in the same round trip: the facts
+            // must show them.
+            let mut script = self.take_held_writes();
+            facts_script(&mut script, &keys, now - HOUR_MS);
+            script_rows!(self, script, r => facts_row(r))
+        };
         let mut requests: std::collections::HashMap<String, Vec<RequestSummary>> =
             std::collections::HashMap::new();
         let mut found = Vec::new();
