@@ -62,16 +62,34 @@ enum Sub {
     BaselineBot,
 }
 
+/// Why a run could not be set up or finished (printed, exit status 1).
+type Failed = Box<dyn std::error::Error + Send + Sync>;
+
 fn main() {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("tokio runtime");
-    match args.command {
-        Some(Sub::BaselineBot) => runtime.block_on(baseline::run()),
-        None => runtime.block_on(bench(args)),
+        .map_err(|e| Failed::from(format!("starting the runtime: {e}")))
+        .and_then(|runtime| match args.command {
+            Some(Sub::BaselineBot) => {
+                runtime.block_on(baseline::run());
+                Ok(())
+            }
+            None => runtime.block_on(bench(args)),
+        });
+    if let Err(e) = result {
+        eprintln!("posdesk-loadgen: {e}");
+        std::process::exit(1);
     }
+}
+
+/// A lock of the benchmark's shared state; a task that panicked while
+/// holding it leaves nothing half-written worth refusing.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 // ---------------------------------------------------------------- fake API
@@ -100,7 +118,7 @@ async fn api(
     match method.as_str() {
         "getupdates" => {
             {
-                let mut first = fake.first_poll.lock().expect("lock");
+                let mut first = lock(&fake.first_poll);
                 if first.is_none() {
                     *first = Some(Instant::now());
                 }
@@ -116,7 +134,7 @@ async fn api(
             loop {
                 let notified = fake.ready.notified();
                 let batch: Vec<Value> = {
-                    let mut q = fake.updates.lock().expect("lock");
+                    let mut q = lock(&fake.updates);
                     while q
                         .front()
                         .and_then(|u| u["update_id"].as_i64())
@@ -135,9 +153,9 @@ async fn api(
         "sendmessage" => {
             fake.sends.fetch_add(1, Ordering::Relaxed);
             let chat = body.get("chat_id").and_then(Value::as_i64).unwrap_or(0);
-            *fake.per_chat.lock().expect("lock").entry(chat).or_insert(0) += 1;
+            *lock(&fake.per_chat).entry(chat).or_insert(0) += 1;
             let id = fake.next_message.fetch_add(1, Ordering::Relaxed) + 1_000_000;
-            if let Some(waiter) = fake.waiters.lock().expect("lock").remove(&chat) {
+            if let Some(waiter) = lock(&fake.waiters).remove(&chat) {
                 let _ = waiter.send((Instant::now(), json!({ "id": id, "body": body })));
             }
             ok(
@@ -161,7 +179,7 @@ async fn sms(State(fake): State<Arc<Fake>>, body: Bytes) -> axum::http::StatusCo
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let merchant = body["merchant_id"].as_str().unwrap_or("").to_string();
     let code = body["code"].as_str().unwrap_or("").to_string();
-    if let Some(waiter) = fake.codes.lock().expect("lock").remove(&merchant) {
+    if let Some(waiter) = lock(&fake.codes).remove(&merchant) {
         let _ = waiter.send(code);
     }
     axum::http::StatusCode::OK
@@ -171,7 +189,7 @@ impl Fake {
     fn push(&self, mut update: Value) {
         // The id is taken under the queue's lock: ids must enter the queue in
         // order, or an acknowledged offset would skip an update pushed late.
-        let mut queue = self.updates.lock().expect("lock"); // ok: benchmark tool; a poisoned lock ends the run
+        let mut queue = lock(&self.updates);
         update["update_id"] = json!(self.next_update.fetch_add(1, Ordering::Relaxed) + 1);
         queue.push_back(update);
         drop(queue);
@@ -239,7 +257,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-async fn start_fake() -> (Arc<Fake>, String) {
+async fn start_fake() -> Result<(Arc<Fake>, String), Failed> {
     let fake = Arc::new(Fake::default());
     let app = Router::new()
         .route("/{token}/{method}", post(api))
@@ -247,12 +265,17 @@ async fn start_fake() -> (Arc<Fake>, String) {
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
+        .map_err(|e| format!("binding the fake Bot API to 127.0.0.1: {e}"))?;
+    let url = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map_err(|e| format!("the fake Bot API's address: {e}"))?
+    );
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (fake, url)
+    Ok((fake, url))
 }
 
 /// The bot's log filter: errors only, unless `POSDESK_LOADGEN_LOG` says
@@ -261,16 +284,17 @@ fn bot_log_filter() -> String {
     std::env::var("POSDESK_LOADGEN_LOG").unwrap_or_else(|_| "error".into())
 }
 
-fn posdesk_binary() -> std::path::PathBuf {
-    let me = std::env::current_exe().expect("current exe");
-    me.with_file_name("posdesk")
+fn posdesk_binary() -> Result<std::path::PathBuf, Failed> {
+    let me =
+        std::env::current_exe().map_err(|e| format!("finding this program's own path: {e}"))?;
+    Ok(me.with_file_name("posdesk"))
 }
 
-async fn run_target(target: &str, args: &Args) -> Outcome {
-    let (fake, url) = start_fake().await;
+async fn run_target(target: &str, args: &Args) -> Result<Outcome, Failed> {
+    let (fake, url) = start_fake().await?;
     let dir = std::env::temp_dir().join(format!("posdesk-bench-{}-{target}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating the temporary directory: {e}"))?;
     let db_url = args
         .database_url
         .clone()
@@ -286,19 +310,20 @@ async fn run_target(target: &str, args: &Args) -> Outcome {
                 i % 10_000
             ));
         }
-        std::fs::write(&csv, text).expect("csv");
-        let status = Command::new(posdesk_binary())
+        std::fs::write(&csv, text).map_err(|e| format!("writing the merchants CSV: {e}"))?;
+        let status = Command::new(posdesk_binary()?)
             .args(["merchants", "import"])
             .arg(&csv)
             .env("DATABASE_URL", &db_url)
             .stdout(Stdio::null())
-            .status()
-            .expect("posdesk merchants import");
-        assert!(status.success(), "import failed");
-        if args.preload > 0 {
-            preload(&db_url, args.preload).await;
+            .status().map_err(|e| format!("running `posdesk merchants import` (build it first: cargo build --release --bins): {e}"))?;
+        if !status.success() {
+            return Err(format!("posdesk merchants import failed ({status})").into());
         }
-        Command::new(posdesk_binary())
+        if args.preload > 0 {
+            preload(&db_url, args.preload).await?;
+        }
+        Command::new(posdesk_binary()?)
             .arg("run")
             .env("TELOXIDE_TOKEN", "1:BENCH")
             .env("TELOXIDE_API_URL", &url)
@@ -313,26 +338,33 @@ async fn run_target(target: &str, args: &Args) -> Outcome {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("posdesk run")
+            .map_err(|e| {
+                format!(
+                    "starting `posdesk run` (build it first: cargo build --release --bins): {e}"
+                )
+            })?
     } else {
-        Command::new(std::env::current_exe().expect("exe"))
-            .arg("baseline-bot")
-            .env("TELOXIDE_TOKEN", "1:BENCH")
-            .env("TELOXIDE_API_URL", &url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("baseline bot")
+        Command::new(
+            std::env::current_exe().map_err(|e| format!("finding this program's own path: {e}"))?,
+        )
+        .arg("baseline-bot")
+        .env("TELOXIDE_TOKEN", "1:BENCH")
+        .env("TELOXIDE_API_URL", &url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("starting the baseline bot: {e}"))?
     };
     let spawned = Instant::now();
     let pid = child.id();
     // Wait for the first poll.
     let startup = loop {
-        if let Some(at) = *fake.first_poll.lock().expect("lock") {
+        if let Some(at) = *lock(&fake.first_poll) {
             break at.duration_since(spawned);
         }
         if spawned.elapsed() > Duration::from_secs(30) {
-            panic!("{target} never polled");
+            let _ = child.kill();
+            return Err(format!("{target} never polled within 30 s").into());
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
@@ -343,7 +375,11 @@ async fn run_target(target: &str, args: &Args) -> Outcome {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..args.chats {
-        let permit = semaphore.clone().acquire_owned().await.expect("semaphore");
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| format!("the in-flight limit closed: {e}"))?;
         let (fake, latencies, errors) = (fake.clone(), latencies.clone(), errors.clone());
         let baseline = target == "baseline";
         tasks.spawn(async move {
@@ -369,9 +405,9 @@ async fn run_target(target: &str, args: &Args) -> Outcome {
     } else {
         eprintln!("errors: database kept in {}", dir.display());
     }
-    let mut latencies = latencies.lock().expect("lock").clone();
+    let mut latencies = lock(&latencies).clone();
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    Outcome {
+    Ok(Outcome {
         target: target.to_string(),
         updates: latencies.len(),
         seconds,
@@ -380,18 +416,24 @@ async fn run_target(target: &str, args: &Args) -> Outcome {
         peak_rss_mb,
         startup_ms: startup.as_secs_f64() * 1000.0,
         errors: errors.load(Ordering::Relaxed) as usize,
-    }
+    })
 }
 
-async fn preload(db_url: &str, n: usize) {
+async fn preload(db_url: &str, n: usize) -> Result<(), Failed> {
     let store = posdesk::storage::Store::connect(db_url, 2)
         .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
+        .map_err(|e| format!("connecting to the database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("migrating the database: {e}"))?;
     let conv = posdesk::conversation::Conversation::default();
     let mut done = 0;
     while done < n {
-        let mut tx = store.begin().await.expect("begin");
+        let mut tx = store
+            .begin()
+            .await
+            .map_err(|e| format!("starting a transaction: {e}"))?;
         for i in done..(done + 5000).min(n) {
             tx.save_conversation(
                 9_000_000 + i as i64,
@@ -400,12 +442,13 @@ async fn preload(db_url: &str, n: usize) {
                 posdesk::domain::Lang::ZhCn,
                 0,
             )
-            .expect("save");
+            .map_err(|e| format!("saving a conversation: {e}"))?;
         }
-        tx.commit().await.expect("commit");
+        tx.commit().await.map_err(|e| format!("committing: {e}"))?;
         done += 5000;
     }
     store.close().await;
+    Ok(())
 }
 
 type Shared = Arc<Mutex<Vec<f64>>>;
@@ -417,15 +460,12 @@ async fn turn(
     latencies: &Shared,
 ) -> Result<Value, ()> {
     let (tx, rx) = oneshot::channel();
-    fake.waiters.lock().expect("lock").insert(chat, tx);
+    lock(&fake.waiters).insert(chat, tx);
     let at = Instant::now();
     send(fake);
     match tokio::time::timeout(Duration::from_secs(30), rx).await {
         Ok(Ok((when, reply))) => {
-            latencies
-                .lock()
-                .expect("lock")
-                .push(when.duration_since(at).as_secs_f64() * 1000.0);
+            lock(latencies).push(when.duration_since(at).as_secs_f64() * 1000.0);
             Ok(reply)
         }
         _ => {
@@ -453,10 +493,7 @@ async fn merchant_session(
     turn(fake, chat, |f| f.text(chat, "/unbind"), latencies).await?;
     let code_rx = {
         let (tx, rx) = oneshot::channel();
-        fake.codes
-            .lock()
-            .expect("lock")
-            .insert(merchant.to_string(), tx);
+        lock(&fake.codes).insert(merchant.to_string(), tx);
         rx
     };
     turn(fake, chat, |f| f.text(chat, merchant), latencies).await?;
@@ -482,11 +519,11 @@ async fn merchant_session(
 
 /// Burst under Telegram's real limits: notifications queued (bulk priority),
 /// then merchants write at once; interactive replies must overtake the bulk.
-async fn burst(args: &Args, notifications: usize) {
-    let (fake, url) = start_fake().await;
+async fn burst(args: &Args, notifications: usize) -> Result<(), Failed> {
+    let (fake, url) = start_fake().await?;
     let dir = std::env::temp_dir().join(format!("posdesk-burst-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating the temporary directory: {e}"))?;
     let db_url = args
         .database_url
         .clone()
@@ -494,9 +531,15 @@ async fn burst(args: &Args, notifications: usize) {
     {
         let store = posdesk::storage::Store::connect(&db_url, 2)
             .await
-            .expect("connect");
-        store.migrate().await.expect("migrate");
-        let mut tx = store.begin().await.expect("begin");
+            .map_err(|e| format!("connecting to the database: {e}"))?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("migrating the database: {e}"))?;
+        let mut tx = store
+            .begin()
+            .await
+            .map_err(|e| format!("starting a transaction: {e}"))?;
         for i in 0..notifications {
             let payload = posdesk::storage::OutboxPayload::Text {
                 html: format!("notification {i}"),
@@ -509,12 +552,12 @@ async fn burst(args: &Args, notifications: usize) {
                 posdesk::storage::Priority::Bulk,
                 0,
             )
-            .expect("enqueue");
+            .map_err(|e| format!("queuing a notification: {e}"))?;
         }
-        tx.commit().await.expect("commit");
+        tx.commit().await.map_err(|e| format!("committing: {e}"))?;
         store.close().await;
     }
-    let mut child = Command::new(posdesk_binary())
+    let mut child = Command::new(posdesk_binary()?)
         .arg("run")
         .env("TELOXIDE_TOKEN", "1:BENCH")
         .env("TELOXIDE_API_URL", &url)
@@ -525,8 +568,10 @@ async fn burst(args: &Args, notifications: usize) {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("posdesk run");
-    while fake.first_poll.lock().expect("lock").is_none() {
+        .map_err(|e| {
+            format!("starting `posdesk run` (build it first: cargo build --release --bins): {e}")
+        })?;
+    while lock(&fake.first_poll).is_none() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // Let the bulk queue get going, then everybody writes at once.
@@ -552,12 +597,12 @@ async fn burst(args: &Args, notifications: usize) {
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    let per_chat = fake.per_chat.lock().expect("lock").clone();
+    let per_chat = lock(&fake.per_chat).clone();
     let twice = per_chat.values().filter(|n| **n > 1).count();
     let notified = (0..notifications)
         .filter(|i| per_chat.get(&(7_000_000 + *i as i64)) == Some(&1))
         .count();
-    let mut l = latencies.lock().expect("lock").clone();
+    let mut l = lock(&latencies).clone();
     l.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     println!(
         "| merchants at once | notifications queued | replies | reply p50 ms | reply p99 ms | reply max ms | notifications sent once | sent twice |"
@@ -571,9 +616,10 @@ async fn burst(args: &Args, notifications: usize) {
         percentile(&l, 0.99),
         l.last().copied().unwrap_or(0.0)
     );
+    Ok(())
 }
 
-async fn bench(args: Args) {
+async fn bench(args: Args) -> Result<(), Failed> {
     if let Some(n) = args.burst_notifications {
         return burst(&args, n).await;
     }
@@ -588,7 +634,7 @@ async fn bench(args: Args) {
             "running {target}: {} chats, {} in flight…",
             args.chats, args.in_flight
         );
-        outcomes.push(run_target(target, &args).await);
+        outcomes.push(run_target(target, &args).await?);
     }
     let baseline_rate = outcomes
         .iter()
@@ -621,9 +667,10 @@ async fn bench(args: Args) {
         );
     }
     if let Some(path) = &args.svg {
-        std::fs::write(path, svg(&outcomes)).expect("write svg");
+        std::fs::write(path, svg(&outcomes)).map_err(|e| format!("writing the SVG: {e}"))?;
         eprintln!("wrote {path}");
     }
+    Ok(())
 }
 
 /// Latency distributions (log-scale buckets) as a small SVG bar chart.
