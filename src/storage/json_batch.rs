@@ -1,5 +1,6 @@
 //! SQLite's batched statements: each takes a whole batch of rows as one
-//! JSON array (read with `json_each`), so its text never changes with the
+//! JSON array (read with `jsonb_each`, which parses it once and hands each
+//! row over already parsed), so its text never changes with the
 //! rows and the connection prepares it once and keeps it, instead of
 //! parsing a script of literal values afresh for every batch. Rows come
 //! back gathered (`json_group_array`): the connection's thread answers with
@@ -71,67 +72,67 @@ impl JsonBatch {
 
 /// Stores updates (`[update_id, chat_id, payload, received_at]`).
 pub(super) const STORE_UPDATES: &str = "INSERT INTO inbox (update_id, chat_id, payload, received_at) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($?) WHERE true \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM jsonb_each($?) WHERE true \
      ON CONFLICT (update_id) DO NOTHING;";
 
 /// Marks messages sent (`[id, sent_at]`).
 pub(super) const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = s.value ->> 1, attempts = attempts + 1 \
-     FROM json_each($?) AS s WHERE outbox.id = s.value ->> 0;";
+     FROM jsonb_each($?) AS s WHERE outbox.id = s.value ->> 0;";
 
 /// A code sent (`[merchant, code_hash, expires_at, user_id, at]`).
 pub(super) const OTP_ISSUED: &str = "INSERT INTO otp_state (merchant_id, code_hash, expires_at, failures, last_sent_at) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, 0, value ->> 4 FROM json_each($?) WHERE true \
+     SELECT value ->> 0, value ->> 1, value ->> 2, 0, value ->> 4 FROM jsonb_each($?) WHERE true \
      ON CONFLICT (merchant_id) DO UPDATE SET code_hash = excluded.code_hash, \
      expires_at = excluded.expires_at, last_sent_at = excluded.last_sent_at;\n\
      INSERT INTO otp_sends (merchant_id, user_id, sent_at) \
-     SELECT value ->> 0, value ->> 3, value ->> 4 FROM json_each($?);";
+     SELECT value ->> 0, value ->> 3, value ->> 4 FROM jsonb_each($?);";
 
 /// A code that could not be sent does not count (`[merchant]`).
 pub(super) const OTP_REFUNDED: &str = "UPDATE otp_state SET code_hash = NULL, expires_at = NULL, last_sent_at = NULL \
-     WHERE merchant_id IN (SELECT value ->> 0 FROM json_each($?));\n\
+     WHERE merchant_id IN (SELECT value ->> 0 FROM jsonb_each($?));\n\
      DELETE FROM otp_sends WHERE id IN (SELECT (SELECT MAX(id) FROM otp_sends WHERE merchant_id = j.value ->> 0) \
-     FROM json_each($?) AS j);";
+     FROM jsonb_each($?) AS j);";
 
 /// A wrong code (`[merchant]`).
 pub(super) const OTP_FAILED: &str = "UPDATE otp_state SET failures = failures + 1 \
-     WHERE merchant_id IN (SELECT value ->> 0 FROM json_each($?));";
+     WHERE merchant_id IN (SELECT value ->> 0 FROM jsonb_each($?));";
 
 /// Too many wrong codes (`[merchant, until]`).
 pub(super) const OTP_LOCKED: &str = "UPDATE otp_state SET failures = 0, locked_until = j.value ->> 1, \
-     code_hash = NULL, expires_at = NULL FROM json_each($?) AS j WHERE otp_state.merchant_id = j.value ->> 0;";
+     code_hash = NULL, expires_at = NULL FROM jsonb_each($?) AS j WHERE otp_state.merchant_id = j.value ->> 0;";
 
 /// A code used (`[merchant]`).
 pub(super) const OTP_CONSUMED: &str = "UPDATE otp_state SET failures = 0, code_hash = NULL, expires_at = NULL \
-     WHERE merchant_id IN (SELECT value ->> 0 FROM json_each($?));";
+     WHERE merchant_id IN (SELECT value ->> 0 FROM jsonb_each($?));";
 
 /// Unbinding requests (`[reference, merchant, chat_id, user_id, at]`).
 pub(super) const REQUEST_CREATED: &str = "INSERT INTO unbind_requests (reference, merchant_id, chat_id, user_id, status, created_at, updated_at) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'submitted', value ->> 4, value ->> 4 FROM json_each($?);";
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'submitted', value ->> 4, value ->> 4 FROM jsonb_each($?);";
 
 /// Conversations (`[chat_id, user_id, lang, state, updated_at]`).
 pub(super) const SAVE_CONVERSATIONS: &str = "INSERT INTO conversations (chat_id, user_id, lang, state, updated_at) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($?) WHERE true \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM jsonb_each($?) WHERE true \
      ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang, \
      state = excluded.state, updated_at = excluded.updated_at;";
 
 /// The turn record (`[chat_id, update_id, event, intent, input, state_before, state_after, at]`).
 pub(super) const RECORD_TURNS: &str = "INSERT INTO turns (chat_id, update_id, event, intent, input, state_before, state_after, at) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 \
-     FROM json_each($?);";
+     FROM jsonb_each($?);";
 
 /// The audit trail (`[at, actor, action, merchant, chat_id, detail]`).
 pub(super) const AUDIT: &str = "INSERT INTO audit (at, actor, action, merchant_id, chat_id, detail) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each($?);";
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM jsonb_each($?);";
 
 /// Applied updates off the inbox (`update_id`).
 pub(super) const INBOX_DONE: &str =
-    "DELETE FROM inbox WHERE update_id IN (SELECT value FROM json_each($?));";
+    "DELETE FROM inbox WHERE update_id IN (SELECT value FROM jsonb_each($?));";
 
 /// Queued messages (`[chat_id, ticket_id, payload, priority, at]`) and their
 /// ids: the newest ones, as many as were queued (ids only grow, and the
 /// write lock keeps everyone else out).
 pub(super) const ENQUEUE: &str = "INSERT INTO outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', 0, value ->> 4, value ->> 4 FROM json_each($?);\n\
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', 0, value ->> 4, value ->> 4 FROM jsonb_each($?);\n\
      SELECT json_group_array(id) AS queued_ids FROM \
      (SELECT id FROM outbox ORDER BY id DESC LIMIT json_array_length($?));";
 
@@ -143,27 +144,27 @@ pub(super) const FACTS: &str = "SELECT k.merchant AS key_merchant, CAST(k.user A
      o.merchant_id AS otp_merchant, o.code_hash, o.expires_at, o.failures, o.locked_until, o.last_sent_at, \
      (SELECT COUNT(*) FROM otp_sends WHERE merchant_id = k.merchant AND sent_at > k.since) AS merchant_sends, \
      (SELECT COUNT(*) FROM otp_sends WHERE user_id = k.user AND sent_at > k.since) AS user_sends \
-     FROM (SELECT value ->> 0 AS merchant, value ->> 1 AS user, value ->> 2 AS since FROM json_each($?)) AS k \
+     FROM (SELECT value ->> 0 AS merchant, value ->> 1 AS user, value ->> 2 AS since FROM jsonb_each($?)) AS k \
      LEFT JOIN merchants m ON m.merchant_id = k.merchant LEFT JOIN otp_state o ON o.merchant_id = k.merchant;\n\
      SELECT merchant_id AS request_merchant, reference, status, created_at FROM (\
      SELECT merchant_id, reference, status, created_at, \
      ROW_NUMBER() OVER (PARTITION BY merchant_id ORDER BY created_at DESC) AS n \
-     FROM unbind_requests WHERE merchant_id IN (SELECT value ->> 0 FROM json_each($?))) AS latest \
+     FROM unbind_requests WHERE merchant_id IN (SELECT value ->> 0 FROM jsonb_each($?))) AS latest \
      WHERE n <= 20 ORDER BY request_merchant, created_at DESC;";
 
 /// Update ids already applied among those claimed (`[update_id, chat_id,
 /// at]`), then the claim itself.
 pub(super) const CLAIM_UPDATES: &str = "SELECT json_group_array(update_id) AS already_applied FROM processed_updates \
-     WHERE update_id IN (SELECT value ->> 0 FROM json_each($?));\n\
+     WHERE update_id IN (SELECT value ->> 0 FROM jsonb_each($?));\n\
      INSERT INTO processed_updates (update_id, chat_id, processed_at) \
-     SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($?) WHERE true \
+     SELECT value ->> 0, value ->> 1, value ->> 2 FROM jsonb_each($?) WHERE true \
      ON CONFLICT (update_id) DO NOTHING;";
 
 /// Conversations and open (or claimed) tickets of chats (`chat_id`), as one
 /// array of `[chat_id, state, ticket_id, assignee_name]`.
 pub(super) const LOAD_CHATS: &str = "SELECT json_group_array(json_array(c.chat_id, c.state, t.id, t.assignee_name)) AS chats \
      FROM conversations c LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed') \
-     WHERE c.chat_id IN (SELECT value FROM json_each($?));";
+     WHERE c.chat_id IN (SELECT value FROM jsonb_each($?));";
 
 /// The commit of `deferred` as one batch ending in `COMMIT`; `None` when
 /// the held-back unbinding writes must keep their order (two of them change
@@ -352,9 +353,9 @@ mod tests {
         assert!(b.sql.starts_with("BEGIN IMMEDIATE;\n"));
         assert!(b.sql.ends_with("COMMIT;\n"));
         assert_eq!(b.args, vec!["[1,2]", r#"[["M1","h",1,2,3]]"#]);
-        assert!(b.sql.contains("json_each($1)"));
+        assert!(b.sql.contains("jsonb_each($1)"));
         // Both statements of a code send read the same rows.
-        assert_eq!(b.sql.matches("json_each($2)").count(), 2);
+        assert_eq!(b.sql.matches("jsonb_each($2)").count(), 2);
         assert!(!b.sql.contains("$?") && !b.sql.contains("$3"));
     }
 
