@@ -72,18 +72,6 @@ impl StoreError {
     }
 }
 
-/// SQLite: how often the WAL is copied back into the database file, in
-/// the background.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-
-/// SQLite: WAL pages after which a committing connection checkpoints by
-/// itself after all (a backstop for a background checkpoint that cannot
-/// keep up).
-const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
-
-/// SQLite: the size the WAL file is cut back to when it starts over.
-const WAL_SIZE_LIMIT_BYTES: &str = "16777216";
-
 /// SQLite connections at most, whatever `database.max_connections` says.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 3;
 
@@ -195,12 +183,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
-                // Checkpoints run in the background (`checkpoint_wal`); the
-                // committing connection takes over only if they fall far
-                // behind, and the WAL file is cut back after each reset.
-                .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
-                .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES);
+                .busy_timeout(Duration::from_secs(5));
             // One connection writes (the group-commit writer); a few more
             // read under WAL. Each holds its own page cache, so more would
             // cost memory for nothing.
@@ -283,36 +266,6 @@ impl Store {
             }
         };
         Ok(tx.kept_by(Arc::clone(keeper)))
-    }
-
-    /// Until `stop` turns true (or the pool closes): SQLite's WAL
-    /// checkpoints, in the background on a reading connection, every
-    /// `CHECKPOINT_EVERY`. Left to itself SQLite checkpoints inside the
-    /// commit that takes the WAL past 1,000 pages, and the copy and its
-    /// fsync stall the group-commit writer and every turn queued behind it.
-    /// A passive checkpoint waits for nobody, so the writer goes on
-    /// meanwhile. PostgreSQL: returns at once.
-    pub async fn checkpoint_wal(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let Store::Sqlite(sqlite) = self else {
-            return;
-        };
-        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = stop.changed() => return,
-            }
-            if *stop.borrow() || sqlite.pool.is_closed() {
-                return;
-            }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&sqlite.pool)
-                .await
-            {
-                tracing::debug!(error = %e, "WAL checkpoint failed; the next one tries again");
-            }
-        }
     }
 
     /// Checks the database answers.

@@ -112,7 +112,6 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     let (inner_stop_tx, inner_stop_rx) = watch::channel(false);
     let sender = Sender::new(bot.clone(), engine.clone());
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
-    let checkpoints = tokio::spawn(engine.store.clone().checkpoint_wal(inner_stop_rx.clone()));
     let timers = tokio::spawn(run_timers(engine.clone(), inner_stop_rx));
     let wake = engine.inbox_signal.clone();
     let parsed = inbox::Parsed::default();
@@ -135,7 +134,6 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     }
     let _ = inner_stop_tx.send(true);
     let _ = timers.await;
-    let _ = checkpoints.await;
     let _ = sender_task.await;
     tracing::info!("stopped");
 }

@@ -799,36 +799,3 @@ fn id_of(rows: &[posdesk::storage::OutboxRow], html: &str) -> i64 {
         .map(|r| r.id)
         .unwrap_or_else(|| panic!("no queued message {html:?}"))
 }
-
-#[tokio::test]
-async fn sqlite_wal_is_checkpointed_in_the_background() {
-    let (url, dir) = crate::backends::sqlite_url();
-    let store = posdesk::storage::Store::connect(&url, 3)
-        .await
-        .expect("sqlite");
-    store.migrate().await.expect("migrate");
-    let db = dir.path().join("posdesk.db");
-    let size = || std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
-    // Far below the backstop: without the background checkpoint these pages
-    // stay in the WAL.
-    let mut tx = store.begin().await.expect("begin");
-    for chat in 0..5000 {
-        tx.save_conversation(chat, chat, &Conversation::default(), Lang::ZhCn, 0)
-            .expect("save");
-    }
-    tx.commit().await.expect("commit");
-    let before = size();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(store.clone().checkpoint_wal(stop_rx));
-    assert!(
-        eventually(|| size() > before + 100_000).await,
-        "the database file did not take the WAL's pages: {before} -> {}",
-        size()
-    );
-    let _ = stop_tx.send(true);
-    tokio::time::timeout(std::time::Duration::from_secs(2), task)
-        .await
-        .expect("the checkpoint task did not stop")
-        .expect("the checkpoint task failed");
-    store.close().await;
-}
