@@ -242,7 +242,7 @@ async fn upsert_merchants(store: &posdesk::storage::Store, ids: &[&str]) {
     }
 }
 
-/// Commits `writes` (merchant, write) in one transaction, unread.
+/// Commits `writes` in one transaction, without reading anything first.
 async fn commit_writes(store: &posdesk::storage::Store, writes: Vec<Write>, at: i64) {
     let mut tx = store.begin().await.expect("begin");
     for write in &writes {
@@ -361,19 +361,7 @@ async fn unbinding_writes_committed_unread_land_in_order() {
 async fn otp_writes_show_in_merchant_facts() {
     for (name, store, _guard) in stores("otp_writes_show_in_merchant_facts").await {
         let m = merchant("M100200300");
-        store
-            .upsert_merchant(
-                &MerchantRow {
-                    merchant_id: m.as_str().into(),
-                    name: "Shop".into(),
-                    phone: "13800131234".into(),
-                    card_mask: "6222 **** **** 0123".into(),
-                    bank_name: "Bank".into(),
-                },
-                0,
-            )
-            .await
-            .expect("upsert");
+        upsert_merchants(&store, &[m.as_str()]).await;
         let mut tx = store.begin().await.expect("begin");
         tx.apply(
             &Write::OtpIssued {
