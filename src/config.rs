@@ -560,7 +560,7 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let s = Settings::from_toml_and_env("brand = \"X\"\n[unbind]\nsla_hours = 24\n", &env)
-            .expect("valid");
+            .expect("valid"); // ok: a test; failing loudly is the point
         assert_eq!(s.unbind.sla_hours, 72);
         assert_eq!(s.brand, "Acme Pay");
         assert_eq!(s.database.url, "postgres://x");
@@ -600,7 +600,7 @@ mod example_tests {
     #[test]
     fn example_config_parses_and_equals_the_defaults() {
         let text = include_str!("../posdesk.example.toml");
-        let parsed = Settings::from_toml_and_env(text, &BTreeMap::new()).expect("example parses");
+        let parsed = Settings::from_toml_and_env(text, &BTreeMap::new()).expect("example parses"); // ok: a test; failing loudly is the point
         let defaults = Settings::default();
         assert_eq!(format!("{parsed:?}"), format!("{defaults:?}"));
     }

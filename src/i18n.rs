@@ -269,10 +269,10 @@ mod tests {
     #[test]
     fn arguments_are_escaped_and_not_isolated() {
         let texts = Texts::from_sources(vec![(Lang::En, "hi = Hello <b>{ $name }</b>".into())])
-            .expect("valid");
+            .expect("valid"); // ok: a test; failing loudly is the point
         let out = texts
             .try_render(Lang::En, &Msg::new("hi").arg("name", "<script>"))
-            .expect("renders");
+            .expect("renders"); // ok: a test; failing loudly is the point
         assert_eq!(out, "Hello <b>&lt;script&gt;</b>");
         assert!(texts.try_render(Lang::En, &Msg::new("nope")).is_err());
         assert!(texts.try_render(Lang::En, &Msg::new("hi")).is_err());

@@ -53,11 +53,11 @@ mod tests {
 
     #[test]
     fn hash_verifies_only_the_same_code_and_merchant() {
-        let pattern = Regex::new("^[A-Z0-9]{6,20}$").expect("valid");
-        let m = MerchantId::parse("M100200300", &pattern).expect("valid");
-        let other = MerchantId::parse("M100200301", &pattern).expect("valid");
-        let code = OtpCode::parse("123456", 6).expect("valid");
-        let wrong = OtpCode::parse("123457", 6).expect("valid");
+        let pattern = Regex::new("^[A-Z0-9]{6,20}$").expect("valid"); // ok: a test; failing loudly is the point
+        let m = MerchantId::parse("M100200300", &pattern).expect("valid"); // ok: a test; failing loudly is the point
+        let other = MerchantId::parse("M100200301", &pattern).expect("valid"); // ok: a test; failing loudly is the point
+        let code = OtpCode::parse("123456", 6).expect("valid"); // ok: a test; failing loudly is the point
+        let wrong = OtpCode::parse("123457", 6).expect("valid"); // ok: a test; failing loudly is the point
         let h = hash_code(b"key", &m, &code);
         assert!(!h.contains("123456"));
         assert!(verify_code(b"key", &m, &code, &h));

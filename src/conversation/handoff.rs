@@ -249,13 +249,13 @@ mod tests {
         let monday_ten = Utc
             .with_ymd_and_hms(2026, 11, 30, 2, 0, 0)
             .single()
-            .expect("valid");
+            .expect("valid"); // ok: a test; failing loudly is the point
         assert!(on_duty("Mon-Fri 09:00-18:00", tz, monday_ten).0);
         // Saturday 10:00 Shanghai: closed, opens Monday 09:00.
         let saturday = Utc
             .with_ymd_and_hms(2026, 11, 28, 2, 0, 0)
             .single()
-            .expect("valid");
+            .expect("valid"); // ok: a test; failing loudly is the point
         let (open, next) = on_duty("Mon-Fri 09:00-18:00", tz, saturday);
         assert!(!open);
         assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).single());

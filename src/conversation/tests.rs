@@ -49,7 +49,7 @@ use super::{
 };
 
 static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(|| {
-    Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S).expect("built-in intent rules compile")
+    Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S).expect("built-in intent rules compile") // ok: a test; failing loudly is the point
 });
 
 /// The registered merchant of most scripts.
@@ -75,14 +75,14 @@ type Row<'a> = (&'a str, &'a str, &'a [&'a str]);
 fn monday_ten() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0)
         .single()
-        .expect("valid time")
+        .expect("valid time") // ok: a test; failing loudly is the point
 }
 
 /// Saturday 2026-11-28, 10:00 in Asia/Shanghai: support is off duty.
 fn saturday_ten() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 2, 0, 0)
         .single()
-        .expect("valid time")
+        .expect("valid time") // ok: a test; failing loudly is the point
 }
 
 fn mid(raw: &str) -> MerchantId {
@@ -90,15 +90,15 @@ fn mid(raw: &str) -> MerchantId {
 }
 
 fn reference(raw: &str) -> Reference {
-    Reference::parse(raw).expect("valid reference")
+    Reference::parse(raw).expect("valid reference") // ok: a test; failing loudly is the point
 }
 
 /// The registered merchant `KNOWN`.
 fn known_record() -> MerchantRecord {
     MerchantRecord {
         name: "Demo Store".into(),
-        phone: Phone::parse("13800131234").expect("valid phone"),
-        card: MaskedCard::parse("6222021234567890128").expect("valid card"),
+        phone: Phone::parse("13800131234").expect("valid phone"), // ok: a test; failing loudly is the point
+        card: MaskedCard::parse("6222021234567890128").expect("valid card"), // ok: a test; failing loudly is the point
         bank: "ICBC".into(),
     }
 }
@@ -182,7 +182,7 @@ impl FakeStore {
                 .iter()
                 .filter(|(m, at)| only.is_none_or(|o| o == m) && *at > now - HOUR_MS)
                 .count();
-            u32::try_from(n).expect("few sends")
+            u32::try_from(n).expect("few sends") // ok: a test; failing loudly is the point
         };
         let mut requests: Vec<RequestSummary> = self
             .requests
@@ -282,7 +282,7 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let settings = Settings::default();
-        let derived = settings.derive().expect("default settings are valid");
+        let derived = settings.derive().expect("default settings are valid"); // ok: a test; failing loudly is the point
         let mut store = FakeStore::default();
         store.merchants.insert(KNOWN.into(), known_record());
         Harness {
@@ -301,7 +301,7 @@ impl Harness {
     /// Changes settings and derives them again.
     fn configure(&mut self, change: impl FnOnce(&mut Settings)) {
         change(&mut self.settings);
-        self.derived = self.settings.derive().expect("valid settings");
+        self.derived = self.settings.derive().expect("valid settings"); // ok: a test; failing loudly is the point
     }
 
     fn now_ms(&self) -> i64 {
@@ -372,7 +372,7 @@ impl Harness {
             let words: Vec<&str> = directive.split_whitespace().collect();
             let event = match words.as_slice() {
                 ["wait", seconds] => {
-                    self.now += Duration::seconds(seconds.parse().expect("seconds"));
+                    self.now += Duration::seconds(seconds.parse().expect("seconds")); // ok: a test; failing loudly is the point
                     return Vec::new();
                 }
                 ["tick"] => Event::Tick,
@@ -381,8 +381,8 @@ impl Harness {
                     delivered: *outcome == "ok",
                 },
                 ["opened", id, position, staff] => {
-                    let id = id.parse().expect("ticket id");
-                    let position = position.parse().expect("queue position");
+                    let id = id.parse().expect("ticket id"); // ok: a test; failing loudly is the point
+                    let position = position.parse().expect("queue position"); // ok: a test; failing loudly is the point
                     self.ticket = Some(TicketView {
                         id,
                         assignee: None,
@@ -405,7 +405,7 @@ impl Harness {
                 ["closed", id] => {
                     self.ticket = None;
                     Event::TicketClosed {
-                        ticket: id.parse().expect("ticket id"),
+                        ticket: id.parse().expect("ticket id"), // ok: a test; failing loudly is the point
                     }
                 }
                 ["edited", ..] => Event::Edited(directive["edited".len()..].trim().to_string()),
@@ -421,7 +421,7 @@ impl Harness {
             return self.feed(Event::Callback(CallbackData::parse(data)));
         }
         if line.starts_with('/') {
-            return self.feed(Event::Command(Command::parse(line).expect("a command")));
+            return self.feed(Event::Command(Command::parse(line).expect("a command"))); // ok: a test; failing loudly is the point
         }
         let text = self.substitute(line);
         self.feed(Event::Text(text))
@@ -437,7 +437,7 @@ impl Harness {
                 .issued
                 .last()
                 .map(|(m, _)| m.clone())
-                .expect("a code was issued"),
+                .expect("a code was issued"), // ok: a test; failing loudly is the point
         };
         self.store
             .issued
@@ -449,7 +449,7 @@ impl Harness {
 
     /// The current code of the merchant being verified.
     fn code(&self) -> OtpCode {
-        self.issued().pop().expect("a code was issued")
+        self.issued().pop().expect("a code was issued") // ok: a test; failing loudly is the point
     }
 
     fn substitute(&self, line: &str) -> String {
@@ -465,7 +465,7 @@ impl Harness {
             .replace("{wrong}", &wrong(digits));
         if text.contains("{old_code}") {
             let issued = self.issued();
-            let old = issued.iter().rev().nth(1).expect("an earlier code");
+            let old = issued.iter().rev().nth(1).expect("an earlier code"); // ok: a test; failing loudly is the point
             text = text.replace("{old_code}", old.expose());
         }
         text
@@ -857,16 +857,16 @@ fn unbind_happy_path_submits_a_request() {
             ),
         ],
     );
-    let (merchant, created) = h.store.requests.first().expect("a request");
+    let (merchant, created) = h.store.requests.first().expect("a request"); // ok: a test; failing loudly is the point
     assert_eq!(merchant, KNOWN);
     assert!(
         Regex::new("^UB-20261130-[2-9A-HJ-NP-Z]{5}$")
-            .expect("valid regex")
+            .expect("valid regex") // ok: a test; failing loudly is the point
             .is_match(created.reference.as_str()),
         "{}",
         created.reference
     );
-    let verified = h.conv.verified.clone().expect("verified");
+    let verified = h.conv.verified.clone().expect("verified"); // ok: a test; failing loudly is the point
     assert_eq!(verified.merchant, mid(KNOWN));
     assert_eq!(verified.until, h.now_ms() + 30 * 60_000);
 }
@@ -883,12 +883,12 @@ fn the_delivered_code_is_the_one_whose_hash_is_stored() {
         } => Some((code.clone(), phone.clone(), *expires_at)),
         _ => None,
     });
-    let (code, phone, expires_at) = delivered.expect("a delivery");
+    let (code, phone, expires_at) = delivered.expect("a delivery"); // ok: a test; failing loudly is the point
     assert_eq!(code, h.code());
     assert_eq!(phone.expose(), "13800131234");
     assert_eq!(expires_at, h.now + Duration::minutes(5));
-    let row = h.store.otp.get(KNOWN).expect("an otp row");
-    let hash = row.code_hash.as_deref().expect("a hash");
+    let row = h.store.otp.get(KNOWN).expect("an otp row"); // ok: a test; failing loudly is the point
+    let hash = row.code_hash.as_deref().expect("a hash"); // ok: a test; failing loudly is the point
     assert!(crate::otp::verify_code(
         &h.hash_key,
         &mid(KNOWN),
@@ -919,7 +919,7 @@ fn audit_lines_and_effect_debug_never_contain_the_code() {
         audits.extend(h.audits());
         debug.push_str(&format!("{:?}", h.effects));
     }
-    let code = code.expect("a code was entered");
+    let code = code.expect("a code was entered"); // ok: a test; failing loudly is the point
     let actions: Vec<&str> = audits.iter().map(|(action, _)| *action).collect();
     assert_eq!(
         actions,
@@ -962,7 +962,7 @@ fn unknown_merchant_gets_the_same_reply_shape_but_no_delivery() {
     let Some(Arg::Str(phone)) = h.sent_arg("unbind-code-sent", "phone") else {
         panic!("no masked phone in {:?}", h.effects);
     };
-    let shape = Regex::new(r"^1[3-9][0-9]\*{4}[0-9]{4}$").expect("valid regex");
+    let shape = Regex::new(r"^1[3-9][0-9]\*{4}[0-9]{4}$").expect("valid regex"); // ok: a test; failing loudly is the point
     assert!(shape.is_match(&phone), "{phone}");
     assert_eq!(h.sent_arg("unbind-code-sent", "minutes"), Some(Arg::Num(5)));
     assert_eq!(h.sent_arg("unbind-code-sent", "digits"), Some(Arg::Num(6)));
@@ -2429,7 +2429,7 @@ fn overnight_support_hours_count_as_on_duty() {
 fn known_merchant_with_an_international_phone_is_masked_like_an_unknown_one() {
     let mut h = Harness::new();
     let record = MerchantRecord {
-        phone: Phone::parse("+86 138 0013 1234").expect("valid phone"),
+        phone: Phone::parse("+86 138 0013 1234").expect("valid phone"), // ok: a test; failing loudly is the point
         ..known_record()
     };
     h.store.merchants.insert(KNOWN.into(), record);
@@ -2439,7 +2439,7 @@ fn known_merchant_with_an_international_phone_is_masked_like_an_unknown_one() {
     let Some(Arg::Str(phone)) = h.sent_arg("unbind-code-sent", "phone") else {
         panic!("no masked phone in {:?}", h.effects);
     };
-    let shape = Regex::new(r"^1[3-9][0-9]\*{4}[0-9]{4}$").expect("valid regex");
+    let shape = Regex::new(r"^1[3-9][0-9]\*{4}[0-9]{4}$").expect("valid regex"); // ok: a test; failing loudly is the point
     assert!(shape.is_match(&phone), "{phone}");
 }
 

@@ -305,7 +305,7 @@ patterns = ['解绑后']
     #[test]
     fn weights_and_negative_rules_decide() {
         let c = Classifier::from_sources(&[("t", RULES)], "證\t证\n驗\t验\n碼\t码\n對\t对\n")
-            .expect("valid");
+            .expect("valid"); // ok: a test; failing loudly is the point
         assert_eq!(c.classify("我要解绑"), Intent::UnbindStart);
         assert_eq!(c.classify("解绑后怎么办"), Intent::AfterUnbind);
         assert_eq!(c.classify("驗證碼 不對"), Intent::VerificationFailed);
@@ -320,14 +320,14 @@ patterns = ['解绑后']
             "",
         )
         .err()
-        .expect("invalid");
+        .expect("invalid"); // ok: a test; failing loudly is the point
         assert!(e.to_string().contains("nope"));
         let e = Classifier::from_sources(
             &[("f.toml", "[[rule]]\nintent = \"human\"\npatterns = ['(']\n")],
             "",
         )
         .err()
-        .expect("invalid");
+        .expect("invalid"); // ok: a test; failing loudly is the point
         assert!(e.to_string().contains("bad pattern"));
         // Wrapped into the rule's alternation this one would compile.
         let e = Classifier::from_sources(
@@ -338,7 +338,7 @@ patterns = ['解绑后']
             "",
         )
         .err()
-        .expect("invalid");
+        .expect("invalid"); // ok: a test; failing loudly is the point
         assert!(e.to_string().contains("a)|(b"), "{e}");
     }
 }

@@ -345,10 +345,10 @@ mod tests {
     #[test]
     fn each_pushed_row_set_is_the_next_argument_and_empty_ones_are_left_out() {
         let mut b = JsonBatch::new(true);
-        b.push(INBOX_DONE, &[1_i64, 2]).expect("push");
-        b.push(INBOX_DONE, &[] as &[i64]).expect("push nothing");
+        b.push(INBOX_DONE, &[1_i64, 2]).expect("push"); // ok: a test; failing loudly is the point
+        b.push(INBOX_DONE, &[] as &[i64]).expect("push nothing"); // ok: a test; failing loudly is the point
         b.push(OTP_ISSUED, &[("M1", "h", 1_i64, 2_i64, 3_i64)])
-            .expect("push");
+            .expect("push"); // ok: a test; failing loudly is the point
         b.push_sql("COMMIT;");
         assert!(b.sql.starts_with("BEGIN IMMEDIATE;\n"));
         assert!(b.sql.ends_with("COMMIT;\n"));

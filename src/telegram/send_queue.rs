@@ -203,12 +203,12 @@ mod tests {
     fn one_message_per_chat_at_a_time() {
         let mut q = SendQueue::default();
         q.offer_fresh(vec![row(1, 10, 0), row(2, 10, 0), row(3, 11, 0)]);
-        let a = q.next().expect("a");
-        let b = q.next().expect("b");
+        let a = q.next().expect("a"); // ok: a test; failing loudly is the point
+        let b = q.next().expect("b"); // ok: a test; failing loudly is the point
         assert_eq!((a.row.id, b.row.id), (1, 3));
         assert!(q.next().is_none(), "chat 10 is busy");
         q.finished(10, 1, Ended::Done);
-        assert_eq!(q.next().expect("c").row.id, 2);
+        assert_eq!(q.next().expect("c").row.id, 2); // ok: a test; failing loudly is the point
     }
 
     #[test]
@@ -216,7 +216,7 @@ mod tests {
         let mut q = SendQueue::default();
         q.offer_fresh(vec![row(1, 10, 0)]);
         q.offer_read(vec![row(1, 10, 0)], false);
-        let next = q.next().expect("one");
+        let next = q.next().expect("one"); // ok: a test; failing loudly is the point
         assert!(q.next().is_none());
         // A table read that raced with the sent mark.
         q.offer_read(vec![row(1, 10, 0)], false);
@@ -230,7 +230,7 @@ mod tests {
     fn a_stopped_chat_takes_messages_from_the_table_only_and_checks_its_order() {
         let mut q = SendQueue::default();
         q.offer_fresh(vec![row(1, 10, 0), row(2, 10, 0)]);
-        let first = q.next().expect("first");
+        let first = q.next().expect("first"); // ok: a test; failing loudly is the point
         q.finished(10, first.row.id, Ended::Stopped);
         assert!(q.next().is_none(), "2 left memory with 1");
         q.offer_fresh(vec![row(3, 10, 0)]);
@@ -239,7 +239,7 @@ mod tests {
             "fresh rows of a blocked chat wait for the table"
         );
         q.offer_read(vec![row(1, 10, 0), row(2, 10, 0), row(3, 10, 0)], false);
-        let next = q.next().expect("from the table");
+        let next = q.next().expect("from the table"); // ok: a test; failing loudly is the point
         assert_eq!(next.row.id, 1);
         assert!(next.check_order);
         q.finished(10, 1, Ended::Done);
@@ -250,7 +250,7 @@ mod tests {
     fn a_yielded_message_goes_back_to_the_head_of_its_chat() {
         let mut q = SendQueue::default();
         q.offer_read(vec![row(1, 10, 5), row(2, 10, 5)], false);
-        let bulk = q.next().expect("bulk");
+        let bulk = q.next().expect("bulk"); // ok: a test; failing loudly is the point
         assert!(!q.interactive_waiting());
         q.offer_fresh(vec![row(3, 11, 0)]);
         assert!(q.interactive_waiting());
@@ -263,10 +263,10 @@ mod tests {
         let mut q = SendQueue::default();
         q.offer_read(vec![row(1, 10, 5)], true);
         q.offer_fresh(vec![row(9, 11, 0)]);
-        assert!(q.next().expect("fresh").check_order);
+        assert!(q.next().expect("fresh").check_order); // ok: a test; failing loudly is the point
         q.offer_read(Vec::new(), false);
         q.offer_fresh(vec![row(10, 12, 0)]);
-        let next = q.next().expect("next");
+        let next = q.next().expect("next"); // ok: a test; failing loudly is the point
         assert_eq!(next.row.id, 10);
         assert!(!next.check_order);
     }
