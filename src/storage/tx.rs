@@ -676,22 +676,30 @@ where
     Ok(ClaimRow::Other)
 }
 
+/// The JSON of the row that has `column` among a SQLite batch's answers
+/// (each gathered statement answers with one), decoded; `None` if no row
+/// has it.
+fn gathered<T: serde::de::DeserializeOwned>(
+    answer: &[sqlx::sqlite::SqliteRow],
+    column: &str,
+) -> Result<Option<T>, StoreError> {
+    answer
+        .iter()
+        .find_map(|row| row.try_get::<String, _>(column).ok())
+        .map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
 /// The rows of a SQLite claim-and-load batch (`already_applied`, `chats`)
 /// as `ClaimRow`s.
 fn claim_rows_of_batch(
     answer: &[sqlx::sqlite::SqliteRow],
     updates: &[(i64, i64)],
 ) -> Result<Vec<ClaimRow>, StoreError> {
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-    let mut already: Vec<i64> = Vec::new();
-    let mut chats: Vec<(i64, String, Option<i64>, Option<String>)> = Vec::new();
-    for row in answer {
-        if let Ok(json) = row.try_get::<String, _>("already_applied") {
-            already = serde_json::from_str(&json).map_err(corrupt)?;
-        } else if let Ok(json) = row.try_get::<String, _>("chats") {
-            chats = serde_json::from_str(&json).map_err(corrupt)?;
-        }
-    }
+    let already: std::collections::HashSet<i64> =
+        gathered(answer, "already_applied")?.unwrap_or_default();
+    let chats: Vec<(i64, String, Option<i64>, Option<String>)> =
+        gathered(answer, "chats")?.unwrap_or_default();
     let mut rows: Vec<ClaimRow> = updates
         .iter()
         .filter(|(update_id, _)| !already.contains(update_id))
@@ -840,6 +848,12 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether a read goes as a SQLite batch: on SQLite, with no held-back
+    /// writes to send first (those go as a literal script, in order).
+    fn reads_as_sqlite_batch(&self) -> bool {
+        matches!(self.conn, TxConn::Sqlite(..)) && self.deferred.writes.is_empty()
+    }
+
     /// Runs a SQLite batch in one round trip (opening the transaction with
     /// it if the batch says so); the connection prepares its statements once
     /// and keeps them.
@@ -870,14 +884,8 @@ impl Tx {
         };
         let mut ids: Vec<i64> = match sqlite_batch {
             Some(batch) => {
-                let mut ids = Vec::new();
-                for row in self.run_sqlite_batch(batch).await? {
-                    if let Ok(json) = row.try_get::<String, _>("queued_ids") {
-                        ids = serde_json::from_str(&json)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    }
-                }
-                ids
+                let answer = self.run_sqlite_batch(batch).await?;
+                gathered(&answer, "queued_ids")?.unwrap_or_default()
             }
             None => {
                 let mut script = commit_script(self.dialect(), &deferred);
@@ -955,7 +963,7 @@ impl Tx {
         now: i64,
     ) -> Result<ClaimedChats, StoreError> {
         self.facts.clear();
-        let rows = if matches!(self.conn, TxConn::Sqlite(..)) && self.deferred.writes.is_empty() {
+        let rows = if self.reads_as_sqlite_batch() {
             let batch =
                 super::json_batch::claim_and_load_batch(!self.begun, updates, chat_ids, now)?;
             let answer = self.run_sqlite_batch(batch).await?;
@@ -1222,7 +1230,7 @@ impl Tx {
         if keys.is_empty() {
             return Ok(());
         }
-        let rows = if matches!(self.conn, TxConn::Sqlite(..)) && self.deferred.writes.is_empty() {
+        let rows = if self.reads_as_sqlite_batch() {
             let keys: Vec<(&str, i64, i64)> = keys
                 .iter()
                 .map(|(m, u)| (m.as_str(), *u, now - HOUR_MS))

@@ -251,6 +251,23 @@ async fn commit_writes(store: &posdesk::storage::Store, writes: Vec<Write>, at: 
     tx.commit().await.expect("commit");
 }
 
+/// The merchant facts (for user 77) of each merchant, read in a
+/// transaction of their own.
+async fn facts_of<const N: usize>(
+    store: &posdesk::storage::Store,
+    merchants: [&MerchantId; N],
+) -> [posdesk::conversation::MerchantFacts; N] {
+    let mut tx = store.begin().await.expect("begin");
+    let mut facts = Vec::with_capacity(N);
+    for merchant in merchants {
+        facts.push(tx.merchant_facts(merchant, 77, 200).await.expect("facts"));
+    }
+    tx.commit().await.expect("commit");
+    facts
+        .try_into()
+        .unwrap_or_else(|_| panic!("one set of facts per merchant"))
+}
+
 #[tokio::test]
 async fn unbinding_writes_committed_unread_land_in_order() {
     for (name, store, _guard) in stores("unbinding_writes_committed_unread").await {
@@ -290,10 +307,7 @@ async fn unbinding_writes_committed_unread_land_in_order() {
             110,
         )
         .await;
-        let mut tx = store.begin().await.expect("begin");
-        let facts_a = tx.merchant_facts(&a, 77, 200).await.expect("facts");
-        let facts_b = tx.merchant_facts(&b, 77, 200).await.expect("facts");
-        tx.commit().await.expect("commit");
+        let [facts_a, facts_b] = facts_of(&store, [&a, &b]).await;
         assert_eq!(facts_a.otp.code_hash.as_deref(), Some("h1"), "{name}");
         assert_eq!(facts_a.otp.failures, 1, "{name}");
         assert_eq!(facts_a.otp.sends_last_hour, 1, "{name}");
@@ -327,10 +341,7 @@ async fn unbinding_writes_committed_unread_land_in_order() {
             130,
         )
         .await;
-        let mut tx = store.begin().await.expect("begin");
-        let facts_a = tx.merchant_facts(&a, 77, 200).await.expect("facts");
-        let facts_b = tx.merchant_facts(&b, 77, 200).await.expect("facts");
-        tx.commit().await.expect("commit");
+        let [facts_a, facts_b] = facts_of(&store, [&a, &b]).await;
         assert_eq!(facts_a.otp.code_hash, None, "{name}: refunded last");
         assert_eq!(
             facts_a.otp.sends_last_hour, 1,
@@ -350,9 +361,7 @@ async fn unbinding_writes_committed_unread_land_in_order() {
             140,
         )
         .await;
-        let mut tx = store.begin().await.expect("begin");
-        let facts_b = tx.merchant_facts(&b, 77, 200).await.expect("facts");
-        tx.commit().await.expect("commit");
+        let [facts_b] = facts_of(&store, [&b]).await;
         assert_eq!(facts_b.otp.code_hash, None, "{name}: used");
     }
 }
