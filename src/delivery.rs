@@ -23,6 +23,8 @@ pub struct OtpMessage {
     pub code: OtpCode,
     /// Expiry.
     pub expires_at: DateTime<Utc>,
+    /// When it was issued (Unix ms): with the merchant, which code it is.
+    pub issued_at: i64,
 }
 
 /// Why a code was not delivered.

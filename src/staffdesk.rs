@@ -47,6 +47,23 @@ impl Engine {
         allow.is_empty() || allow.contains(&user_id)
     }
 
+    /// Begins a staff action's transaction and claims its update id in
+    /// it; `None` when that update was applied before (a redelivery, or a
+    /// replica's second copy): the action is not done twice.
+    async fn begin_staff(&self, update: Option<i64>) -> Result<Option<Tx>, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let now = self.now().timestamp_millis();
+        if let Some(update_id) = update
+            && !tx
+                .claim_update(update_id, self.settings.support.staff_chat_id, now)
+                .await?
+        {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Ok(Some(tx))
+    }
+
     fn staff_text(&self, msg: Msg) -> String {
         self.texts.render(self.staff_lang(), &msg)
     }
@@ -97,12 +114,15 @@ impl Engine {
         &self,
         ticket_id: i64,
         agent: &UserInfo,
+        update: Option<i64>,
     ) -> Result<StaffReply, EngineError> {
         if !self.is_staff(agent.id) {
             return Ok(self.toast("staff-not-staff"));
         }
         let now = self.now().timestamp_millis();
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_staff(update).await? else {
+            return Ok(Default::default());
+        };
         let Some(ticket) = tx.ticket(ticket_id).await? else {
             tx.rollback().await?;
             return Ok(self.toast("staff-not-in-ticket"));
@@ -145,12 +165,15 @@ impl Engine {
         &self,
         ticket_id: i64,
         agent: &UserInfo,
+        update: Option<i64>,
     ) -> Result<StaffReply, EngineError> {
         if !self.is_staff(agent.id) {
             return Ok(self.toast("staff-not-staff"));
         }
         let now = self.now().timestamp_millis();
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_staff(update).await? else {
+            return Ok(Default::default());
+        };
         let Some(ticket) = tx.ticket(ticket_id).await? else {
             tx.rollback().await?;
             return Ok(self.toast("staff-not-in-ticket"));
@@ -216,6 +239,7 @@ impl Engine {
         &self,
         agent: &UserInfo,
         thread: Option<i32>,
+        update: Option<i64>,
     ) -> Result<(), EngineError> {
         let now = self.now().timestamp_millis();
         let in_ticket = match thread {
@@ -227,7 +251,9 @@ impl Engine {
             None => None,
         };
         if !self.is_staff(agent.id) {
-            let mut tx = self.store.begin().await?;
+            let Some(mut tx) = self.begin_staff(update).await? else {
+                return Ok(());
+            };
             self.to_staff(
                 &mut tx,
                 in_ticket,
@@ -252,7 +278,9 @@ impl Engine {
                 parts.push(ticket_line(t, now));
             }
         }
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_staff(update).await? else {
+            return Ok(());
+        };
         self.to_staff(
             &mut tx,
             in_ticket,
@@ -274,6 +302,7 @@ impl Engine {
         &self,
         agent: &UserInfo,
         message: &StaffMessage,
+        update: Option<i64>,
     ) -> Result<(), EngineError> {
         let Some(thread) = message.thread_id else {
             return Ok(());
@@ -284,7 +313,9 @@ impl Engine {
         let now = self.now().timestamp_millis();
         let text = message.text.clone().unwrap_or_default();
         if !self.is_staff(agent.id) {
-            let mut tx = self.store.begin().await?;
+            let Some(mut tx) = self.begin_staff(update).await? else {
+                return Ok(());
+            };
             self.to_staff(
                 &mut tx,
                 Some(ticket.id),
@@ -300,7 +331,9 @@ impl Engine {
             return Ok(());
         }
         if text.trim_start().to_lowercase().starts_with("#note") {
-            let mut tx = self.store.begin().await?;
+            let Some(mut tx) = self.begin_staff(update).await? else {
+                return Ok(());
+            };
             tx.ticket_message(
                 ticket.id,
                 "note",
@@ -313,7 +346,9 @@ impl Engine {
             return Ok(());
         }
         if !matches!(ticket.status.as_str(), "open" | "claimed") {
-            let mut tx = self.store.begin().await?;
+            let Some(mut tx) = self.begin_staff(update).await? else {
+                return Ok(());
+            };
             self.to_staff(
                 &mut tx,
                 Some(ticket.id),
@@ -328,7 +363,9 @@ impl Engine {
             self.outbox_signal.notify_one();
             return Ok(());
         }
-        let mut tx = self.store.begin().await?;
+        let Some(mut tx) = self.begin_staff(update).await? else {
+            return Ok(());
+        };
         tx.lock_chat(ticket.chat_id).await?;
         if ticket.status == "open"
             && tx

@@ -194,6 +194,8 @@ unbind-code-sent =
 
 unbind-code-send-failed = Sorry, the text message couldn't be sent just now, and this try doesn't count. Please tap "Resend code" again in a moment.
 
+unbind-code-maybe-lost = Sorry, our system was interrupted just now, so your code may not have been sent, and any code from that try no longer works. This try doesn't count: tap "Resend code" to get a new one.
+
 unbind-code-format = Please enter the { $digits }-digit code. If it hasn't arrived, tap "Resend code".
 
 unbind-code-wrong = That code isn't right. You have { $attempts_left ->

@@ -167,6 +167,8 @@ unbind-code-sent =
 
 unbind-code-send-failed = 抱歉，短信暂时没能发出，本次不计入发送次数。请稍后点“重新发送验证码”再试。
 
+unbind-code-maybe-lost = 抱歉，系统刚才中断了一下，验证码可能没有发出去，之前的验证码也已作废。本次不计入发送次数，请点“重新发送验证码”获取新的验证码。
+
 unbind-code-format = 请输入 { $digits } 位数字验证码。没收到的话，可以点“重新发送验证码”。
 
 unbind-code-wrong = 验证码不正确，还可以再试 { $attempts_left } 次。请核对短信后重新输入。

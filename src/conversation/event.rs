@@ -33,8 +33,10 @@ pub enum Event {
     OtpDelivery {
         /// The merchant the code was for.
         merchant: MerchantId,
-        /// Whether the gateway accepted it.
-        delivered: bool,
+        /// When the code was issued (Unix ms): which code this is about.
+        issued_at: i64,
+        /// What the gateway said, if anyone heard it.
+        outcome: Delivery,
     },
     /// A ticket asked for with [`super::Effect::OpenTicket`] now exists.
     TicketOpened(TicketOpened),
@@ -81,6 +83,18 @@ impl Event {
             Event::Tick => "tick",
         }
     }
+}
+
+/// What became of a one-time code handed to the SMS gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The gateway accepted it.
+    Delivered,
+    /// The gateway refused it or could not be reached.
+    Failed,
+    /// Nobody knows: the process that was sending it stopped (a crash)
+    /// before the gateway's answer was recorded.
+    Unknown,
 }
 
 /// What the core wanted fetched facts for.

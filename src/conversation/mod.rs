@@ -15,7 +15,7 @@ mod step;
 mod unbind;
 
 pub use effect::{Arg, Button, Effect, Msg, Outgoing, TicketReason, Write};
-pub use event::{CallbackData, Command, Continuation, Event, MediaKind};
+pub use event::{CallbackData, Command, Continuation, Delivery, Event, MediaKind};
 pub use facts::{
     MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened, TicketView,
 };

@@ -54,10 +54,9 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
         (
             _,
             Event::OtpDelivery {
-                merchant,
-                delivered,
+                merchant, outcome, ..
             },
-        ) => unbind::delivery_result(&mut turn, merchant, delivered),
+        ) => unbind::delivery_result(&mut turn, merchant, outcome),
         (_, Event::TicketOpened(opened)) => handoff::opened(&mut turn, opened),
         (_, Event::TicketClaimed { agent }) => {
             turn.say(Msg::new("handoff-claimed").arg("agent", agent), Vec::new())

@@ -24,7 +24,7 @@
 //! where they matter.
 //!
 //! Script inputs: `/command`, `[callback data]`, `@wait <seconds>`, `@tick`,
-//! `@delivery <merchant> ok|failed`, `@opened <id> <position> staff|nostaff`,
+//! `@delivery <merchant> ok|failed|lost`, `@opened <id> <position> staff|nostaff`,
 //! `@claimed <agent>`, `@closed <id>`, `@edited <text>`, `@photo`; anything
 //! else is text, in which `{code}`, `{code_spaced}`, `{wrong}` and
 //! `{old_code}` stand for codes the core issued for the merchant being
@@ -378,7 +378,12 @@ impl Harness {
                 ["tick"] => Event::Tick,
                 ["delivery", merchant, outcome] => Event::OtpDelivery {
                     merchant: mid(merchant),
-                    delivered: *outcome == "ok",
+                    issued_at: 0,
+                    outcome: match *outcome {
+                        "ok" => crate::conversation::Delivery::Delivered,
+                        "lost" => crate::conversation::Delivery::Unknown,
+                        _ => crate::conversation::Delivery::Failed,
+                    },
                 },
                 ["opened", id, position, staff] => {
                     let id = id.parse().expect("ticket id"); // ok: a test; failing loudly is the point
@@ -1343,6 +1348,37 @@ fn failed_delivery_refunds_the_send_and_allows_an_immediate_resend() {
         )],
     );
     assert_eq!(h.store.sends.len(), 1);
+}
+
+#[test]
+fn a_code_lost_in_a_crash_is_withdrawn_uncounted_and_the_merchant_told() {
+    let mut h = after(TO_CODE);
+    check(
+        &mut h,
+        &[(
+            "@delivery M100200300 lost",
+            "awaiting_code",
+            &[
+                "write OtpRefunded M100200300",
+                "send unbind-code-maybe-lost [unbind:resend unbind:cancel]",
+            ],
+        )],
+    );
+    assert!(h.store.sends.is_empty(), "the lost send does not count");
+    check(
+        &mut h,
+        &[(
+            "[unbind:resend]",
+            "awaiting_code",
+            &[
+                "toast",
+                "fetch M100200300 IssueCode",
+                "write OtpIssued M100200300",
+                "deliver M100200300",
+                "send unbind-code-sent [unbind:resend unbind:cancel]",
+            ],
+        )],
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::intents::Intent;
 use crate::otp;
 
 use super::effect::{Arg, Effect, Msg, TicketReason, Write};
-use super::event::Continuation;
+use super::event::{Continuation, Delivery};
 use super::facts::MerchantFacts;
 use super::keyboards;
 use super::state::{Purpose, State, Verified};
@@ -581,19 +581,21 @@ fn show_status(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
 }
 
 /// The gateway's answer for a code sent earlier.
-pub(super) fn delivery_result(t: &mut Turn<'_, '_>, merchant: MerchantId, delivered: bool) {
-    if delivered {
-        return t.audit("otp.delivered", Some(&merchant), "");
-    }
+pub(super) fn delivery_result(t: &mut Turn<'_, '_>, merchant: MerchantId, outcome: Delivery) {
+    let (audit, msg) = match outcome {
+        Delivery::Delivered => return t.audit("otp.delivered", Some(&merchant), ""),
+        Delivery::Failed => ("otp.delivery_failed", "unbind-code-send-failed"),
+        // The code may or may not have reached the phone: it is withdrawn
+        // (a late SMS cannot verify), and a new one may be asked for at
+        // once, uncounted.
+        Delivery::Unknown => ("otp.delivery_unknown", "unbind-code-maybe-lost"),
+    };
     t.write(Write::OtpRefunded {
         merchant: merchant.clone(),
     });
-    t.audit("otp.delivery_failed", Some(&merchant), "send not counted");
+    t.audit(audit, Some(&merchant), "send not counted");
     if matches!(&t.conv.state, State::AwaitingCode { merchant: m, .. } if *m == merchant) {
-        t.say(
-            Msg::new("unbind-code-send-failed"),
-            keyboards::resend_or_cancel(),
-        );
+        t.say(Msg::new(msg), keyboards::resend_or_cancel());
     }
 }
 

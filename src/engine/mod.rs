@@ -14,14 +14,24 @@ use tokio::sync::Notify;
 
 use crate::config::{Derived, Settings};
 use crate::conversation::{
-    self, Conversation, Ctx, Effect, Event, Msg, Outgoing, TicketOpened, TicketReason, TicketView,
+    self, Conversation, Ctx, Delivery, Effect, Event, Msg, Outgoing, TicketOpened, TicketReason,
+    TicketView,
 };
 use crate::delivery::{OtpDelivery, OtpMessage};
-use crate::domain::{Lang, Reference, RequestStatus};
+use crate::domain::{Lang, MerchantId, Reference, RequestStatus};
 use crate::i18n::{Texts, strip_html};
 use crate::intents::Classifier;
 use crate::redact;
-use crate::storage::{OutboxPayload, Priority, Store, StoreError, Tx};
+use crate::storage::{OutboxPayload, PendingCode, Priority, Store, StoreError, Tx};
+
+/// Which pending codes [`Engine::recover_lost_codes`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// Every one: at the start of the only process.
+    All,
+    /// Those past their deadline: with several replicas, and periodically.
+    Overdue,
+}
 
 /// The person behind an input.
 #[derive(Debug, Clone, Default)]
@@ -466,7 +476,12 @@ impl Engine {
                 message_id: None,
                 event: Event::OtpDelivery {
                     merchant: message.merchant.clone(),
-                    delivered,
+                    issued_at: message.issued_at,
+                    outcome: if delivered {
+                        Delivery::Delivered
+                    } else {
+                        Delivery::Failed
+                    },
                 },
             };
             if let Err(e) = engine.handle(inbound).await {
@@ -516,7 +531,17 @@ impl Engine {
         let mut firsts = Vec::with_capacity(batch.len());
         let mut wanted = Vec::new();
         for inbound in batch {
-            let applies = inbound.update_id.is_none_or(|u| fresh.contains(&u));
+            let mut applies = inbound.update_id.is_none_or(|u| fresh.contains(&u));
+            if let Event::OtpDelivery {
+                merchant,
+                issued_at,
+                ..
+            } = &inbound.event
+            {
+                // A code's outcome is recorded once: by its delivery, or by
+                // the sweep after the process that sent it died.
+                applies = tx.take_code_pending(merchant.as_str(), *issued_at).await?;
+            }
             if !applies {
                 firsts.push(None);
                 continue;
@@ -548,8 +573,13 @@ impl Engine {
                 self.turn_with(&mut tx, inbound, before, ticket, Some(first))
                     .await?,
             );
-            if let Some(update_id) = inbound.update_id {
-                // Applied: off the inbox in the same transaction.
+            if let Some(update_id) = inbound.update_id
+                && !matches!(inbound.event, Event::Callback(_))
+            {
+                // Applied: off the inbox in the same transaction. A button
+                // press stays until its answerCallbackQuery went out (the
+                // channel removes it then): after a crash in between, it is
+                // met again as already applied and answered then.
                 tx.inbox_done(update_id);
             }
         }
@@ -668,11 +698,24 @@ impl Engine {
                         expires_at,
                     } => {
                         self.metrics.inc("posdesk_codes_sent_total", "");
+                        // Committed with the turn: if this process dies
+                        // before the gateway's answer is recorded, the row
+                        // outlives it and the merchant is told (no merchant
+                        // is left believing a code is on its way).
+                        let pending = PendingCode {
+                            merchant_id: merchant.as_str().to_string(),
+                            issued_at: now_ms,
+                            chat_id,
+                            user_id: inbound.user.id,
+                        };
+                        tx.code_pending(&pending, &self.replica_id, self.code_deadline(now_ms))
+                            .await?;
                         deliveries.push(OtpMessage {
                             merchant,
                             phone,
                             code,
                             expires_at,
+                            issued_at: now_ms,
                         })
                     }
                     Effect::OpenTicket { reason } => {
@@ -1021,6 +1064,58 @@ impl Engine {
         self.commit(tx).await?;
         self.outbox_signal.notify_one();
         Ok(())
+    }
+
+    /// When a code issued at `issued_ms` counts as lost if its delivery's
+    /// outcome is still unrecorded: well past the gateway's timeout.
+    fn code_deadline(&self, issued_ms: i64) -> i64 {
+        let timeout_ms = i64::try_from(
+            self.settings
+                .otp
+                .webhook_timeout_seconds
+                .saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX / 4);
+        issued_ms
+            .saturating_add(timeout_ms.saturating_mul(2))
+            .saturating_add(30_000)
+    }
+
+    /// Tells merchants whose code's delivery died with a process (a crash
+    /// between the commit and the gateway's answer) that it may not have
+    /// arrived; the send is not counted and a new code may be asked for at
+    /// once. `Sweep::All` at the start of the only process (nothing else can
+    /// be sending them); `Sweep::Overdue` otherwise.
+    pub async fn recover_lost_codes(self: &Arc<Self>, sweep: Sweep) -> Result<usize, EngineError> {
+        let before = match sweep {
+            Sweep::All => i64::MAX,
+            Sweep::Overdue => self.now().timestamp_millis(),
+        };
+        let lost = self.store.codes_pending_overdue(before, 200).await?;
+        for code in &lost {
+            tracing::warn!(
+                merchant = %code.merchant_id,
+                chat_id = code.chat_id,
+                "a one-time code's delivery was cut off (restart); the merchant is told to ask for a new one"
+            );
+            self.metrics.inc("posdesk_codes_lost_total", "");
+            let inbound = Inbound {
+                chat_id: code.chat_id,
+                user: UserInfo {
+                    id: code.user_id,
+                    ..UserInfo::default()
+                },
+                update_id: None,
+                message_id: None,
+                event: Event::OtpDelivery {
+                    merchant: MerchantId::from_trusted(code.merchant_id.clone()),
+                    issued_at: code.issued_at,
+                    outcome: Delivery::Unknown,
+                },
+            };
+            self.handle(inbound).await?;
+        }
+        Ok(lost.len())
     }
 
     /// Expires flows idle past the timeout, telling each merchant once.

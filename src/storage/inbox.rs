@@ -41,6 +41,61 @@ impl Store {
         })
     }
 
+    /// A chat's stored updates not applied yet, in update order (at most
+    /// `limit`). Read under the chat's lease before applying any of its
+    /// updates, so an update stored by another replica (or before a
+    /// restart) is never overtaken by a later one.
+    pub async fn inbox_of_chat(
+        &self,
+        chat_id: i64,
+        limit: i64,
+    ) -> Result<Vec<InboxRow>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT i.update_id, i.chat_id, i.payload FROM inbox i
+                 WHERE i.chat_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM processed_updates p WHERE p.update_id = i.update_id)
+                 ORDER BY i.update_id LIMIT $2",
+            )
+            .bind(chat_id).bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok(InboxRow {
+                update_id: r.try_get("update_id")?,
+                chat_id: r.try_get("chat_id")?,
+                payload: r.try_get("payload")?,
+            })).collect()
+        })
+    }
+
+    /// The chats with stored updates (left over from before a restart).
+    pub async fn inbox_chats(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query("SELECT DISTINCT chat_id FROM inbox").fetch_all(p).await?;
+            rows.iter().map(|r| Ok(r.try_get::<i64, _>("chat_id")?)).collect()
+        })
+    }
+
+    /// Codes whose delivery outcome is overdue: still pending at `now`
+    /// past their deadline (their delivery died with a process).
+    pub async fn codes_pending_overdue(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<super::PendingCode>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT merchant_id, issued_at, chat_id, user_id FROM otp_pending
+                 WHERE deadline < $1 ORDER BY deadline LIMIT $2",
+            )
+            .bind(now).bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok(super::PendingCode {
+                merchant_id: r.try_get("merchant_id")?,
+                issued_at: r.try_get("issued_at")?,
+                chat_id: r.try_get("chat_id")?,
+                user_id: r.try_get("user_id")?,
+            })).collect()
+        })
+    }
+
     /// Removes applied updates.
     pub async fn inbox_done(&self, update_ids: &[i64]) -> Result<(), StoreError> {
         if update_ids.is_empty() {

@@ -15,7 +15,7 @@ pub use copy::CopyReport;
 pub use inbox::InboxRow;
 pub use outbox::{OutboxPayload, OutboxRow, Priority};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
-pub use tx::{ClaimedChats, ConnKeeper, Tx};
+pub use tx::{ClaimedChats, ConnKeeper, PendingCode, Tx};
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -1544,3 +1544,49 @@ impl Tx {
         Ok(())
     }
 }
+
+/// A one-time code between the commit that issued it and the gateway's
+/// answer (`otp_pending`; the code itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCode {
+    /// The merchant the code is for.
+    pub merchant_id: String,
+    /// When it was issued (Unix ms); with the merchant, its key.
+    pub issued_at: i64,
+    /// The chat that asked for it.
+    pub chat_id: i64,
+    /// The Telegram user who asked for it.
+    pub user_id: i64,
+}
+
+impl Tx {
+    /// Records a code on its way to the gateway, committed with the turn
+    /// that issued it. `deadline`: after it, a row still here means the
+    /// delivery's outcome was lost (a crash), and any replica may say so.
+    pub async fn code_pending(
+        &mut self,
+        code: &PendingCode,
+        owner: &str,
+        deadline: i64,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, c => sqlx::query(
+            "INSERT INTO otp_pending (merchant_id, issued_at, chat_id, user_id, owner, deadline) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, issued_at) DO NOTHING",
+        ).bind(&code.merchant_id).bind(code.issued_at).bind(code.chat_id).bind(code.user_id).bind(owner).bind(deadline)
+        .execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Takes a pending code's row: `true` if this transaction removed it,
+    /// `false` if its outcome was already recorded (by the delivery or by
+    /// the sweep after a crash), so it must not be recorded twice.
+    pub async fn take_code_pending(
+        &mut self,
+        merchant_id: &str,
+        issued_at: i64,
+    ) -> Result<bool, StoreError> {
+        let removed = with_tx!(self, c => sqlx::query(
+            "DELETE FROM otp_pending WHERE merchant_id = $1 AND issued_at = $2",
+        ).bind(merchant_id).bind(issued_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(removed == 1)
+    }
+}

@@ -165,6 +165,8 @@ struct ChatReport {
     unapplied: Vec<InboxRow>,
     /// Whether `unapplied` should be tried again here.
     retry: bool,
+    /// The worker read the chat's stored updates and applied all of them.
+    drained: bool,
 }
 
 /// The processor's view of updates waiting in memory.
@@ -203,6 +205,11 @@ impl Queues {
 
     fn report(&mut self, report: ChatReport) {
         self.running.remove(&report.chat);
+        if let Some(queue) = self.waiting.get_mut(&report.chat) {
+            // Rows queued here meanwhile that the worker found in the store
+            // and applied already.
+            queue.retain(|r| !report.applied.contains(&r.update_id));
+        }
         for id in report.applied {
             self.known.remove(&id);
             if self.recent_set.insert(id) {
@@ -264,6 +271,22 @@ pub async fn process(
     let mut rescan = tokio::time::interval(RESCAN);
     rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut scan_due = true;
+    // Chats with updates stored before this start: their workers read the
+    // store first, so an update left by the last run is never overtaken by
+    // a newer one handed over in memory (the first scan reads only the
+    // oldest rows of the whole inbox).
+    let mut backlog = loop {
+        match engine.store.inbox_chats().await {
+            Ok(chats) => break chats,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the inbox failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    };
     loop {
         let notified = wake.notified();
         if *stop.borrow() {
@@ -284,15 +307,24 @@ pub async fn process(
         }
         for (chat, rows) in queues.startable() {
             let (bot, engine, parsed) = (bot.clone(), engine.clone(), parsed.clone());
-            tasks.spawn(async move { apply_chat(&bot, &engine, &parsed, chat, rows).await });
+            let source = match several_replicas(&engine) || backlog.contains(&chat) {
+                true => Source::Store,
+                false => Source::InHand,
+            };
+            tasks
+                .spawn(async move { apply_chat(&bot, &engine, &parsed, chat, rows, source).await });
         }
         tokio::select! {
             _ = notified => {}
             Some(report) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Ok(report) = report {
-                    queues.report(report);
-                }
+                let mut reports: Vec<ChatReport> = report.into_iter().collect();
                 while let Some(Ok(report)) = tasks.try_join_next() {
+                    reports.push(report);
+                }
+                for report in reports {
+                    if report.drained && !several_replicas(&engine) {
+                        backlog.remove(&report.chat);
+                    }
                     queues.report(report);
                 }
             }
@@ -302,59 +334,175 @@ pub async fn process(
     }
 }
 
-/// Applies one chat's updates in order, holding its lease (several
-/// replicas); stops at the first failure.
+/// Where a chat's worker finds the updates it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The rows handed over in memory are all there is: one process, and
+    /// the chat had nothing stored before this start.
+    InHand,
+    /// The store: under the chat's lease, every stored and unapplied update
+    /// of the chat, in update order, whichever replica (or earlier run)
+    /// stored it. The rows in hand only say that there is work.
+    Store,
+}
+
+/// How many of a chat's stored updates one read takes.
+const CHAT_READ: i64 = 200;
+
+/// Applies one chat's updates in order; stops at the first failure.
 async fn apply_chat(
     bot: &Bot,
     engine: &Arc<Engine>,
     parsed: &Parsed,
     chat: i64,
     rows: Vec<InboxRow>,
+    source: Source,
 ) -> ChatReport {
     let mut report = ChatReport {
         chat,
         applied: Vec::new(),
         unapplied: Vec::new(),
         retry: true,
+        drained: false,
     };
-    let mut rows = rows.into_iter();
-    while let Some(row) = rows.next() {
-        // Several replicas: hold (or renew) this chat's lease for the next
-        // update; another replica has it otherwise. One process needs none.
-        let now = engine.now().timestamp_millis();
-        let leased = !several_replicas(engine)
-            || engine
-                .store
-                .lease_chat("inbox", chat, &engine.replica_id, now, now + LEASE_MS)
-                .await
-                .unwrap_or(false);
-        if !leased {
+    if source == Source::InHand {
+        let mut rows = rows.into_iter();
+        while let Some(row) = rows.next() {
+            if !apply(bot, engine, parsed.take(row.update_id), &row).await {
+                // Keep this and later updates of the chat; try again shortly.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                report.unapplied.push(row);
+                report.unapplied.extend(rows);
+                break;
+            }
+            report.applied.push(row.update_id);
+        }
+        return report;
+    }
+    let leases = several_replicas(engine);
+    let mut in_hand = rows;
+    let mut last_applied = i64::MIN;
+    loop {
+        if leases && !lease_patiently(engine, chat).await {
+            // Another replica holds the chat: it reads these rows from the
+            // store before it lets go (and the rescan is a backstop).
             report.retry = false;
-            report.unapplied.push(row);
-            report.unapplied.extend(rows);
+            report.unapplied = in_hand;
             return report;
         }
-        if !apply(bot, engine, parsed.take(row.update_id), &row).await {
-            // Keep this and later updates of the chat; try again shortly.
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            report.unapplied.push(row);
-            report.unapplied.extend(rows);
-            break;
+        let stored = match engine.store.inbox_of_chat(chat, CHAT_READ).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(chat_id = chat, error = %e, "reading a chat's stored updates failed; retrying");
+                release(engine, chat).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                report.unapplied = in_hand;
+                return report;
+            }
+        };
+        let complete = stored.len() < CHAT_READ as usize;
+        // The store's rows and the ones in hand, in update order. A row in
+        // hand the store does not list is either being stored in the very
+        // transaction that will apply it (this replica's writer stores an
+        // update and may apply it in one commit) or applied already (then
+        // applying it again changes nothing): either way it follows every
+        // earlier stored update of the chat.
+        let mut due: BTreeMap<i64, InboxRow> = stored
+            .into_iter()
+            .filter(|r| r.update_id > last_applied)
+            .map(|r| (r.update_id, r))
+            .collect();
+        for row in in_hand.drain(..) {
+            if row.update_id > last_applied {
+                due.entry(row.update_id).or_insert(row);
+            }
         }
-        report.applied.push(row.update_id);
+        if due.is_empty() {
+            release(engine, chat).await;
+            if leases && complete && stored_after(engine, chat, last_applied).await {
+                // Stored while we held the lease by a replica that then gave
+                // up on the chat: take it again rather than leave it to the
+                // rescan.
+                continue;
+            }
+            report.drained = complete;
+            return report;
+        }
+        let mut due = due.into_values();
+        while let Some(row) = due.next() {
+            // Renew the lease for each update (a long chat must not lose it).
+            if leases && !lease_once(engine, chat).await {
+                report.retry = false;
+                report.unapplied.push(row);
+                report.unapplied.extend(due);
+                return report;
+            }
+            if !apply(bot, engine, parsed.take(row.update_id), &row).await {
+                release(engine, chat).await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                report.unapplied.push(row);
+                report.unapplied.extend(due);
+                return report;
+            }
+            last_applied = row.update_id;
+            report.applied.push(row.update_id);
+        }
     }
+}
+
+/// Takes or renews this replica's lease on a chat's updates.
+async fn lease_once(engine: &Engine, chat: i64) -> bool {
+    let now = engine.now().timestamp_millis();
+    engine
+        .store
+        .lease_chat("inbox", chat, &engine.replica_id, now, now + LEASE_MS)
+        .await
+        .unwrap_or(false)
+}
+
+/// Takes a chat's lease, waiting a little while another replica finishes
+/// with the chat (it usually holds it for one or two turns).
+async fn lease_patiently(engine: &Engine, chat: i64) -> bool {
+    let mut wait = Duration::from_millis(10);
+    let mut waited = Duration::ZERO;
+    loop {
+        if lease_once(engine, chat).await {
+            return true;
+        }
+        if waited >= LEASE_PATIENCE {
+            return false;
+        }
+        tokio::time::sleep(wait).await;
+        waited += wait;
+        wait = (wait * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// How long a worker waits for a chat's lease before leaving the chat to
+/// the replica that holds it.
+const LEASE_PATIENCE: Duration = Duration::from_millis(1500);
+
+/// Gives the chat's lease back (several replicas).
+async fn release(engine: &Engine, chat: i64) {
     if several_replicas(engine) {
         let _ = engine
             .store
             .release_chat("inbox", chat, &engine.replica_id)
             .await;
     }
-    report
+}
+
+/// Whether the chat has a stored, unapplied update after `after`.
+async fn stored_after(engine: &Engine, chat: i64, after: i64) -> bool {
+    match engine.store.inbox_of_chat(chat, CHAT_READ).await {
+        Ok(rows) => rows.iter().any(|r| r.update_id > after),
+        Err(_) => false,
+    }
 }
 
 /// Whether several processes share the database (`telegram.replicas`), so
 /// chats are leased; a single process skips the round trips.
-pub(super) fn several_replicas(engine: &Engine) -> bool {
+pub(crate) fn several_replicas(engine: &Engine) -> bool {
     engine.settings.telegram.replicas > 1
 }
 

@@ -109,6 +109,15 @@ pub async fn run_polling(engine: Arc<Engine>) -> Result<(), crate::Error> {
 /// updates, finishes the turns in hand, flushes the outbox, returns.
 pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool>) {
     register_commands(&bot, &engine).await;
+    // Codes whose delivery died with an earlier process: with one process,
+    // every one left is such a code; with several, only overdue ones.
+    let sweep = match inbox::several_replicas(&engine) {
+        true => crate::engine::Sweep::Overdue,
+        false => crate::engine::Sweep::All,
+    };
+    if let Err(e) = engine.recover_lost_codes(sweep).await {
+        tracing::warn!(error = %e, "checking for codes cut off by a restart failed");
+    }
     let (inner_stop_tx, inner_stop_rx) = watch::channel(false);
     let sender = Sender::new(bot.clone(), engine.clone());
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
@@ -229,6 +238,12 @@ pub async fn run_timers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
         if let Err(e) = engine.expire_idle_flows().await {
             tracing::warn!(error = %e, "expiring idle flows failed");
         }
+        if let Err(e) = engine
+            .recover_lost_codes(crate::engine::Sweep::Overdue)
+            .await
+        {
+            tracing::warn!(error = %e, "checking for codes cut off by a crash failed");
+        }
         if let Err(e) = engine.remind_unclaimed_tickets().await {
             tracing::warn!(error = %e, "ticket reminders failed");
         }
@@ -298,10 +313,7 @@ pub async fn handle_update(bot: Bot, update: Update, engine: Arc<Engine>) -> boo
                 }
             }
         }
-        update::Routed::Staff(input) => {
-            staff::handle(&bot, &engine, input).await;
-            true
-        }
+        update::Routed::Staff(input) => staff::handle(&bot, &engine, input).await,
         update::Routed::Ignore => true,
     }
 }

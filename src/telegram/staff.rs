@@ -9,14 +9,22 @@ use crate::staffdesk::StaffMessage;
 
 use super::update::StaffInput;
 
-/// Handles one staff-group input; failures are logged, staff see a toast.
-pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) {
+/// Handles one staff-group input, once per update id. `false` when the
+/// database failed: the update is kept and tried again (after the chat's
+/// earlier updates, before its later ones), and staff see no toast yet.
+pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) -> bool {
+    let update = Some(input.update_id);
     if let Some((id, data)) = input.callback {
         let reply = match data {
-            CallbackData::TicketClaim(ticket) => engine.staff_claim(ticket, &input.user).await,
-            CallbackData::TicketClose(ticket) => engine.staff_close(ticket, &input.user).await,
+            CallbackData::TicketClaim(ticket) => {
+                engine.staff_claim(ticket, &input.user, update).await
+            }
+            CallbackData::TicketClose(ticket) => {
+                engine.staff_close(ticket, &input.user, update).await
+            }
             _ => Ok(Default::default()),
         };
+        let applied = reply.is_ok();
         let mut answer = bot.answer_callback_query(id);
         match reply {
             Ok(reply) => {
@@ -29,10 +37,10 @@ pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) {
         if let Err(e) = answer.await {
             tracing::debug!(error = %e, "answerCallbackQuery failed");
         }
-        return;
+        return applied;
     }
     if input.service {
-        return;
+        return true;
     }
     let text = input.text.clone().unwrap_or_default();
     let result = match (text.trim_start().starts_with('/'), input.thread_id) {
@@ -55,13 +63,15 @@ pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) {
                 None => None,
             };
             match (name.as_str(), ticket) {
-                ("claim", Some(ticket)) => {
-                    engine.staff_claim(ticket, &input.user).await.map(|_| ())
-                }
-                ("close", Some(ticket)) => {
-                    engine.staff_close(ticket, &input.user).await.map(|_| ())
-                }
-                ("tickets", _) => engine.staff_list(&input.user, thread).await,
+                ("claim", Some(ticket)) => engine
+                    .staff_claim(ticket, &input.user, update)
+                    .await
+                    .map(|_| ()),
+                ("close", Some(ticket)) => engine
+                    .staff_close(ticket, &input.user, update)
+                    .await
+                    .map(|_| ()),
+                ("tickets", _) => engine.staff_list(&input.user, thread, update).await,
                 _ => {
                     let _ = Command::parse(&text);
                     Ok(())
@@ -75,11 +85,15 @@ pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) {
                 text: input.text.clone(),
                 has_media: input.has_media,
             };
-            engine.staff_message(&input.user, &message).await
+            engine.staff_message(&input.user, &message, update).await
         }
         (false, None) => Ok(()),
     };
-    if let Err(e) = result {
-        tracing::error!(error = %e, "staff message failed");
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "staff message failed; kept and tried again");
+            false
+        }
     }
 }

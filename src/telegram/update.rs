@@ -23,6 +23,8 @@ pub enum Routed {
 
 /// An input from the staff group.
 pub struct StaffInput {
+    /// Telegram's update id (a staff action is applied once).
+    pub update_id: i64,
     /// The staff member.
     pub user: UserInfo,
     /// Forum topic the message was posted in (only real topic messages).
@@ -75,6 +77,7 @@ pub fn route(update: &Update, staff_chat: i64) -> Routed {
             let data = CallbackData::parse(query.data.as_deref().unwrap_or(""));
             if staff_chat != 0 && chat.id.0 == staff_chat {
                 return Routed::Staff(StaffInput {
+                    update_id: i64::from(update.id.0),
                     user: user_info(&query.from),
                     thread_id: None,
                     message_id: None,
@@ -122,6 +125,7 @@ fn route_message(
             .flatten()
             .map(|t| t.0.0);
         return Routed::Staff(StaffInput {
+            update_id: update_id.unwrap_or_default(),
             user: user_info(from),
             thread_id,
             message_id: Some(message.id.0),

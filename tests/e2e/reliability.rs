@@ -245,3 +245,127 @@ async fn a_locked_database_delays_the_reply_but_loses_nothing() {
         })
         .await;
 }
+
+/// A process killed between committing a code and hearing the SMS
+/// gateway's answer: after the restart the merchant is told the code may
+/// not have arrived, the send is not counted, and a new code goes out at
+/// once (no cooldown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_cut_off_by_a_crash_is_owned_up_to_and_a_new_one_goes_out_at_once() {
+    let api = FakeBotApi::start().await;
+    let sms = crate::sms_gateway::SmsGateway::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("gap.db").display());
+    let csv = dir.path().join("merchants.csv");
+    std::fs::write(&csv, posdesk::merchants::DEMO_CSV).expect("csv");
+    let imported = Command::new(env!("CARGO_BIN_EXE_posdesk"))
+        .args(["merchants", "import"])
+        .arg(&csv)
+        .env("DATABASE_URL", &db_url)
+        .stdout(Stdio::null())
+        .status()
+        .expect("import");
+    assert!(imported.success());
+    // A gateway that takes the request and never answers: the code is
+    // committed and on its way when the process dies.
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hanging_url = format!("http://{}/sms", hanging.local_addr().expect("addr"));
+    let (seen_tx, mut seen) = tokio::sync::mpsc::channel::<()>(4);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hanging.accept().await {
+            held.push(socket);
+            let _ = seen_tx.try_send(());
+        }
+    });
+    let run = |gateway: &str| {
+        Command::new(env!("CARGO_BIN_EXE_posdesk"))
+            .arg("run")
+            .env("TELOXIDE_TOKEN", "123456:TEST")
+            .env("TELOXIDE_API_URL", &api.url)
+            .env("DATABASE_URL", &db_url)
+            .env("POSDESK_TELEGRAM__THROTTLE", "false")
+            .env("POSDESK_HTTP__LISTEN", "127.0.0.1:0")
+            .env("POSDESK_OTP__DELIVERY", "webhook")
+            .env("POSDESK_OTP__WEBHOOK_URL", gateway)
+            .env("POSDESK_OTP__WEBHOOK_SECRET", crate::sms_gateway::SECRET)
+            .env("POSDESK_OTP__WEBHOOK_TIMEOUT_SECONDS", "30")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start posdesk run")
+    };
+    let mut bot = run(&hanging_url);
+    let chat = 4242;
+    api.merchant_text(chat, "zh-hans", "/unbind");
+    api.nth_sent_to(chat, 1).await;
+    api.merchant_text(chat, "zh-hans", crate::helpers::MERCHANT);
+    let sent = api.nth_sent_to(chat, 2).await;
+    assert!(sent.text().contains("验证码已发送"), "{}", sent.text());
+    tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .expect("the gateway was called");
+    let _ = bot.kill(); // SIGKILL in the gap
+    let _ = bot.wait();
+
+    let mut bot = run(&sms.url);
+    // (The "code sent" reply may come once more first: accepted by
+    // Telegram just before the kill, not yet marked sent.)
+    api.wait_until(30, "the merchant told of the cut-off code", |calls| {
+        calls
+            .iter()
+            .any(|c| c.chat_id() == Some(chat) && c.text().contains("可能没有发出"))
+    })
+    .await;
+    let told = api
+        .sent_to(chat)
+        .into_iter()
+        .find(|c| c.text().contains("可能没有发出"))
+        .expect("found above"); // ok: a test
+    let before = api.sent_to(chat).len();
+    assert!(
+        told.text().contains("可能没有发出"),
+        "the merchant is told the code may not have arrived: {}",
+        told.text()
+    );
+    assert!(
+        told.buttons().iter().any(|b| b == "unbind:resend"),
+        "with a resend button: {:?}",
+        told.buttons()
+    );
+    // Pressed at once: not refused as too soon, and a code goes out.
+    api.merchant_press(
+        chat,
+        "zh-hans",
+        told.message_id.unwrap_or(1),
+        "unbind:resend",
+    );
+    let again = api.nth_sent_to(chat, before + 1).await;
+    assert!(
+        again.text().contains("验证码已发送"),
+        "a new code at once: {}",
+        again.text()
+    );
+    let delivered = sms.nth(1).await;
+    assert_eq!(delivered.merchant(), crate::helpers::MERCHANT);
+    let _ = bot.kill();
+    let _ = bot.wait();
+
+    // The audit trail says what happened; the cut-off send is not counted.
+    let store = posdesk::storage::Store::connect(&db_url, 1)
+        .await
+        .expect("open");
+    let audit = store
+        .audit_for_merchant(crate::helpers::MERCHANT)
+        .await
+        .expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert!(
+        actions.contains(&"otp.delivery_unknown"),
+        "audited: {actions:?}"
+    );
+    assert!(actions.contains(&"otp.delivered"), "audited: {actions:?}");
+}
