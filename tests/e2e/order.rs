@@ -59,7 +59,9 @@ fn free_port() -> u16 {
 }
 
 fn posdesk(db_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_posdesk"));
+    // `POSDESK_BIN` runs a copy (long repeated runs while the tree is rebuilt).
+    let bin = std::env::var("POSDESK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_posdesk").into());
+    let mut command = Command::new(bin);
     command
         .env("DATABASE_URL", db_url)
         .env("RUST_LOG", "warn")
