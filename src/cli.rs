@@ -47,6 +47,10 @@ enum Commands {
         /// Preferred language (rules of both languages always apply).
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
+        /// After a tab: the rule-file name of the intent, its score, the
+        /// rules that matched and the runner-up.
+        #[arg(long)]
+        explain: bool,
     },
     /// Apply migrations and exit.
     Migrate,
@@ -195,7 +199,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 .await
             }
         }
-        Commands::Classify { lang: _ } => classify(&settings),
+        Commands::Classify { lang: _, explain } => classify(&settings, explain),
         Commands::Migrate => {
             let store = app::open_store(&settings).await?;
             println!("migrations applied ({})", store.backend());
@@ -343,15 +347,25 @@ async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), 
     result
 }
 
-fn classify(settings: &Settings) -> Result<(), Error> {
+fn classify(settings: &Settings, explain: bool) -> Result<(), Error> {
     let classifier = app::load_classifier(settings)?;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
         // Invalid UTF-8 on a line still gets an answer, so output stays aligned.
         let line = line.unwrap_or_default();
-        let intent = classifier.classify(&line);
-        if writeln!(out, "{}", intent.as_str()).is_err() {
+        let written = if explain {
+            let explanation = classifier.explain(&line);
+            writeln!(
+                out,
+                "{}\t{}",
+                explanation.intent.as_str(),
+                explanation.detail()
+            )
+        } else {
+            writeln!(out, "{}", classifier.classify(&line).as_str())
+        };
+        if written.is_err() {
             break;
         }
     }

@@ -33,6 +33,30 @@ unknown =
 
 unknown-again = Looks like I still can't help with this, so let me get a person for you.
 
+## Small talk: thanks, OK, goodbye, "are you a bot", insults
+
+chat-thanks = You're welcome! Message me any time if anything else comes up.
+
+chat-ack = OK. If you need anything else, just tell me.
+
+chat-goodbye = Goodbye, and good business to you! I'm here whenever you need me.
+
+chat-thanks-in-flow = You're welcome!
+
+chat-ack-in-flow = OK.
+
+chat-goodbye-in-flow = OK. The unbinding isn't finished yet: you can carry on, or tap "Cancel" to stop.
+
+chat-bot =
+    I'm { $brand }'s self-service assistant: I answer common questions, unbind settlement cards and look up requests.
+    If you'd like a person, tap "Talk to a person".
+
+chat-abuse =
+    I'm sorry this has been frustrating. Tell me what went wrong and I'll do my best to sort it out,
+    or ask for a person right away.
+
+chat-abuse-handoff = Let me pass you to a person.
+
 lang-choose = Please choose your language.
 
 lang-set = Done. I'll talk to you in English from now on.
@@ -268,9 +292,9 @@ unbind-flow-expired = Nothing happened for { $minutes ->
        *[other] { $minutes } minutes
     }, so this process has ended. Please start again whenever you're ready.
 
-unbind-reminder-merchant-id = Back to where we were: send your merchant number to continue, or tap "Cancel".
+unbind-reminder-merchant-id = Let's carry on with the unbinding: send your merchant number (the "Merchant No." on a sales slip), or tap "Cancel".
 
-unbind-reminder-code = Back to where we were: enter the code from the text message to continue, or tap "Resend code".
+unbind-reminder-code = Let's carry on with the unbinding: enter the code from the text message here; if it hasn't come, tap "Resend code".
 
 unbind-reminder-confirm = Please use the buttons below to confirm, or tap "Cancel" to stop this unbinding.
 

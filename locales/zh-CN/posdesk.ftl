@@ -33,6 +33,30 @@ unknown =
 
 unknown-again = 看来我还是没能帮上忙，我来帮您联系人工客服。
 
+## 闲聊：致谢、好的、再见、问是不是机器人、骂人
+
+chat-thanks = 不客气！还有其他问题，随时发消息给我。
+
+chat-ack = 好的。还需要帮忙的话，直接告诉我就行。
+
+chat-goodbye = 再见，祝您生意兴隆！有需要随时来找我。
+
+chat-thanks-in-flow = 不客气！
+
+chat-ack-in-flow = 好的。
+
+chat-goodbye-in-flow = 好的，解绑还没办完，您可以接着办，也可以点“取消”退出。
+
+chat-bot =
+    我是 { $brand } 的自助客服，可以解答常见问题、办理结算卡解绑、查询申请进度。
+    需要真人帮忙，点“人工客服”就行。
+
+chat-abuse =
+    抱歉让您不愉快了。请告诉我遇到了什么问题，我尽力帮您解决；
+    也可以直接找人工客服。
+
+chat-abuse-handoff = 我帮您转给人工客服处理。
+
 lang-choose = 请选择您要使用的语言。
 
 lang-set = 好的，接下来我会用中文为您服务。
@@ -217,9 +241,9 @@ unbind-cancelled = 已取消本次解绑，您的结算卡没有任何变动。
 
 unbind-flow-expired = 由于超过 { $minutes } 分钟没有操作，本次流程已自动结束。如需继续，请重新开始。
 
-unbind-reminder-merchant-id = 回到刚才的步骤：请发送商户编号继续，或点“取消”退出。
+unbind-reminder-merchant-id = 我们接着办理解绑：请发送您的商户编号（签购单上“商户编号”那一栏），或点“取消”退出。
 
-unbind-reminder-code = 回到刚才的步骤：请输入短信验证码继续，也可以点“重新发送验证码”。
+unbind-reminder-code = 我们接着办理解绑：收到短信后在这里输入验证码即可；没收到可以点“重新发送验证码”。
 
 unbind-reminder-confirm = 请用下方按钮确认，或点“取消”退出本次解绑。
 

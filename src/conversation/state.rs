@@ -17,6 +17,8 @@ pub struct Conversation {
     pub verified: Option<Verified>,
     /// `unknown` answers in a row.
     pub unknown_streak: u8,
+    /// Insults in a row (the second goes to a person).
+    pub abuse_streak: u8,
     /// Last input from the person, Unix ms.
     pub last_input_at: i64,
     /// A closed ticket waiting for its rating.

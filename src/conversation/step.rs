@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::domain::{Reference, RequestStatus};
-use crate::intents::Intent;
+use crate::intents::{ChitChat, Intent};
 use crate::redact;
 
 use super::effect::{Effect, Msg, Outgoing, TicketReason, Write};
@@ -267,6 +267,9 @@ impl<'a, 'c> Turn<'a, 'c> {
         if self.take_comment(raw) {
             return;
         }
+        if self.conv.state.in_flow() && !CODE_LIKE.is_match(raw) && self.chit_chat_in_flow(raw) {
+            return;
+        }
         match self.conv.state.clone() {
             State::Idle => self.free_text(raw),
             State::AwaitingMerchantId { purpose } => {
@@ -318,10 +321,17 @@ impl<'a, 'c> Turn<'a, 'c> {
 
     /// Answers a classified free-text input.
     pub fn answer_intent(&mut self, intent: Intent, raw: &str) {
-        if intent == Intent::Unknown {
-            self.conv.unknown_streak = self.conv.unknown_streak.saturating_add(1);
-        } else {
-            self.conv.unknown_streak = 0;
+        match intent {
+            Intent::Unknown => {
+                self.conv.unknown_streak = self.conv.unknown_streak.saturating_add(1)
+            }
+            // Small talk is understood, but says nothing about the
+            // questions before it: the run of unanswered ones is left alone.
+            Intent::Chat(_) => {}
+            _ => self.conv.unknown_streak = 0,
+        }
+        if !matches!(intent, Intent::Chat(ChitChat::Abuse)) {
+            self.conv.abuse_streak = 0;
         }
         let mentions_password = PASSWORD.is_match(raw);
         match intent {
@@ -355,8 +365,84 @@ impl<'a, 'c> Turn<'a, 'c> {
                 parts.push(Msg::new("unknown").arg("brand", self.ctx.settings.brand.as_str()));
                 self.say_parts(parts, keyboards::human_or_menu());
             }
+            Intent::Chat(kind) => self.chit_chat(kind),
             faq => self.faq(faq, mentions_password),
         }
+    }
+
+    /// A short reply to small talk. Thanks, OK and goodbye get a line and
+    /// nothing else to tap; a question about the bot says what it can do;
+    /// an insult gets a calm answer, and a second one in a row a person.
+    pub fn chit_chat(&mut self, kind: ChitChat) {
+        let brand = self.ctx.settings.brand.as_str();
+        match kind {
+            ChitChat::Thanks => self.say(Msg::new("chat-thanks"), Vec::new()),
+            ChitChat::Ack => self.say(Msg::new("chat-ack"), Vec::new()),
+            ChitChat::Goodbye => self.say(Msg::new("chat-goodbye"), Vec::new()),
+            ChitChat::Bot => self.say(
+                Msg::new("chat-bot").arg("brand", brand),
+                keyboards::human_or_menu(),
+            ),
+            ChitChat::Abuse => {
+                self.conv.abuse_streak = self.conv.abuse_streak.saturating_add(1);
+                if self.conv.abuse_streak >= 2 {
+                    self.conv.abuse_streak = 0;
+                    self.say(Msg::new("chat-abuse-handoff"), Vec::new());
+                    return handoff::request(self, TicketReason::UserRequest);
+                }
+                self.say(Msg::new("chat-abuse"), keyboards::human_or_menu())
+            }
+        }
+    }
+
+    /// Small talk in the middle of a flow: the short reply, then where the
+    /// flow stands. `false` if `raw` is not small talk.
+    fn chit_chat_in_flow(&mut self, raw: &str) -> bool {
+        let Intent::Chat(kind) = self.ctx.classify(raw) else {
+            return false;
+        };
+        let confirming = matches!(
+            self.conv.state,
+            State::AwaitingConfirm { .. } | State::AwaitingFinalConfirm { .. }
+        );
+        if confirming && kind == ChitChat::Ack {
+            // "好的" / "OK" answers the confirmation question.
+            return false;
+        }
+        if kind == ChitChat::Abuse {
+            self.answer_intent(Intent::Chat(kind), raw);
+            if !self.conv.state.in_flow() {
+                return true;
+            }
+        } else {
+            let msg = match kind {
+                ChitChat::Thanks => "chat-thanks-in-flow",
+                ChitChat::Goodbye => "chat-goodbye-in-flow",
+                _ => "chat-ack-in-flow",
+            };
+            self.say(Msg::new(msg), Vec::new());
+        }
+        let digits = self.ctx.settings.otp.digits as i64;
+        match self.conv.state {
+            State::AwaitingMerchantId { .. } => self.say(
+                Msg::new("unbind-reminder-merchant-id"),
+                keyboards::cancel_only(),
+            ),
+            State::AwaitingCode { .. } => self.say(
+                Msg::new("unbind-code-format").arg("digits", digits),
+                keyboards::resend_or_cancel(),
+            ),
+            State::AwaitingConfirm { .. } => self.say(
+                Msg::new("unbind-reminder-confirm"),
+                keyboards::confirm_or_cancel(),
+            ),
+            State::AwaitingFinalConfirm { .. } => self.say(
+                Msg::new("unbind-reminder-confirm"),
+                keyboards::submit_or_cancel(),
+            ),
+            State::Idle => {}
+        }
+        true
     }
 
     /// Sends an FAQ answer.

@@ -689,6 +689,113 @@ fn unknown_text_offers_a_human_and_a_second_in_a_row_opens_a_ticket() {
 }
 
 #[test]
+fn small_talk_gets_a_short_fitting_reply_and_never_opens_a_ticket() {
+    let mut h = Harness::new();
+    check(
+        &mut h,
+        &[
+            ("谢谢", "idle", &["send chat-thanks"]),
+            ("好的", "idle", &["send chat-ack"]),
+            ("OK", "idle", &["send chat-ack"]),
+            ("嗯嗯", "idle", &["send chat-ack"]),
+            ("收到了，谢谢！", "idle", &["send chat-thanks"]),
+            ("thank you so much", "idle", &["send chat-thanks"]),
+            ("拜拜", "idle", &["send chat-goodbye"]),
+            (
+                "你是机器人吗",
+                "idle",
+                &["send chat-bot(brand=DemoPay) [menu:human menu:main]"],
+            ),
+            (
+                "are you a bot?",
+                "idle",
+                &["send chat-bot [menu:human menu:main]"],
+            ),
+        ],
+    );
+    assert_eq!(h.conv.unknown_streak, 0);
+}
+
+#[test]
+fn small_talk_between_two_unknowns_does_not_count_as_not_understood() {
+    check(
+        &mut Harness::new(),
+        &[
+            (OFF_TOPIC, "idle", &["send unknown [menu:human menu:main]"]),
+            ("谢谢", "idle", &["send chat-thanks"]),
+            ("好的", "idle", &["send chat-ack"]),
+        ],
+    );
+}
+
+#[test]
+fn an_insult_gets_a_calm_answer_and_a_second_in_a_row_a_person() {
+    check(
+        &mut Harness::new(),
+        &[
+            (
+                "垃圾机器人",
+                "idle",
+                &["send chat-abuse [menu:human menu:main]"],
+            ),
+            (
+                "傻逼",
+                "idle",
+                &["send chat-abuse-handoff", "open-ticket user_request"],
+            ),
+        ],
+    );
+    // An understood question in between starts the count again.
+    check(
+        &mut Harness::new(),
+        &[
+            ("垃圾", "idle", &["send chat-abuse [menu:human menu:main]"]),
+            (
+                "验证码收不到怎么办",
+                "idle",
+                &["send faq-verification-failed [menu:unbind menu:human | menu:main]"],
+            ),
+            ("垃圾", "idle", &["send chat-abuse [menu:human menu:main]"]),
+        ],
+    );
+}
+
+#[test]
+fn small_talk_in_the_middle_of_unbinding_keeps_the_step() {
+    check(
+        &mut after(TO_MERCHANT_ID),
+        &[(
+            "好的",
+            "awaiting_merchant_id",
+            &[
+                "send chat-ack-in-flow",
+                "send unbind-reminder-merchant-id [unbind:cancel]",
+            ],
+        )],
+    );
+    check(
+        &mut after(TO_CODE),
+        &[(
+            "谢谢",
+            "awaiting_code",
+            &[
+                "send chat-thanks-in-flow",
+                "send unbind-code-format [unbind:resend unbind:cancel]",
+            ],
+        )],
+    );
+    // "好的" answers the confirmation question.
+    check(
+        &mut after(TO_CONFIRM),
+        &[(
+            "好的",
+            "awaiting_final_confirm",
+            &["send unbind-final-confirm [unbind:confirm unbind:cancel]"],
+        )],
+    );
+}
+
+#[test]
 fn an_answered_question_between_two_unknowns_breaks_the_streak() {
     check(
         &mut Harness::new(),

@@ -797,8 +797,8 @@ impl Engine {
         let (intent, input) = match &inbound.event {
             Event::Text(text) => {
                 let intent = match &classified {
-                    Some((seen, intent)) if seen == text => intent.as_str(),
-                    _ => self.classifier.classify(text).as_str(),
+                    Some((seen, intent)) if seen == text => intent.name(),
+                    _ => self.classifier.classify(text).name(),
                 };
                 self.metrics
                     .inc("posdesk_intents_total", format!("intent=\"{intent}\""));

@@ -41,11 +41,52 @@ pub enum Intent {
     Human,
     /// Out of scope.
     Unknown,
+    /// Small talk: thanks, OK, goodbye, "are you a bot", abuse. Answered
+    /// briefly; never counts as "not understood". Out of scope for
+    /// `posdesk classify` (its contract id is `unknown`).
+    Chat(ChitChat),
+}
+
+/// The kinds of small talk the bot answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChitChat {
+    /// 谢谢, thanks.
+    Thanks,
+    /// 好的, 嗯, OK, 收到.
+    Ack,
+    /// 再见, bye.
+    Goodbye,
+    /// "Are you a robot?"
+    Bot,
+    /// Insults.
+    Abuse,
+}
+
+impl ChitChat {
+    /// Every kind.
+    pub const ALL: [ChitChat; 5] = [
+        ChitChat::Thanks,
+        ChitChat::Ack,
+        ChitChat::Goodbye,
+        ChitChat::Bot,
+        ChitChat::Abuse,
+    ];
+
+    /// Its name in rule files and `classify --explain` (`chit_chat.thanks`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ChitChat::Thanks => "chit_chat.thanks",
+            ChitChat::Ack => "chit_chat.ack",
+            ChitChat::Goodbye => "chit_chat.goodbye",
+            ChitChat::Bot => "chit_chat.bot",
+            ChitChat::Abuse => "chit_chat.abuse",
+        }
+    }
 }
 
 impl Intent {
     /// Every intent, in tie-break priority order (`Unknown` last).
-    pub const ALL: [Intent; 12] = [
+    pub const ALL: [Intent; 17] = [
         Intent::Human,
         Intent::Security,
         Intent::VerificationFailed,
@@ -57,6 +98,11 @@ impl Intent {
         Intent::UnbindPrepare,
         Intent::UnbindStart,
         Intent::Greeting,
+        Intent::Chat(ChitChat::Abuse),
+        Intent::Chat(ChitChat::Bot),
+        Intent::Chat(ChitChat::Thanks),
+        Intent::Chat(ChitChat::Goodbye),
+        Intent::Chat(ChitChat::Ack),
         Intent::Unknown,
     ];
 
@@ -74,13 +120,22 @@ impl Intent {
             Intent::AfterUnbind => "after_unbind",
             Intent::ProgressQuery => "progress_query",
             Intent::Human => "human",
-            Intent::Unknown => "unknown",
+            Intent::Unknown | Intent::Chat(_) => "unknown",
         }
     }
 
-    /// Parses a contract id.
+    /// Its name in rule files and `classify --explain`: the contract id,
+    /// or `chit_chat.<kind>` for small talk.
+    pub fn name(self) -> &'static str {
+        match self {
+            Intent::Chat(kind) => kind.name(),
+            other => other.as_str(),
+        }
+    }
+
+    /// Parses a contract id or a rule-file name (`chit_chat.thanks`).
     pub fn parse(id: &str) -> Option<Intent> {
-        Intent::ALL.into_iter().find(|i| i.as_str() == id)
+        Intent::ALL.into_iter().find(|i| i.name() == id)
     }
 
     /// Whether the intent has a static FAQ answer.
@@ -97,9 +152,9 @@ impl Intent {
         )
     }
 
-    /// Anything but greeting and unknown.
+    /// Anything but greeting, small talk and unknown.
     pub fn is_in_scope(self) -> bool {
-        !matches!(self, Intent::Unknown | Intent::Greeting)
+        !matches!(self, Intent::Unknown | Intent::Greeting | Intent::Chat(_))
     }
 
     fn priority(self) -> usize {
@@ -167,6 +222,8 @@ fn one() -> f64 {
 struct Rule {
     intent: Intent,
     weight: f64,
+    /// Where it comes from: `file#number`.
+    source: String,
     /// Matches where any of the rule's patterns matches.
     any: Regex,
 }
@@ -233,6 +290,7 @@ impl Classifier {
                 rules.push(Rule {
                     intent,
                     weight: raw.weight,
+                    source: format!("{file}#{}", i + 1),
                     any,
                 });
             }
@@ -256,26 +314,83 @@ impl Classifier {
 
     /// The intent of one utterance.
     pub fn classify(&self, text: &str) -> Intent {
+        self.explain(text).intent
+    }
+
+    /// The intent of one utterance with the reasons: every intent's score,
+    /// best first, and the rules that matched.
+    pub fn explain(&self, text: &str) -> Explanation {
         let normalised = self.normaliser.normalise(text);
+        let mut explanation = Explanation {
+            intent: Intent::Unknown,
+            scores: Vec::new(),
+            matched: Vec::new(),
+        };
         if normalised.is_empty() {
-            return Intent::Unknown;
+            return explanation;
         }
         let mut scores: HashMap<Intent, f64> = HashMap::new();
         for rule in &self.rules {
             if rule.any.is_match(&normalised) {
                 *scores.entry(rule.intent).or_insert(0.0) += rule.weight;
+                explanation.matched.push((rule.intent, rule.source.clone()));
             }
         }
-        scores
-            .into_iter()
-            .filter(|(_, score)| *score >= self.threshold)
-            .max_by(|(a, sa), (b, sb)| {
-                sa.partial_cmp(sb)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-                    .then_with(|| b.priority().cmp(&a.priority()))
-            })
-            .map(|(intent, _)| intent)
-            .unwrap_or(Intent::Unknown)
+        let mut ranked: Vec<(Intent, f64)> = scores.into_iter().collect();
+        ranked.sort_by(|(a, sa), (b, sb)| {
+            sb.partial_cmp(sa)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.priority().cmp(&b.priority()))
+        });
+        if let Some((intent, score)) = ranked.first()
+            && *score >= self.threshold
+        {
+            explanation.intent = *intent;
+        }
+        explanation.scores = ranked;
+        explanation
+    }
+}
+
+/// Why an utterance got its intent (`posdesk classify --explain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The verdict.
+    pub intent: Intent,
+    /// Every intent some rule matched, with its score, best first.
+    pub scores: Vec<(Intent, f64)>,
+    /// The rules that matched: their intent and `file#number`.
+    pub matched: Vec<(Intent, String)>,
+}
+
+impl Explanation {
+    /// One line of detail: the intent's rule-file name, its score and
+    /// rules, and the runner-up.
+    pub fn detail(&self) -> String {
+        let score = |intent: Intent| {
+            self.scores
+                .iter()
+                .find(|(i, _)| *i == intent)
+                .map_or(0.0, |(_, s)| *s)
+        };
+        let rules: Vec<&str> = self
+            .matched
+            .iter()
+            .filter(|(i, _)| *i == self.intent)
+            .map(|(_, source)| source.as_str())
+            .collect();
+        let runner_up = self
+            .scores
+            .iter()
+            .find(|(i, _)| *i != self.intent)
+            .map(|(i, s)| format!("{} {s:.2}", i.name()))
+            .unwrap_or_else(|| "none".into());
+        format!(
+            "{} score={:.2} rules=[{}] runner_up={runner_up}",
+            self.intent.name(),
+            score(self.intent),
+            rules.join(" "),
+        )
     }
 }
 

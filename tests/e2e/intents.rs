@@ -35,7 +35,8 @@ fn labelled_set_accuracy_is_at_least_95_percent() {
         total += 1;
         let entry = per_lang.entry(lang.to_string()).or_default();
         entry.0 += 1;
-        if got == expected_intent {
+        // Small talk is out of scope for the contract (`unknown`).
+        if got.as_str() == expected_intent.as_str() {
             right += 1;
             entry.1 += 1;
         } else {
@@ -46,7 +47,7 @@ fn labelled_set_accuracy_is_at_least_95_percent() {
         }
         if expected_intent != Intent::Unknown {
             in_scope += 1;
-            if got == Intent::Unknown {
+            if got.as_str() == "unknown" {
                 in_scope_unknown += 1;
             }
         }
@@ -79,7 +80,10 @@ fn every_intent_is_in_the_labelled_set() {
         "/tests/data/intents.tsv"
     ))
     .expect("labelled set");
-    for intent in Intent::ALL {
+    for intent in Intent::ALL
+        .into_iter()
+        .filter(|i| !matches!(i, Intent::Chat(_)))
+    {
         let n = data
             .lines()
             .filter(|l| l.split('\t').nth(1) == Some(intent.as_str()))
