@@ -9,7 +9,7 @@ menu-welcome =
     • unbind your settlement card
     • check the progress of an unbinding request
     • reach a person
-    🔒 We will never ask for your card PIN, password or verification code. Don't share them with anyone.
+    🔒 Codes go only to the merchant's registered phone, and only you type them, here. Anyone who calls, texts or messages you for a code or a card password is a scammer; this assistant never sends links.
 
 menu-prompt = Anything else I can do for you? Pick an option below or just type your question.
 
@@ -353,10 +353,21 @@ handoff-already-open = Your request for a person is already in the queue; you're
 handoff-no-staff-chat =
     Your request for a person is noted, but support can't be reached from this chat right now.
     How to reach us: { $contact }
+    Meanwhile you can still ask me questions or unbind here.
 
-handoff-contact-default = support will call you on the merchant's registered phone number.
+handoff-contact-default = support will call you on the merchant's registered phone number. A real support call never asks for a code, a card password or a full card number, and never asks you to transfer money, install an app or open a link: if a caller does, hang up.
 
 handoff-waiting = Please hold on while an agent joins. Everything you send here goes to them.
+
+handoff-waiting-help =
+    You're waiting for a person; they'll reply right here.
+    • Anything to add? Just send it here, they'll see it
+    • No longer needed? Send /cancel
+    • Meanwhile you can browse the common questions
+
+handoff-unbind-later = You're waiting for a person, so unbinding can't run at the same time. Tell them here what you need, or send /cancel first if you'd rather do it yourself.
+
+handoff-status-needs-verify = Checking progress needs your merchant number verified first. Send it here and the person will look it up, or send /cancel and check it yourself.
 
 handoff-claimed = { $agent } from support has joined and will help you here.
 

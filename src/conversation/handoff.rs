@@ -12,13 +12,33 @@ use super::facts::{TicketOpened, TicketView};
 use super::keyboards;
 use super::step::Turn;
 
-/// Asks for a person: opens a ticket unless one is open.
+/// Asks for a person: opens a ticket unless one is open. Without a staff
+/// chat the ticket is a record for the back office and the merchant is
+/// told how support reaches them (every time they ask); the bot keeps
+/// answering them itself.
 pub(super) fn request(t: &mut Turn<'_, '_>, reason: TicketReason) {
     t.conv.unknown_streak = 0;
     match t.ctx.ticket.clone() {
+        Some(_) if !has_staff_chat(t) => no_staff_chat(t),
         Some(ticket) => already_open(t, &ticket),
         None => t.effects.push(Effect::OpenTicket { reason }),
     }
+}
+
+/// Whether a staff group takes tickets (`support.staff_chat_id`).
+pub(super) fn has_staff_chat(t: &Turn<'_, '_>) -> bool {
+    t.ctx.settings.support.staff_chat_id != 0
+}
+
+fn no_staff_chat(t: &mut Turn<'_, '_>) {
+    let contact = match t.ctx.settings.support.contact.trim() {
+        "" => Arg::Ref("handoff-contact-default"),
+        contact => Arg::Str(contact.to_string()),
+    };
+    t.say(
+        Msg::new("handoff-no-staff-chat").arg("contact", contact),
+        keyboards::main_menu(),
+    );
 }
 
 fn already_open(t: &mut Turn<'_, '_>, ticket: &TicketView) {
@@ -38,14 +58,7 @@ fn already_open(t: &mut Turn<'_, '_>, ticket: &TicketView) {
 pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
     let support = &t.ctx.settings.support;
     if !opened.staff_chat {
-        let contact = match support.contact.trim() {
-            "" => Arg::Ref("handoff-contact-default"),
-            contact => Arg::Str(contact.to_string()),
-        };
-        return t.say(
-            Msg::new("handoff-no-staff-chat").arg("contact", contact),
-            Vec::new(),
-        );
+        return no_staff_chat(t);
     }
     let mut parts = vec![Msg::new("handoff-opened").arg("position", opened.position)];
     let tz = t.ctx.derived.support_tz;
@@ -69,17 +82,25 @@ pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
     t.say_parts(parts, Vec::new());
 }
 
-/// While a ticket is open the bot relays instead of answering; only
-/// `/cancel` and `/human` get a reply, and secrets are still stopped.
+/// While a ticket is open the bot relays messages to the person instead of
+/// answering them; commands and menu buttons still get answers (never a
+/// dead end), and secrets are still stopped.
 pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event: Event) {
     match event {
-        Event::Command(Command::Cancel) => withdraw(t, ticket),
-        Event::Command(Command::Human) | Event::Callback(CallbackData::MenuHuman) => {
-            already_open(t, ticket)
-        }
+        Event::Command(command) => command_while_waiting(t, ticket, command),
+        Event::Callback(CallbackData::MenuHuman) => already_open(t, ticket),
         Event::Callback(CallbackData::Lang(lang)) => {
             t.conv.lang = Some(lang);
             t.say(Msg::new("lang-set"), Vec::new());
+        }
+        Event::Callback(CallbackData::MenuFaq) => {
+            t.say(Msg::new("faq-menu"), keyboards::faq_menu())
+        }
+        Event::Callback(CallbackData::Faq(intent)) => t.faq(intent, false),
+        Event::Callback(CallbackData::MenuMain) => waiting_help(t),
+        Event::Callback(CallbackData::MenuStatus) => status_while_waiting(t),
+        Event::Callback(CallbackData::MenuUnbind) => {
+            t.say(Msg::new("handoff-unbind-later"), Vec::new())
         }
         Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),
         Event::Text(text) if redact::contains_card_number(&text) => {
@@ -96,19 +117,51 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
             t.effects.push(Effect::DeleteIncoming);
             t.say(Msg::new("sensitive-code"), Vec::new());
         }
-        Event::Text(text) if Command::parse(&text) == Some(Command::Cancel) => withdraw(t, ticket),
-        Event::Text(text) if Command::parse(&text) == Some(Command::Human) => {
-            already_open(t, ticket)
+        Event::Text(text) if let Some(command) = Command::parse(&text) => {
+            command_while_waiting(t, ticket, command)
         }
         Event::Edited(text) => t.effects.push(Effect::RelayEditToStaff {
             ticket: ticket.id,
             edited: redact::redacted(&text),
         }),
-        Event::Text(_) | Event::Media(_) | Event::Command(_) => {
+        Event::Text(_) | Event::Media(_) => {
             t.effects.push(Effect::RelayToStaff { ticket: ticket.id })
         }
         _ => {}
     }
+}
+
+/// A command while waiting for (or talking to) a person.
+fn command_while_waiting(t: &mut Turn<'_, '_>, ticket: &TicketView, command: Command) {
+    match command {
+        Command::Cancel => withdraw(t, ticket),
+        Command::Human => already_open(t, ticket),
+        Command::Faq => t.say(Msg::new("faq-menu"), keyboards::faq_menu()),
+        Command::Lang => t.say(Msg::new("lang-choose"), keyboards::languages()),
+        Command::Status => status_while_waiting(t),
+        Command::Unbind => t.say(Msg::new("handoff-unbind-later"), Vec::new()),
+        Command::Start | Command::Help | Command::Unknown(_) => waiting_help(t),
+    }
+}
+
+/// Where the merchant stands and what they can do while a person has the chat.
+fn waiting_help(t: &mut Turn<'_, '_>) {
+    t.say(Msg::new("handoff-waiting-help"), keyboards::while_waiting());
+}
+
+/// `/status` while a person has the chat: the requests if a merchant is
+/// verified here; otherwise the merchant number goes to the person (text
+/// is relayed now), or `/cancel` first.
+fn status_while_waiting(t: &mut Turn<'_, '_>) {
+    let verified = t
+        .conv
+        .verified
+        .as_ref()
+        .is_some_and(|v| v.until > t.ctx.now_ms());
+    if verified {
+        return super::unbind::status(t);
+    }
+    t.say(Msg::new("handoff-status-needs-verify"), Vec::new());
 }
 
 fn withdraw(t: &mut Turn<'_, '_>, ticket: &TicketView) {

@@ -64,6 +64,14 @@ pub fn after_faq(intent: Intent) -> Keyboard {
     ]
 }
 
+/// While waiting for a person: the FAQ and the requests.
+pub fn while_waiting() -> Keyboard {
+    vec![vec![
+        Button::new("btn-faq", CallbackData::MenuFaq),
+        Button::new("btn-status", CallbackData::MenuStatus),
+    ]]
+}
+
 /// A person, or the menu.
 pub fn human_or_menu() -> Keyboard {
     vec![vec![

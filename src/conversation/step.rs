@@ -42,7 +42,9 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
         turn.expire_idle_flow();
     }
     match (ctx.ticket.clone(), event) {
-        (Some(ticket), event) if user_input => {
+        // Without a staff chat nobody reads a ticket's topic: the bot keeps
+        // answering the merchant itself.
+        (Some(ticket), event) if user_input && ctx.settings.support.staff_chat_id != 0 => {
             handoff::while_ticket_open(&mut turn, &ticket, event)
         }
         (_, Event::Command(command)) => turn.command(command),

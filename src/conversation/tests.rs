@@ -393,6 +393,11 @@ impl Harness {
                         assignee: None,
                         position,
                     });
+                    // The ticket went to a staff group, or there is none.
+                    self.settings.support.staff_chat_id = match *staff {
+                        "staff" => -100_777,
+                        _ => 0,
+                    };
                     Event::TicketOpened(TicketOpened {
                         id,
                         position,
@@ -2248,6 +2253,7 @@ fn language_choice_is_remembered() {
 // ---------------------------------------------------------------- handoff
 
 fn open_ticket(h: &mut Harness, assignee: Option<&str>) {
+    h.settings.support.staff_chat_id = -100_777;
     h.ticket = Some(TicketView {
         id: 7,
         assignee: assignee.map(str::to_string),
@@ -2298,10 +2304,9 @@ fn messages_during_a_ticket_are_relayed_only() {
         &[
             ("我想换结算卡", "awaiting_code", &["relay 7"]),
             ("@photo", "awaiting_code", &["relay 7"]),
-            ("/start", "awaiting_code", &["relay 7"]),
             ("@edited 改一下", "awaiting_code", &["relay-edit 7"]),
             (
-                "[menu:unbind]",
+                "[unbind:confirm]",
                 "awaiting_code",
                 &["toast callback-expired"],
             ),
@@ -2421,8 +2426,94 @@ fn ticket_without_a_staff_chat_gives_the_contact() {
             (
                 "@opened 7 1 nostaff",
                 "idle",
-                &["send handoff-no-staff-chat(contact=support@example.com)"],
+                &[
+                    "send handoff-no-staff-chat(contact=support@example.com) [menu:unbind menu:status | menu:faq menu:human]",
+                ],
             ),
+        ],
+    );
+    // Nobody reads a ticket without a staff chat: the bot keeps answering.
+    check(
+        &mut h,
+        &[
+            (
+                "/start",
+                "idle",
+                &["send menu-welcome [menu:unbind menu:status | menu:faq menu:human]"],
+            ),
+            (
+                "验证码收不到怎么办",
+                "idle",
+                &["send faq-verification-failed [menu:unbind menu:human | menu:main]"],
+            ),
+            (
+                "/human",
+                "idle",
+                &[
+                    "send handoff-no-staff-chat(contact=support@example.com) [menu:unbind menu:status | menu:faq menu:human]",
+                ],
+            ),
+            (
+                "/unbind",
+                "awaiting_merchant_id",
+                &["send unbind-intro [unbind:cancel]"],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn commands_and_menu_buttons_still_answer_while_waiting_for_a_person() {
+    let mut h = Harness::new();
+    open_ticket(&mut h, None);
+    check(
+        &mut h,
+        &[
+            (
+                "/start",
+                "idle",
+                &["send handoff-waiting-help [menu:faq menu:status]"],
+            ),
+            (
+                "/help",
+                "idle",
+                &["send handoff-waiting-help [menu:faq menu:status]"],
+            ),
+            (
+                "/menu",
+                "idle",
+                &["send handoff-waiting-help [menu:faq menu:status]"],
+            ),
+            (
+                "[menu:main]",
+                "idle",
+                &["toast", "send handoff-waiting-help [menu:faq menu:status]"],
+            ),
+            ("/unbind", "idle", &["send handoff-unbind-later"]),
+            (
+                "[menu:unbind]",
+                "idle",
+                &["toast", "send handoff-unbind-later"],
+            ),
+            ("/status", "idle", &["send handoff-status-needs-verify"]),
+            (
+                "/faq",
+                "idle",
+                &[
+                    "send faq-menu [faq:verification_failed | faq:unbind_stuck | faq:new_account_inactive | faq:unbind_prepare faq:unbind_limits | faq:security faq:after_unbind | menu:main]",
+                ],
+            ),
+            (
+                "[faq:verification_failed]",
+                "idle",
+                &[
+                    "toast",
+                    "send faq-verification-failed [menu:unbind menu:human | menu:main]",
+                ],
+            ),
+            ("/lang", "idle", &["send lang-choose [lang:zh-CN lang:en]"]),
+            // Plain messages still go to the person, with no bot reply.
+            ("我还想问一下费用", "idle", &["relay 7"]),
         ],
     );
 }

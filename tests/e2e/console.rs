@@ -164,3 +164,58 @@ fn bad_usage_and_bad_config_exit_2_with_one_sentence() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("TELOXIDE_TOKEN"));
 }
+
+/// The demo has no staff group: after /human the bot keeps answering
+/// everything itself (no dead end), and small talk gets a fitting reply.
+#[test]
+fn the_demo_never_goes_silent_after_asking_for_a_person() {
+    let mut s = Session::start("zh-CN");
+    s.expect("M100200300");
+    s.send("/human");
+    s.expect("已为您登记人工服务请求");
+    s.send("/start");
+    s.expect("商户服务助手");
+    s.send("验证码一直收不到咋办");
+    s.expect("验证失败，一般是");
+    s.send("谢谢");
+    s.expect("不客气");
+    s.send("/unbind");
+    s.expect("请发送您的商户编号");
+    s.stdin.take();
+    let status = s.child.wait().expect("exit");
+    assert!(status.success());
+}
+
+#[test]
+fn classify_explain_names_the_rule_and_the_runner_up_after_a_tab() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_posdesk"))
+        .args(["classify", "--explain"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start classify");
+    {
+        let stdin = child.stdin.as_mut().expect("stdin");
+        stdin
+            .write_all("验证码收不到\n谢谢\n".as_bytes())
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let (intent, detail) = lines[0].split_once('\t').expect("a tab");
+    assert_eq!(intent, "verification_failed");
+    assert!(
+        detail.contains("score=")
+            && detail.contains("intents.toml#")
+            && detail.contains("runner_up="),
+        "{detail}"
+    );
+    let (intent, detail) = lines[1].split_once('\t').expect("a tab");
+    assert_eq!(
+        intent, "unknown",
+        "small talk is out of scope for the contract"
+    );
+    assert!(detail.starts_with("chit_chat.thanks"), "{detail}");
+}
