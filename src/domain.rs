@@ -90,6 +90,29 @@ impl MerchantId {
         Some(MerchantId(normalised))
     }
 
+    /// The merchant number in a chat message: the whole message, or a word
+    /// inside a sentence ("商户编号是862100058120001", "found it: M900800700"),
+    /// that matches `pattern` and looks like a real merchant number (at least
+    /// six digits, at most two letters and only in front). So "where do I
+    /// find it", "ok thank you" or "abc12345" are not taken for one, even
+    /// where the configured pattern alone would allow them.
+    pub fn find_in(text: &str, pattern: &Regex) -> Option<MerchantId> {
+        let plausible = |id: &MerchantId| {
+            let letters = id.0.chars().take_while(char::is_ascii_alphabetic).count();
+            let digits = id.0.chars().filter(char::is_ascii_digit).count();
+            letters <= 2 && digits >= 6 && letters + digits == id.0.chars().count()
+        };
+        if let Some(id) = MerchantId::parse(text, pattern).filter(plausible) {
+            return Some(id);
+        }
+        let folded: String = text.chars().map(fullwidth_to_ascii).collect();
+        folded
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .filter_map(|word| MerchantId::parse(word, pattern))
+            .find(plausible)
+    }
+
     /// Wraps a value read back from our own database.
     pub fn from_trusted(value: String) -> MerchantId {
         MerchantId(value)

@@ -208,6 +208,11 @@ unbind-intro =
 
 unbind-merchant-id-invalid = I couldn't recognise that as a merchant number. Please check it and send it again; it looks like <code>{ $example }</code>.
 
+unbind-where-merchant-id =
+    Your merchant number is printed on every POS sales slip (receipt), labelled "Merchant No." (商户编号): usually 15 digits, sometimes a letter and digits.
+    No slip at hand? It's also in the account papers from your acquirer or in your merchant portal.
+    Once you have it, just send it here.
+
 unbind-code-sent =
     A verification code has been sent to the registered phone { $phone }. It's valid for { $minutes ->
         [one] 1 minute

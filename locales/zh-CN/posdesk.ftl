@@ -184,6 +184,11 @@ unbind-intro =
 
 unbind-merchant-id-invalid = 没能识别出商户编号，请检查后重新发送，格式类似 <code>{ $example }</code>。
 
+unbind-where-merchant-id =
+    商户编号印在 POS 签购单（小票）上“商户编号”那一栏，一般是 15 位数字，也可能是字母加数字。
+    手边没有签购单的话，可以在收单机构给您的开户资料或商户后台里找到。
+    找到后直接发给我就行。
+
 unbind-code-sent =
     验证码已发送至商户登记手机 { $phone }，{ $minutes } 分钟内有效。
     请在这里输入 { $digits } 位验证码。

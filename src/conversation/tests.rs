@@ -1514,6 +1514,71 @@ fn failed_delivery_after_leaving_the_flow_refunds_silently() {
 }
 
 #[test]
+fn the_merchant_number_step_takes_only_what_looks_like_one() {
+    // Found inside a sentence.
+    check(
+        &mut after(TO_MERCHANT_ID),
+        &[(
+            "商户编号是M100200300",
+            "awaiting_code",
+            &[
+                "fetch M100200300 IssueCode",
+                "write OtpIssued M100200300",
+                "deliver M100200300",
+                "send unbind-code-sent [unbind:resend unbind:cancel]",
+            ],
+        )],
+    );
+    check(
+        &mut after(TO_MERCHANT_ID),
+        &[(
+            "I found it on a receipt: M100200300",
+            "awaiting_code",
+            &[
+                "fetch M100200300 IssueCode",
+                "write OtpIssued M100200300",
+                "deliver M100200300",
+                "send unbind-code-sent [unbind:resend unbind:cancel]",
+            ],
+        )],
+    );
+    // Words the default pattern alone would take are not a merchant number.
+    check(
+        &mut after(TO_MERCHANT_ID),
+        &[
+            (
+                "where do i find it",
+                "awaiting_merchant_id",
+                &["send unbind-where-merchant-id [unbind:cancel]"],
+            ),
+            (
+                "商户编号在哪里看",
+                "awaiting_merchant_id",
+                &["send unbind-where-merchant-id [unbind:cancel]"],
+            ),
+            (
+                "不知道",
+                "awaiting_merchant_id",
+                &["send unbind-where-merchant-id [unbind:cancel]"],
+            ),
+            (
+                "ok thank you",
+                "awaiting_merchant_id",
+                &[
+                    "send chat-thanks-in-flow",
+                    "send unbind-reminder-merchant-id [unbind:cancel]",
+                ],
+            ),
+            (
+                "abc12345",
+                "awaiting_merchant_id",
+                &["send unbind-merchant-id-invalid [unbind:cancel]"],
+            ),
+        ],
+    );
+}
+
+#[test]
 fn invalid_merchant_number_shows_the_example() {
     check(
         &mut after(TO_MERCHANT_ID),

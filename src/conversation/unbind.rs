@@ -28,6 +28,18 @@ static YES_WORD: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex") // ok: a constant pattern, checked by every test run
 });
 
+/// "Where do I find it?", "I don't know it" while a merchant number is asked for.
+static WHERE_IS_IT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(哪|哪里|哪儿|在哪|啥是|什么是|是什么|是啥|怎么查|怎么找|如何查|如何找|去哪|查不到|找不到|不知道|不清楚|不记得|忘了|忘记|没有商户|where|how (do|can) i (find|get|see)|don'?t know|do not know|dont have|don'?t have|forgot|not sure|what is (a|the|my))")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
+});
+
+/// Words naming the merchant number.
+static NUMBER_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(编号|编码|号码|商户号|户号|\bit\b|number|\bid\b|merchant)")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
+});
+
 /// Starts unbinding (or the verification before a status query).
 pub(super) fn start(t: &mut Turn<'_, '_>, purpose: Purpose) {
     t.conv.unknown_streak = 0;
@@ -70,13 +82,22 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
     if Turn::is_cancel_word(raw) {
         return t.cancel();
     }
-    if let Some(merchant) = MerchantId::parse(raw, &t.ctx.derived.merchant_pattern) {
+    if let Some(merchant) = MerchantId::find_in(raw, &t.ctx.derived.merchant_pattern) {
         let then = match (verified_merchant(t).as_ref() == Some(&merchant), purpose) {
             (true, Purpose::Unbind) => Continuation::Summarise,
             (true, Purpose::Status) => Continuation::ShowStatus,
             (false, _) => Continuation::IssueCode,
         };
         return t.effects.push(Effect::Fetch { merchant, then });
+    }
+    // "Where is it / I don't know it" about the number itself (or said in a
+    // few words), not a question that happens to say 哪.
+    let about_the_number = NUMBER_WORD.is_match(raw) || raw.chars().count() <= 8;
+    if about_the_number && WHERE_IS_IT.is_match(raw) {
+        return t.say(
+            Msg::new("unbind-where-merchant-id"),
+            keyboards::cancel_only(),
+        );
     }
     let intent = t.ctx.classify(raw);
     if intent.is_in_scope() {
