@@ -48,6 +48,15 @@ fn benches(c: &mut Criterion) {
         classified: Default::default(),
     };
 
+    // Start-up: the rules compiled and the statistical model trained from
+    // locales/phrasings.tsv, as `posdesk run` does once.
+    let mut startup = c.benchmark_group("start-up");
+    startup.sample_size(10);
+    startup.bench_function("load classifier (rules + model training)", |b| {
+        b.iter(|| black_box(posdesk::app::load_classifier(&settings).expect("rules")))
+    });
+    startup.finish();
+
     c.bench_function("classify one utterance (mixed set of 12)", |b| {
         let mut i = 0;
         b.iter(|| {

@@ -28,10 +28,15 @@ pub const BUILTIN_RULES: [(&str, &str); 2] = [
 /// The built-in traditional-to-simplified table.
 pub const BUILTIN_T2S: &str = include_str!("../locales/zh-CN/t2s.tsv");
 
-/// The classifier from the built-in rules, or from `i18n.locales_dir`.
+/// The built-in labelled phrasings the statistical model learns from.
+pub const BUILTIN_PHRASINGS: &str = include_str!("../locales/phrasings.tsv");
+
+/// The classifier from the built-in rules and phrasings, or from
+/// `i18n.locales_dir`.
 pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
     if settings.i18n.locales_dir.is_empty() {
-        return Ok(Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S)?);
+        return Ok(Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S)?
+            .with_phrasings("locales/phrasings.tsv", BUILTIN_PHRASINGS)?);
     }
     let dir = Path::new(&settings.i18n.locales_dir);
     let read = |rel: &str| {
@@ -41,10 +46,12 @@ pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
     let zh = read("zh-CN/intents.toml")?;
     let en = read("en/intents.toml")?;
     let t2s = read("zh-CN/t2s.tsv")?;
+    let phrasings = read("phrasings.tsv")?;
     Ok(Classifier::from_sources(
         &[("zh-CN/intents.toml", &zh), ("en/intents.toml", &en)],
         &t2s,
-    )?)
+    )?
+    .with_phrasings("phrasings.tsv", &phrasings)?)
 }
 
 /// The texts, built in or from `i18n.locales_dir`.

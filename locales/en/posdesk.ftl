@@ -33,6 +33,10 @@ unknown =
 
 unknown-again = Looks like I still can't help with this, so let me get a person for you.
 
+clarify-question = Did you mean "{ $first }" or "{ $second }"? Tap one and I'll carry on.
+
+btn-clarify-none = Neither: talk to a person
+
 ## Small talk: thanks, OK, goodbye, "are you a bot", insults
 
 chat-thanks = You're welcome! Message me any time if anything else comes up.
@@ -209,7 +213,7 @@ unbind-intro =
 unbind-merchant-id-invalid = I couldn't recognise that as a merchant number. Please check it and send it again; it looks like <code>{ $example }</code>.
 
 unbind-where-merchant-id =
-    Your merchant number is printed on every POS sales slip (receipt), labelled "Merchant No." (商户编号): usually 15 digits, sometimes a letter and digits.
+    Your merchant number is printed on every POS sales slip (receipt), labelled "Merchant No.": usually 15 digits, sometimes a letter and digits.
     No slip at hand? It's also in the account papers from your acquirer or in your merchant portal.
     Once you have it, just send it here.
 

@@ -33,6 +33,10 @@ unknown =
 
 unknown-again = 看来我还是没能帮上忙，我来帮您联系人工客服。
 
+clarify-question = 您是想问“{ $first }”，还是“{ $second }”？点一下我就接着帮您。
+
+btn-clarify-none = 都不是，转人工
+
 ## 闲聊：致谢、好的、再见、问是不是机器人、骂人
 
 chat-thanks = 不客气！还有其他问题，随时发消息给我。

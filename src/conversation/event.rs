@@ -194,6 +194,8 @@ pub enum CallbackData {
     MenuMain,
     /// `faq:<intent id>`: one FAQ answer.
     Faq(Intent),
+    /// `clarify:<intent id>`: the merchant's pick after "did you mean A or B?".
+    Clarify(Intent),
     /// `lang:<tag>`.
     Lang(Lang),
     /// `ticket:claim:<id>` (staff).
@@ -225,6 +227,10 @@ impl CallbackData {
             ["menu", "main"] => CallbackData::MenuMain,
             ["faq", id] => match Intent::parse(id) {
                 Some(intent) if intent.is_faq() => CallbackData::Faq(intent),
+                _ => CallbackData::Invalid(data.into()),
+            },
+            ["clarify", id] => match Intent::parse(id) {
+                Some(intent) if intent.is_in_scope() => CallbackData::Clarify(intent),
                 _ => CallbackData::Invalid(data.into()),
             },
             ["lang", tag] => match Lang::parse(tag) {
@@ -259,6 +265,7 @@ impl CallbackData {
             CallbackData::MenuHuman => "menu:human".into(),
             CallbackData::MenuMain => "menu:main".into(),
             CallbackData::Faq(intent) => format!("faq:{}", intent.as_str()),
+            CallbackData::Clarify(intent) => format!("clarify:{}", intent.as_str()),
             CallbackData::Lang(lang) => format!("lang:{}", lang.as_str()),
             CallbackData::TicketClaim(id) => format!("ticket:claim:{id}"),
             CallbackData::TicketClose(id) => format!("ticket:close:{id}"),
@@ -284,6 +291,8 @@ mod tests {
             CallbackData::MenuHuman,
             CallbackData::MenuMain,
             CallbackData::Faq(Intent::VerificationFailed),
+            CallbackData::Clarify(Intent::UnbindStuck),
+            CallbackData::Clarify(Intent::ProgressQuery),
             CallbackData::Lang(Lang::En),
             CallbackData::TicketClaim(12),
             CallbackData::TicketClose(i64::MAX),

@@ -47,6 +47,22 @@ pub fn faq_menu() -> Keyboard {
     ]
 }
 
+/// The button label naming an intent (in a clarifying question).
+pub fn intent_label(intent: Intent) -> &'static str {
+    match intent {
+        Intent::UnbindStart => "btn-unbind",
+        Intent::ProgressQuery => "btn-status",
+        Intent::VerificationFailed => "btn-faq-verification-failed",
+        Intent::UnbindStuck => "btn-faq-unbind-stuck",
+        Intent::NewAccountInactive => "btn-faq-new-account-inactive",
+        Intent::UnbindPrepare => "btn-faq-unbind-prepare",
+        Intent::UnbindLimits => "btn-faq-unbind-limits",
+        Intent::Security => "btn-faq-security",
+        Intent::AfterUnbind => "btn-faq-after-unbind",
+        _ => "btn-human",
+    }
+}
+
 /// What to offer under an FAQ answer.
 pub fn after_faq(intent: Intent) -> Keyboard {
     let first = match intent {

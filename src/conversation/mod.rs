@@ -65,6 +65,22 @@ impl Ctx<'_> {
         intent
     }
 
+    /// The intent of `text`, and two intents to ask about when the
+    /// classifier finds them too close to call.
+    pub fn understand(
+        &self,
+        text: &str,
+    ) -> (
+        crate::intents::Intent,
+        Option<(crate::intents::Intent, crate::intents::Intent)>,
+    ) {
+        let explanation = self.classifier.explain(text);
+        if let Ok(mut memo) = self.classified.try_borrow_mut() {
+            *memo = Some((text.to_string(), explanation.intent));
+        }
+        (explanation.intent, explanation.clarify)
+    }
+
     /// Now, in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.now.timestamp_millis()

@@ -317,8 +317,34 @@ impl<'a, 'c> Turn<'a, 'c> {
                 return self.say(Msg::new("sensitive-code"), keyboards::main_menu());
             }
         }
-        let intent = self.ctx.classify(raw);
-        self.answer_intent(intent, raw);
+        match self.ctx.understand(raw) {
+            (_, Some((a, b))) => self.clarify(a, b),
+            (intent, None) => self.answer_intent(intent, raw),
+        }
+    }
+
+    /// "Did you mean A or B?": two buttons and "neither, a person". Counts
+    /// as neither understood nor not; the pick is a turn of its own.
+    fn clarify(&mut self, a: Intent, b: Intent) {
+        let button = |intent: Intent| {
+            super::Button::new(
+                keyboards::intent_label(intent),
+                CallbackData::Clarify(intent),
+            )
+        };
+        self.say(
+            Msg::new("clarify-question")
+                .arg("first", super::Arg::Ref(keyboards::intent_label(a)))
+                .arg("second", super::Arg::Ref(keyboards::intent_label(b))),
+            vec![
+                vec![button(a)],
+                vec![button(b)],
+                vec![super::Button::new(
+                    "btn-clarify-none",
+                    CallbackData::MenuHuman,
+                )],
+            ],
+        );
     }
 
     /// Answers a classified free-text input.
@@ -473,6 +499,7 @@ impl<'a, 'c> Turn<'a, 'c> {
             CallbackData::MenuHuman => handoff::request(self, TicketReason::UserRequest),
             CallbackData::MenuMain => self.menu(),
             CallbackData::Faq(intent) => self.faq(intent, false),
+            CallbackData::Clarify(intent) => self.answer_intent(intent, ""),
             CallbackData::Lang(lang) => {
                 self.conv.lang = Some(lang);
                 self.say(Msg::new("lang-set"), keyboards::main_menu());

@@ -49,7 +49,9 @@ use super::{
 };
 
 static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(|| {
-    Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S).expect("built-in intent rules compile") // ok: a test; failing loudly is the point
+    Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S)
+        .and_then(|c| c.with_phrasings("locales/phrasings.tsv", crate::app::BUILTIN_PHRASINGS))
+        .expect("built-in intent rules and phrasings load") // ok: a test; failing loudly is the point
 });
 
 /// The registered merchant of most scripts.
@@ -797,6 +799,52 @@ fn small_talk_in_the_middle_of_unbinding_keeps_the_step() {
             "awaiting_final_confirm",
             &["send unbind-final-confirm [unbind:confirm unbind:cancel]"],
         )],
+    );
+}
+
+#[test]
+fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
+    let mut h = Harness::new();
+    check(
+        &mut h,
+        &[
+            (OFF_TOPIC, "idle", &["send unknown [menu:human menu:main]"]),
+            (
+                "解绑和新卡",
+                "idle",
+                &[
+                    "send clarify-question [clarify:unbind_start | clarify:new_account_inactive | menu:human]",
+                ],
+            ),
+            (
+                "[clarify:new_account_inactive]",
+                "idle",
+                &[
+                    "toast",
+                    "send faq-new-account-inactive [menu:status menu:human | menu:main]",
+                ],
+            ),
+        ],
+    );
+    // The question counted as neither understood nor not: the earlier
+    // unknown is still one in a row, then the pick (understood) cleared it.
+    assert_eq!(h.conv.unknown_streak, 0);
+    check(
+        &mut Harness::new(),
+        &[
+            (
+                "解绑和新卡",
+                "idle",
+                &[
+                    "send clarify-question [clarify:unbind_start | clarify:new_account_inactive | menu:human]",
+                ],
+            ),
+            (
+                "[clarify:unbind_start]",
+                "awaiting_merchant_id",
+                &["toast", "send unbind-intro [unbind:cancel]"],
+            ),
+        ],
     );
 }
 

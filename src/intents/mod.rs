@@ -5,8 +5,10 @@
 //!
 //! Pure; loading the data from text is the caller's business.
 
+mod model;
 mod normalise;
 
+pub use model::{Model, Opinion};
 pub use normalise::Normaliser;
 
 use std::collections::HashMap;
@@ -186,6 +188,16 @@ pub enum RulesError {
         /// The name.
         intent: String,
     },
+    /// A labelled phrasing is malformed or names an unknown intent.
+    #[error("{file}: line {line}: {message}")]
+    Phrasing {
+        /// Which file.
+        file: String,
+        /// Line number (from 1).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A pattern does not compile.
     #[error("{file}: rule {index}: bad pattern {pattern:?}: {message}")]
     Pattern {
@@ -228,12 +240,27 @@ struct Rule {
     any: Regex,
 }
 
-/// Classifies utterances with the rules of every language.
+/// Classifies utterances with the rules of every language, and a
+/// statistical model for what no rule is sure about.
 pub struct Classifier {
     normaliser: Normaliser,
     rules: Vec<Rule>,
     threshold: f64,
+    model: Option<Model>,
 }
+
+/// Rules this far ahead of the runner-up decide alone.
+const RULE_MARGIN: f64 = 0.5;
+/// The model decides alone from this probability up.
+const MODEL_SURE: f64 = 0.6;
+/// The model's guess counts when no rule matched, from this probability up.
+const MODEL_GUESS: f64 = 0.45;
+/// Two in-scope intents this close (in probability) get a clarifying question.
+const CLARIFY_GAP: f64 = 0.25;
+/// ...when together they are at least this likely.
+const CLARIFY_MASS: f64 = 0.55;
+/// A rule score below this is only the weak "about unbinding" default.
+const WEAK_RULE: f64 = 2.0;
 
 impl Classifier {
     /// Builds a classifier from rule files `(name, toml text)` and a t2s table.
@@ -299,7 +326,42 @@ impl Classifier {
             normaliser: Normaliser::from_tsv(t2s_tsv),
             rules,
             threshold,
+            model: None,
         })
+    }
+
+    /// Trains the statistical second opinion on labelled phrasings
+    /// (`lang<TAB>intent<TAB>text` lines; `#` comments).
+    pub fn with_phrasings(mut self, file: &str, tsv: &str) -> Result<Classifier, RulesError> {
+        let mut examples = Vec::new();
+        for (n, line) in tsv.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |message: String| RulesError::Phrasing {
+                file: file.to_string(),
+                line: n + 1,
+                message,
+            };
+            let mut parts = line.splitn(3, '\t');
+            let (Some(_lang), Some(intent), Some(text)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad("expected lang<TAB>intent<TAB>text".into()));
+            };
+            let intent = Intent::parse(intent.trim())
+                .ok_or_else(|| bad(format!("unknown intent {intent:?}")))?;
+            examples.push((self.normaliser.normalise(text), intent));
+        }
+        if examples.is_empty() {
+            return Err(RulesError::Phrasing {
+                file: file.to_string(),
+                line: 0,
+                message: "no phrasings".into(),
+            });
+        }
+        self.model = Some(Model::train(&examples));
+        Ok(self)
     }
 
     /// The normaliser in use.
@@ -325,6 +387,8 @@ impl Classifier {
             intent: Intent::Unknown,
             scores: Vec::new(),
             matched: Vec::new(),
+            model: None,
+            clarify: None,
         };
         if normalised.is_empty() {
             return explanation;
@@ -342,14 +406,81 @@ impl Classifier {
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then_with(|| a.priority().cmp(&b.priority()))
         });
-        if let Some((intent, score)) = ranked.first()
-            && *score >= self.threshold
-        {
-            explanation.intent = *intent;
-        }
+        let rules_best = ranked
+            .first()
+            .copied()
+            .filter(|(_, s)| *s >= self.threshold);
+        let rules_second = ranked.get(1).map_or(0.0, |(_, s)| s.max(0.0));
         explanation.scores = ranked;
+        let opinion = self.model.as_ref().map(|m| m.opinion(&normalised));
+        let (intent, clarify) = decide(rules_best, rules_second, opinion.as_ref());
+        explanation.intent = intent;
+        explanation.clarify = clarify;
+        explanation.model = opinion;
         explanation
     }
+}
+
+/// Whether a clarifying question may offer this intent (it has an answer
+/// or a flow of its own).
+fn answerable(intent: Intent) -> bool {
+    intent.is_in_scope() && intent != Intent::Human
+}
+
+/// Rules first; the model where no rule is sure; a question where the two
+/// best are close.
+fn decide(
+    rules_best: Option<(Intent, f64)>,
+    rules_second: f64,
+    opinion: Option<&Opinion>,
+) -> (Intent, Option<(Intent, Intent)>) {
+    let model_best = opinion.and_then(Opinion::best);
+    let model_second = opinion.and_then(Opinion::second);
+    let close_pair = match (model_best, model_second) {
+        (Some((m1, p1)), Some((m2, p2)))
+            if answerable(m1)
+                && answerable(m2)
+                && p1 - p2 < CLARIFY_GAP
+                && p1 + p2 >= CLARIFY_MASS =>
+        {
+            Some((m1, m2))
+        }
+        _ => None,
+    };
+    if let Some((intent, score)) = rules_best {
+        // Small talk and clear rules decide alone.
+        if matches!(intent, Intent::Chat(_)) {
+            return (intent, None);
+        }
+        // Only the weak default (about unbinding, nothing specific): ask
+        // when the model sees two close meanings and one of them is it.
+        if score < WEAK_RULE
+            && let Some((a, b)) = close_pair
+            && (a == intent || b == intent)
+        {
+            return (a, Some((a, b)));
+        }
+        if score - rules_second >= RULE_MARGIN {
+            return (intent, None);
+        }
+        // A close call between rules: the model breaks the tie if it backs
+        // one of them, else keep the rules' order.
+        return match model_best {
+            Some((m, _)) if m == intent => (intent, None),
+            Some((m, p)) if p >= MODEL_GUESS && m != Intent::Unknown => (m, None),
+            _ => (intent, None),
+        };
+    }
+    let Some((m1, p1)) = model_best else {
+        return (Intent::Unknown, None);
+    };
+    if let Some((a, b)) = close_pair {
+        return (a, Some((a, b)));
+    }
+    if p1 >= MODEL_SURE || (p1 >= MODEL_GUESS && m1 != Intent::Greeting) {
+        return (m1, None);
+    }
+    (Intent::Unknown, None)
 }
 
 /// Why an utterance got its intent (`posdesk classify --explain`).
@@ -361,6 +492,10 @@ pub struct Explanation {
     pub scores: Vec<(Intent, f64)>,
     /// The rules that matched: their intent and `file#number`.
     pub matched: Vec<(Intent, String)>,
+    /// The statistical model's view, when one is trained.
+    pub model: Option<Opinion>,
+    /// Two intents close enough to ask which one is meant.
+    pub clarify: Option<(Intent, Intent)>,
 }
 
 impl Explanation {
@@ -385,8 +520,18 @@ impl Explanation {
             .find(|(i, _)| *i != self.intent)
             .map(|(i, s)| format!("{} {s:.2}", i.name()))
             .unwrap_or_else(|| "none".into());
+        let model = match self.model.as_ref().map(|o| (o.best(), o.second())) {
+            Some((Some((a, pa)), Some((b, pb)))) => {
+                format!(" model={} {pa:.2} / {} {pb:.2}", a.name(), b.name())
+            }
+            _ => String::new(),
+        };
+        let clarify = match self.clarify {
+            Some((a, b)) => format!(" clarify={}|{}", a.name(), b.name()),
+            None => String::new(),
+        };
         format!(
-            "{} score={:.2} rules=[{}] runner_up={runner_up}",
+            "{} score={:.2} rules=[{}] runner_up={runner_up}{model}{clarify}",
             self.intent.name(),
             score(self.intent),
             rules.join(" "),
