@@ -82,15 +82,6 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
             t.say(Msg::new("lang-set"), Vec::new());
         }
         Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),
-        Event::Text(text) if redact::contains_card_number(&text) => {
-            t.effects.push(Effect::DeleteIncoming);
-            t.audit(
-                "sensitive.card_number",
-                None,
-                "message deleted, not relayed",
-            );
-            t.say(Msg::new("sensitive-card-number"), Vec::new());
-        }
         Event::Text(text) if super::step::CODE_LIKE.is_match(&text) => {
             // A one-time code is nobody's business, not even staff's.
             t.effects.push(Effect::DeleteIncoming);
