@@ -105,6 +105,21 @@ pub fn redacted(text: &str) -> String {
     redact(text).0
 }
 
+/// What may be written to disk of a text nobody has judged yet (an update
+/// in the inbox): [`redact`], and a bare number of 4 to 10 digits (what a
+/// one-time code looks like) without its digits.
+pub fn for_storage(text: &str) -> String {
+    let (masked, _) = redact(text);
+    let digits = masked.chars().filter(|&c| digit_value(c).is_some()).count();
+    let bare = masked
+        .chars()
+        .all(|c| digit_value(c).is_some() || is_separator(c));
+    match bare && (4..=10).contains(&digits) {
+        true => without_digits(&masked),
+        false => masked,
+    }
+}
+
 /// `text` with every digit (of any script) replaced by `*`: for what must
 /// keep no number at all (a one-time code, a deleted message).
 pub fn without_digits(text: &str) -> String {
@@ -529,6 +544,15 @@ mod tests {
         // 15 digits failing Luhn stay (a merchant number).
         let (_, f) = redact("100000000000000");
         assert!(!f.card_number);
+    }
+
+    #[test]
+    fn stored_texts_keep_no_card_password_or_code() {
+        assert_eq!(for_storage("4111 1111 1111 1111"), "4111 **** **** 1111");
+        assert_eq!(for_storage("密码 Mima#778899"), "密码 ******");
+        assert_eq!(for_storage(" 123 456 "), " *** *** ");
+        assert_eq!(for_storage("M100200300"), "M100200300");
+        assert_eq!(for_storage("解绑要多久"), "解绑要多久");
     }
 
     #[test]
