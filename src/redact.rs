@@ -356,7 +356,9 @@ fn digit_runs(text: &str) -> Vec<Run> {
         let mut j = i + 1;
         loop {
             if let Some(d) = chars.get(j).and_then(|&(_, c)| digit_value(c)) {
-                groups.last_mut().map(|g| g.push(d));
+                if let Some(group) = groups.last_mut() {
+                    group.push(d);
+                }
                 last = j;
                 j += 1;
                 continue;

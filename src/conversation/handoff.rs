@@ -70,7 +70,8 @@ pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
 }
 
 /// While a ticket is open the bot relays instead of answering; only
-/// `/cancel` and `/human` get a reply, and secrets are still stopped.
+/// `/cancel` and `/human` get a reply. Card numbers and passwords never
+/// get here (`step` deletes them first); bare codes are stopped here.
 pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event: Event) {
     match event {
         Event::Command(Command::Cancel) => withdraw(t, ticket),
