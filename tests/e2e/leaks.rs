@@ -375,6 +375,17 @@ async fn run(
     );
     findings.check(!relayed(&api, id), "a card number was relayed to staff");
     secrets.push(("card number during a ticket".into(), ticket_card));
+    let command_card = grouped(&card("621226001234567"), " ");
+    let (id, _) = say(&api, webhook, &format!("/start {command_card}")).await;
+    findings.check(
+        deleted(&api, id).await,
+        "a command carrying a card number was not deleted",
+    );
+    findings.check(
+        !relayed(&api, id),
+        "a command carrying a card number was relayed to staff",
+    );
+    secrets.push(("card number after a command".into(), command_card));
     let (id, _) = say(&api, webhook, "my PIN is 73915046").await;
     findings.check(
         deleted(&api, id).await,
