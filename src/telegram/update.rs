@@ -140,6 +140,13 @@ fn route_message(
         Event::typed(&clean_text(text))
     } else if !matches!(message.kind, MessageKind::Common(_)) {
         return Routed::Ignore;
+    } else if let Some(caption) = message
+        .caption()
+        .filter(|c| crate::redact::redact(c).1.secret())
+    {
+        // A caption holding a card number or a password makes the message
+        // a text to the core, which deletes it (media would be relayed).
+        Event::Text(clean_text(caption))
     } else {
         Event::Media(media_kind(message))
     };
@@ -177,6 +184,27 @@ fn media_kind(message: &Message) -> MediaKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caption_carrying_a_secret_makes_a_text() {
+        for (caption, media) in [("卡号 4111 1111 1111 1111", false), ("收据", true)] {
+            let json = serde_json::json!({
+                "update_id": 1,
+                "message": {
+                    "message_id": 5, "date": 1_700_000_000,
+                    "chat": { "id": 42, "type": "private", "first_name": "A" },
+                    "from": { "id": 42, "is_bot": false, "first_name": "A" },
+                    "photo": [{ "file_id": "p", "file_unique_id": "u", "width": 9, "height": 9 }],
+                    "caption": caption,
+                }
+            });
+            let update: Update = serde_json::from_str(&json.to_string()).expect("an update"); // ok: a test
+            let Routed::Merchant { inbound, .. } = route(&update, 0) else {
+                panic!("a merchant's message: {caption}"); // ok: a test
+            };
+            assert_eq!(matches!(inbound.event, Event::Media(_)), media, "{caption}");
+        }
+    }
 
     #[test]
     fn a_command_carrying_a_secret_is_a_text() {

@@ -219,18 +219,24 @@ async fn type_text(api: &FakeBotApi, webhook: Option<u16>, text: &str) -> i64 {
         .pointer("/message/message_id")
         .and_then(Value::as_i64)
         .expect("message id");
+    post_update(port, &update).await;
+    id
+}
+
+/// Posts an update to the bot's webhook until it is taken.
+async fn post_update(port: u16, update: &Value) {
     let url = format!("http://127.0.0.1:{port}/telegram/webhook");
     for _ in 0..100 {
         let status = reqwest::Client::new()
             .post(&url)
             .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
-            .json(&update)
+            .json(update)
             .send()
             .await
             .map(|r| r.status().as_u16())
             .unwrap_or(0);
         if status == 200 {
-            return id;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -375,6 +381,33 @@ async fn run(
     );
     findings.check(!relayed(&api, id), "a card number was relayed to staff");
     secrets.push(("card number during a ticket".into(), ticket_card));
+    // A photo whose caption holds a card number.
+    let caption_card = grouped(&card("622280112233445"), "\u{2002}");
+    let mut update = api.merchant_text_update(USER, "zh-hans", "");
+    let message = update["message"].as_object_mut().expect("a message");
+    message.remove("text");
+    message.insert(
+        "caption".into(),
+        serde_json::json!(format!("卡号 {caption_card}")),
+    );
+    message.insert(
+        "photo".into(),
+        serde_json::json!([{ "file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90 }]),
+    );
+    let id = message["message_id"].as_i64().expect("message id");
+    match webhook {
+        None => api.redeliver(update),
+        Some(port) => post_update(port, &update).await,
+    }
+    findings.check(
+        deleted(&api, id).await,
+        "a photo captioned with a card number was not deleted",
+    );
+    findings.check(
+        !relayed(&api, id),
+        "a photo captioned with a card number was relayed to staff",
+    );
+    secrets.push(("card number in a caption".into(), caption_card));
     let command_card = grouped(&card("621226001234567"), " ");
     let (id, _) = say(&api, webhook, &format!("/start {command_card}")).await;
     findings.check(
