@@ -34,28 +34,29 @@ pub fn row_from_json(body: &[u8]) -> Result<InboxRow, String> {
     let update: Update = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let original = String::from_utf8(body.to_vec()).map_err(|e| e.to_string())?;
     let mut json: serde_json::Value = serde_json::from_str(&original).map_err(|e| e.to_string())?;
-    redact_update(&mut json);
+    let changed = redact_update(&mut json);
     Ok(InboxRow {
         update_id: i64::from(update.id.0),
         chat_id: chat_key(&update),
         payload: json.to_string(),
-        original: Some(original.into()),
+        original: changed.then(|| original.into()),
     })
 }
 
-/// Stores updates as inbox rows, redacted (the poller keeps the parsed
-/// updates in memory for the processor).
+/// Stores updates as inbox rows, redacted (the poller also keeps the parsed
+/// updates in memory for the processor; a redacted row carries its original
+/// in memory in case that cache missed it).
 pub fn rows_of(updates: &[Update]) -> Vec<InboxRow> {
     updates
         .iter()
         .filter_map(|u| {
             let mut json = serde_json::to_value(u).ok()?;
-            redact_update(&mut json);
+            let original = redact_update(&mut json).then(|| serde_json::to_string(u).ok());
             Some(InboxRow {
                 update_id: i64::from(u.id.0),
                 chat_id: chat_key(u),
                 payload: json.to_string(),
-                original: None,
+                original: original.flatten().map(Into::into),
             })
         })
         .collect()
@@ -66,8 +67,10 @@ pub fn rows_of(updates: &[Update]) -> Vec<InboxRow> {
 /// one-time-code-like number included, before it is stored; the entities of
 /// a changed text go (their offsets no longer fit). Ids (the message id
 /// needed to delete it) stay. A card number or password masked here is
-/// recognised by the core when the row is applied from the table.
-pub fn redact_update(json: &mut serde_json::Value) {
+/// recognised by the core when the row is applied from the table. Says
+/// whether anything changed.
+pub fn redact_update(json: &mut serde_json::Value) -> bool {
+    let mut changed = false;
     match json {
         serde_json::Value::Object(map) => {
             for (field, entities) in [("text", "entities"), ("caption", "caption_entities")] {
@@ -78,15 +81,21 @@ pub fn redact_update(json: &mut serde_json::Value) {
                 if stored != *text {
                     map.insert(field.to_string(), serde_json::Value::String(stored));
                     map.remove(entities);
+                    changed = true;
                 }
             }
             for value in map.values_mut() {
-                redact_update(value);
+                changed |= redact_update(value);
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_update),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                changed |= redact_update(item);
+            }
+        }
         _ => {}
     }
+    changed
 }
 
 /// Updates the poller already parsed, by update id, so the processor need
@@ -454,5 +463,22 @@ mod tests {
         let polled = rows_of(&[serde_json::from_str::<Update>(&body).expect("update")]); // ok: a test
         assert!(!polled[0].payload.contains("Mima#778899"));
         assert!(!polled[0].payload.contains("1111\u{a0}1111"));
+        assert!(
+            polled[0]
+                .original
+                .as_deref()
+                .is_some_and(|o| o.contains("Mima#778899"))
+        );
+        let plain = body
+            .replace(
+                "卡号 4111\u{a0}1111\u{a0}1111\u{a0}1111 密码 Mima#778899",
+                "你好",
+            )
+            .replace("654321", "好");
+        let row = row_from_json(plain.as_bytes()).expect("a valid update"); // ok: a test
+        assert!(
+            row.original.is_none(),
+            "nothing to hold when nothing was masked"
+        );
     }
 }
