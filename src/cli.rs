@@ -394,7 +394,7 @@ async fn import(settings: &Settings, file: &PathBuf) -> Result<(), Error> {
         eprintln!();
     }
     for error in &report.errors {
-        eprintln!("line {}: {}", error.line, error.reason);
+        eprintln!("{error}");
     }
     println!(
         "imported {} new, {} updated, {} rejected",

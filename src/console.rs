@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::conversation::{CallbackData, Command, Event, Msg};
+use crate::conversation::{CallbackData, Event, Msg};
 use crate::delivery::OtpMessage;
 use crate::domain::Lang;
 use crate::engine::{Engine, Inbound, UserInfo};
@@ -61,10 +61,7 @@ pub async fn run(
         }
         let event = match out.button_for(&line) {
             Ok(Some(data)) => Event::Callback(CallbackData::parse(&data)),
-            Ok(None) => match Command::parse(&line) {
-                Some(command) => Event::Command(command),
-                None => Event::Text(line.clone()),
-            },
+            Ok(None) => Event::typed(&line),
             Err(max) => {
                 let msg = Msg::new("console-choice-invalid").arg("max", max as i64);
                 out.line(&strip_html(&engine.texts.render(lang, &msg)));

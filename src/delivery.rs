@@ -33,7 +33,8 @@ pub enum DeliveryError {
     /// The gateway answered with a non-2xx status.
     #[error("gateway answered {0}")]
     Status(u16),
-    /// The gateway could not be reached or timed out.
+    /// The gateway could not be reached or timed out (the gateway named by
+    /// scheme, host and path only: gateways put API keys in query strings).
     #[error("gateway unreachable: {0}")]
     Transport(String),
 }
@@ -104,10 +105,10 @@ impl WebhookDelivery {
                 Ok(response) if response.status().is_success() => return Ok(()),
                 Ok(response) => return Err(DeliveryError::Status(response.status().as_u16())),
                 Err(e) if e.is_connect() => {
-                    last_error = e.to_string();
+                    last_error = transport_error(e, &self.url);
                     tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
                 }
-                Err(e) => return Err(DeliveryError::Transport(e.to_string())),
+                Err(e) => return Err(DeliveryError::Transport(transport_error(e, &self.url))),
             }
         }
         Err(DeliveryError::Transport(last_error))
@@ -121,6 +122,33 @@ impl OtpDelivery for WebhookDelivery {
             self.post(&body).await
         })
     }
+}
+
+/// A URL by scheme, host, port and path only: no user, password, query or
+/// fragment (where gateways put API keys).
+pub fn url_for_log(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            u.path()
+        ),
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
+/// A transport error with its causes, the URL reduced to [`url_for_log`].
+fn transport_error(e: reqwest::Error, url: &str) -> String {
+    let e = e.without_url();
+    let mut text = format!("{e} ({})", url_for_log(url));
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// `otp.delivery = "log"`: writes the code to the log. Development only.
@@ -174,5 +202,45 @@ impl OtpDelivery for NoDelivery {
                 "otp.delivery not configured".into(),
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_logged_by_scheme_host_and_path() {
+        assert_eq!(
+            url_for_log("https://user:pw@sms.example.com:8443/send?api_key=K1#x"),
+            "https://sms.example.com:8443/send"
+        );
+        assert_eq!(url_for_log("nonsense"), "(not a URL)");
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_names_no_query_string() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9); // ok: a test; a closed port either way
+        let url = format!("http://127.0.0.1:{port}/send?api_key=SECRET4711");
+        let delivery =
+            WebhookDelivery::new(url, Secret::new("s"), Duration::from_secs(2)).expect("a client"); // ok: a test
+        let message = OtpMessage {
+            merchant: MerchantId::parse("M100200300", &regex::Regex::new(".*").expect("regex")) // ok: a test
+                .expect("merchant"), // ok: a test
+            phone: Phone::parse("13800131234").expect("phone"), // ok: a test
+            code: OtpCode::parse("123456", 6).expect("code"),   // ok: a test
+            expires_at: Utc::now(),
+            issued_at: 0,
+        };
+        let error = delivery
+            .deliver(&message)
+            .await
+            .expect_err("nobody listens"); // ok: a test
+        let text = error.to_string();
+        assert!(!text.contains("SECRET4711"), "{text}");
+        assert!(text.contains("127.0.0.1"), "{text}");
     }
 }

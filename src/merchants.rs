@@ -1,6 +1,7 @@
 //! Merchant CSV import (`merchant_id,name,phone,card_number,bank_name`).
 //! A full card number is masked before anything else sees it: it never
-//! reaches the database, the logs or an error message.
+//! reaches the database, the logs or an error message. Errors name a row by
+//! its line number and merchant number only, never echoing its values.
 
 use std::io::Read;
 
@@ -12,13 +13,28 @@ use crate::storage::{MerchantRow, Store, StoreError};
 /// The header the contract fixes.
 pub const HEADER: [&str; 5] = ["merchant_id", "name", "phone", "card_number", "bank_name"];
 
-/// One rejected line.
+/// One rejected line, named by its line number and merchant number only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     /// Line number in the file (the header is line 1).
     pub line: u64,
-    /// What is wrong, without echoing sensitive values.
+    /// The row's merchant number, when it is a valid one.
+    pub merchant: Option<String>,
+    /// What is wrong, without echoing any value of the row.
     pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.merchant {
+            Some(merchant) => write!(
+                f,
+                "line {} (merchant {merchant}): {}",
+                self.line, self.reason
+            ),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
 }
 
 /// What an import did.
@@ -38,13 +54,16 @@ pub enum ImportError {
     /// Unreadable file.
     #[error("cannot read the CSV: {0}")]
     Read(String),
-    /// Wrong header.
-    #[error("the CSV header must be {expected}, found {found}")]
+    /// Wrong header (what the file has is not echoed: a file without its
+    /// header starts with a merchant's row).
+    #[error(
+        "the first line of the CSV must be the header {expected} (its first line has {found} columns)"
+    )]
     Header {
         /// The contract header.
         expected: String,
-        /// What the file has.
-        found: String,
+        /// How many columns the file's first line has.
+        found: usize,
     },
     /// The database failed.
     #[error(transparent)]
@@ -60,12 +79,8 @@ pub fn parse_row(fields: &[&str], pattern: &Regex) -> Result<MerchantRow, String
             fields.len()
         ));
     }
-    let merchant_id = MerchantId::parse(fields[0], pattern).ok_or_else(|| {
-        format!(
-            "merchant_id {:?} does not match the merchant number format",
-            fields[0].trim()
-        )
-    })?;
+    let merchant_id = MerchantId::parse(fields[0], pattern)
+        .ok_or("merchant_id does not match the merchant number format")?;
     let name = fields[1].trim();
     if name.is_empty() {
         return Err("name is empty".into());
@@ -111,7 +126,7 @@ pub async fn import(
     if found != HEADER {
         return Err(ImportError::Header {
             expected: HEADER.join(","),
-            found: found.join(","),
+            found: found.len(),
         });
     }
     let mut report = ImportReport::default();
@@ -128,7 +143,11 @@ pub async fn import(
                     csv::ErrorKind::Utf8 { .. } => "the line is not valid UTF-8".to_string(),
                     _ => "the line is not valid CSV".to_string(),
                 };
-                report.errors.push(RowError { line, reason });
+                report.errors.push(RowError {
+                    line,
+                    merchant: None,
+                    reason,
+                });
                 // A UTF-8 error leaves the reader usable; anything else ends the file.
                 if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
                     continue;
@@ -150,7 +169,14 @@ pub async fn import(
                     report.updated += 1;
                 }
             }
-            Err(reason) => report.errors.push(RowError { line, reason }),
+            Err(reason) => report.errors.push(RowError {
+                line,
+                merchant: fields
+                    .first()
+                    .and_then(|m| MerchantId::parse(m, pattern))
+                    .map(|m| m.as_str().to_string()),
+                reason,
+            }),
         }
         if count.is_multiple_of(500) {
             progress(count);
@@ -197,6 +223,18 @@ mod tests {
         )
         .expect_err("bad card");
         assert!(!e.contains("6222-02x"), "{e}");
+        let e = parse_row(
+            &[
+                "13987654321!",
+                "店",
+                "13987654321",
+                "6222021234567890128",
+                "银行",
+            ],
+            &pattern(),
+        )
+        .expect_err("bad merchant number");
+        assert!(!e.contains("13987654321"), "{e}");
         assert!(
             parse_row(
                 &["x", "店", "13800131234", "6222021234567890123", "银行"],

@@ -89,6 +89,10 @@ sensitive-password =
     Please note: { $brand } staff and this bot will never ask for your card PIN or password, or ask you to forward a verification code to anyone.
     Anyone who asks for these is a scammer posing as support.
 
+sensitive-password-deleted =
+    To keep your account safe, I deleted your last message because it contained a password.
+    { $brand } staff and this bot will never ask for your password; please don't share it with anyone.
+
 sensitive-code =
     That looked like a verification code, so I deleted it to be safe.
     Only enter codes while verifying an unbinding, and never send them to anyone, support staff included.

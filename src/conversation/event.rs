@@ -153,6 +153,18 @@ pub enum Command {
     Unknown(String),
 }
 
+impl Event {
+    /// A line a merchant typed: a command, unless it carries a card number
+    /// or a password (then a text, which the core deletes: a command would
+    /// be relayed to staff during a ticket).
+    pub fn typed(text: &str) -> Event {
+        match Command::parse(text) {
+            Some(command) if !crate::redact::redact(text).1.secret() => Event::Command(command),
+            _ => Event::Text(text.to_string()),
+        }
+    }
+}
+
 impl Command {
     /// Parses `/name`, `/name@bot` or `/name args`; `None` if `text` is not a command.
     pub fn parse(text: &str) -> Option<Command> {

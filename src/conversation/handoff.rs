@@ -84,7 +84,8 @@ pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
 
 /// While a ticket is open the bot relays messages to the person instead of
 /// answering them; commands and menu buttons still get answers (never a
-/// dead end), and secrets are still stopped.
+/// dead end). Card numbers and passwords never get here (`step` deletes
+/// them first); bare codes are stopped here.
 pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event: Event) {
     match event {
         Event::Command(command) => command_while_waiting(t, ticket, command),
@@ -103,15 +104,6 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
             t.say(Msg::new("handoff-unbind-later"), Vec::new())
         }
         Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),
-        Event::Text(text) if redact::contains_card_number(&text) => {
-            t.effects.push(Effect::DeleteIncoming);
-            t.audit(
-                "sensitive.card_number",
-                None,
-                "message deleted, not relayed",
-            );
-            t.say(Msg::new("sensitive-card-number"), Vec::new());
-        }
         Event::Text(text) if super::step::CODE_LIKE.is_match(&text) => {
             // A one-time code is nobody's business, not even staff's.
             t.effects.push(Effect::DeleteIncoming);

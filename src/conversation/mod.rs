@@ -94,6 +94,9 @@ pub struct Transition {
     pub next: Conversation,
     /// What to do, in order.
     pub effects: Vec<Effect>,
+    /// What the merchant typed (text or edit) as it may be kept: redacted,
+    /// and without digits when it was a one-time code.
+    pub input: Option<String>,
 }
 
 #[cfg(test)]

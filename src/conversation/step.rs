@@ -41,7 +41,26 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
     if user_input || matches!(event, Event::Tick) {
         turn.expire_idle_flow();
     }
+    // One redactor decides: a message holding a card number or a password
+    // is deleted from the chat, answered with a warning, and goes no further
+    // (no flow reads it, no ticket relays it).
+    let typed = match &event {
+        Event::Text(text) | Event::Edited(text) => Some(text.clone()),
+        _ => None,
+    };
+    let expecting = match turn.conv.state {
+        State::AwaitingMerchantId { .. } => redact::Expecting::MerchantNumber,
+        _ => redact::Expecting::Anything,
+    };
+    let (masked, findings) = match &typed {
+        Some(text) => {
+            let (masked, findings) = redact::redact_as(text, expecting);
+            (Some(masked), findings)
+        }
+        None => (None, redact::Findings::default()),
+    };
     match (ctx.ticket.clone(), event) {
+        (_, _) if findings.secret() => turn.secret_typed(findings),
         // Without a staff chat nobody reads a ticket's topic: the bot keeps
         // answering the merchant itself.
         (Some(ticket), event) if user_input && ctx.settings.support.staff_chat_id != 0 => {
@@ -79,9 +98,22 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
     if is_callback && !turn.effects.iter().any(|e| matches!(e, Effect::Toast(_))) {
         turn.effects.insert(0, Effect::Toast(None));
     }
+    // A one-time code (typed while one is expected, or deleted as one) is
+    // kept without its digits.
+    let deleted = turn
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::DeleteIncoming));
+    let was_code =
+        matches!(conversation.state, State::AwaitingCode { .. }) || (deleted && !findings.secret());
+    let input = masked.map(|masked| match was_code {
+        true => redact::without_digits(&masked),
+        false => masked,
+    });
     Transition {
         next: turn.conv,
         effects: turn.effects,
+        input,
     }
 }
 
@@ -248,17 +280,6 @@ impl<'a, 'c> Turn<'a, 'c> {
         if let Some(command) = Command::parse(raw) {
             return self.command(command);
         }
-        // A merchant number may be all digits: while one is expected, only
-        // 16 to 19 digit card numbers count (the common card lengths).
-        let min_card_digits = match self.conv.state {
-            State::AwaitingMerchantId { .. } => 16,
-            _ => 13,
-        };
-        if redact::contains_card_number_of_length(raw, min_card_digits) {
-            self.effects.push(Effect::DeleteIncoming);
-            self.audit("sensitive.card_number", None, "message deleted");
-            return self.say(Msg::new("sensitive-card-number"), Vec::new());
-        }
         if raw.chars().count() > self.ctx.settings.limits.max_text_chars {
             let max = self.ctx.settings.limits.max_text_chars as i64;
             return self.say(Msg::new("text-too-long").arg("max", max), Vec::new());
@@ -282,6 +303,25 @@ impl<'a, 'c> Turn<'a, 'c> {
                 unbind::confirm_text(self, raw)
             }
         }
+    }
+
+    /// A card number or a password was typed: the message is deleted and
+    /// the merchant warned; nothing else happens.
+    fn secret_typed(&mut self, findings: redact::Findings) {
+        self.effects.push(Effect::DeleteIncoming);
+        let detail = match self.ctx.ticket {
+            Some(_) => "message deleted, not relayed",
+            None => "message deleted",
+        };
+        if findings.card_number {
+            self.audit("sensitive.card_number", None, detail);
+            return self.say(Msg::new("sensitive-card-number"), Vec::new());
+        }
+        self.audit("sensitive.password", None, detail);
+        self.say(
+            Msg::new("sensitive-password-deleted").arg("brand", self.ctx.settings.brand.as_str()),
+            Vec::new(),
+        );
     }
 
     fn take_comment(&mut self, raw: &str) -> bool {
@@ -311,7 +351,10 @@ impl<'a, 'c> Turn<'a, 'c> {
 
     fn free_text(&mut self, raw: &str) {
         if CODE_LIKE.is_match(raw) {
-            let digits = raw.chars().filter(char::is_ascii_digit).count();
+            let digits = raw
+                .chars()
+                .filter(|&c| redact::digit_value(c).is_some())
+                .count();
             if digits == self.ctx.settings.otp.digits {
                 self.effects.push(Effect::DeleteIncoming);
                 return self.say(Msg::new("sensitive-code"), keyboards::main_menu());

@@ -2230,6 +2230,68 @@ fn bare_code_when_idle_is_deleted() {
     );
 }
 
+#[test]
+fn a_password_is_deleted_and_kept_masked_in_any_state_and_never_relayed() {
+    let warned = "send sensitive-password-deleted(brand=DemoPay)";
+    check(
+        &mut Harness::new(),
+        &[("密码 Mima#778899", "idle", &["delete", warned])],
+    );
+    let mut h = after(TO_CODE);
+    check(
+        &mut h,
+        &[("my PIN is 7391", "awaiting_code", &["delete", warned])],
+    );
+    open_ticket(&mut h, None);
+    check(
+        &mut h,
+        &[("密码 Mima#778899", "awaiting_code", &["delete", warned])],
+    );
+    let mut h = Harness::new();
+    let t = h.run(
+        &Conversation::default(),
+        Event::Text("密码 Mima#778899".into()),
+    );
+    assert_eq!(t.input.as_deref(), Some("密码 ******"));
+}
+
+#[test]
+fn what_is_kept_of_a_text_is_redacted_and_a_code_keeps_no_digits() {
+    let mut h = Harness::new();
+    let idle = Conversation::default();
+    let t = h.run(&idle, Event::Text(format!("卡号 {CARD}")));
+    assert_eq!(t.input.as_deref(), Some("卡号 6222 **** **** 0128"));
+    let t = h.run(&idle, Event::Text("123456".into()));
+    assert_eq!(t.input.as_deref(), Some("******"), "a bare code, deleted");
+    let t = h.run(&idle, Event::Text("手机 13800131234".into()));
+    assert_eq!(t.input.as_deref(), Some("手机 138****1234"));
+    let h = after(TO_CODE);
+    let mut h2 = Harness::new();
+    let t = h2.run(&h.conv, Event::Text("654321".into()));
+    assert_eq!(t.input.as_deref(), Some("******"), "the code step");
+    // A card number masked before it was stored is still recognised.
+    let t = h2.run(&idle, Event::Text("卡号 6222 **** **** 0128".into()));
+    assert!(
+        t.effects
+            .iter()
+            .any(|e| matches!(e, Effect::DeleteIncoming))
+    );
+}
+
+#[test]
+fn a_card_number_in_an_edit_is_deleted_and_not_relayed() {
+    let mut h = Harness::new();
+    open_ticket(&mut h, None);
+    check(
+        &mut h,
+        &[(
+            &format!("@edited {CARD}"),
+            "idle",
+            &["delete", "send sensitive-card-number"],
+        )],
+    );
+}
+
 // ---------------------------------------------------------------- status
 
 #[test]

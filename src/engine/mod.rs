@@ -654,7 +654,8 @@ impl Engine {
         let mut deliveries = Vec::new();
         let mut classified = None;
         let mut first = first;
-        for _ in 0..MAX_FOLLOW_UPS {
+        let mut typed: Option<String> = None;
+        for step in 0..MAX_FOLLOW_UPS {
             let transition = match first.take() {
                 Some(first) => {
                     classified = first.classified;
@@ -669,6 +670,9 @@ impl Engine {
                     transition
                 }
             };
+            if step == 0 {
+                typed = transition.input;
+            }
             conv = transition.next;
             let mut follow_up = None;
             for effect in transition.effects {
@@ -802,9 +806,9 @@ impl Engine {
                 };
                 self.metrics
                     .inc("posdesk_intents_total", format!("intent=\"{intent}\""));
-                (Some(intent), Some(redact::redacted(text)))
+                (Some(intent), typed)
             }
-            Event::Edited(text) => (None, Some(redact::redacted(text))),
+            Event::Edited(_) => (None, typed),
             Event::Callback(data) => (None, Some(format!("[button {}]", data.to_data()))),
             Event::Media(kind) => (None, Some(format!("[{kind:?}]"))),
             Event::Command(c) => (None, Some(format!("[command {c:?}]"))),

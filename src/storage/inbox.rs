@@ -13,8 +13,13 @@ pub struct InboxRow {
     pub update_id: i64,
     /// The chat it belongs to (0 when it has none).
     pub chat_id: i64,
-    /// The update as JSON.
+    /// The update as JSON, as stored: texts and captions already redacted
+    /// (`telegram::inbox`), so no card number, password or code is written.
     pub payload: String,
+    /// The update as received, held in memory only (never written): the
+    /// process that received it applies this, so the conversation sees what
+    /// the merchant typed. `None` for rows read back from the table.
+    pub original: Option<std::sync::Arc<str>>,
 }
 
 impl Store {
@@ -37,6 +42,7 @@ impl Store {
                 update_id: r.try_get("update_id")?,
                 chat_id: r.try_get("chat_id")?,
                 payload: r.try_get("payload")?,
+                original: None,
             })).collect()
         })
     }
@@ -62,6 +68,7 @@ impl Store {
                 update_id: r.try_get("update_id")?,
                 chat_id: r.try_get("chat_id")?,
                 payload: r.try_get("payload")?,
+                original: None,
             })).collect()
         })
     }

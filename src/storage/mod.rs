@@ -21,7 +21,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
 
@@ -176,14 +177,21 @@ macro_rules! with_pool_priority_write {
 pub(crate) use with_pool_priority_write;
 
 impl Store {
-    /// Connects to `url` (`sqlite:` or `postgres:`).
+    /// Connects to `url` (`sqlite:` or `postgres:`). sqlx's statement
+    /// logging is off at every level, slow statements included: some SQL
+    /// texts carry values (scripts), and nothing a merchant typed may reach
+    /// the log.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // Deleted rows (applied inbox updates, purged messages) are
+                // overwritten with zeros, not left in free pages.
+                .pragma("secure_delete", "ON")
+                .disable_statement_logging();
             // One connection writes (the group-commit writer); a few more
             // read under WAL. Each holds its own page cache, so more would
             // cost memory for nothing.
@@ -202,10 +210,11 @@ impl Store {
                 priority_cleared: Arc::new(tokio::sync::Notify::new()),
             }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .connect_with(options)
                 .await?;
             Ok(Store::Postgres(pool))
         } else {

@@ -28,30 +28,74 @@ pub fn chat_key(update: &Update) -> i64 {
     update.chat().map(|c| c.id.0).unwrap_or(0)
 }
 
-/// An inbox row from a webhook request body (kept byte for byte).
+/// An inbox row from a webhook request body: stored redacted, applied from
+/// the body as received (held in memory).
 pub fn row_from_json(body: &[u8]) -> Result<InboxRow, String> {
     let update: Update = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let payload = String::from_utf8(body.to_vec()).map_err(|e| e.to_string())?;
+    let original = String::from_utf8(body.to_vec()).map_err(|e| e.to_string())?;
+    let mut json: serde_json::Value = serde_json::from_str(&original).map_err(|e| e.to_string())?;
+    let changed = redact_update(&mut json);
     Ok(InboxRow {
         update_id: i64::from(update.id.0),
         chat_id: chat_key(&update),
-        payload,
+        payload: json.to_string(),
+        original: changed.then(|| original.into()),
     })
 }
 
-/// Stores updates as inbox rows.
+/// Stores updates as inbox rows, redacted (the poller also keeps the parsed
+/// updates in memory for the processor; a redacted row carries its original
+/// in memory in case that cache missed it).
 pub fn rows_of(updates: &[Update]) -> Vec<InboxRow> {
     updates
         .iter()
         .filter_map(|u| {
-            let payload = serde_json::to_string(u).ok()?;
+            let mut json = serde_json::to_value(u).ok()?;
+            let original = redact_update(&mut json).then(|| serde_json::to_string(u).ok());
             Some(InboxRow {
                 update_id: i64::from(u.id.0),
                 chat_id: chat_key(u),
-                payload,
+                payload: json.to_string(),
+                original: original.flatten().map(Into::into),
             })
         })
         .collect()
+}
+
+/// Redacts every text and caption of an update's JSON (the message, the
+/// message it replies to, a quote, …) with the one redactor, a bare
+/// one-time-code-like number included, before it is stored; the entities of
+/// a changed text go (their offsets no longer fit). Ids (the message id
+/// needed to delete it) stay. A card number or password masked here is
+/// recognised by the core when the row is applied from the table. Says
+/// whether anything changed.
+pub fn redact_update(json: &mut serde_json::Value) -> bool {
+    let mut changed = false;
+    match json {
+        serde_json::Value::Object(map) => {
+            for (field, entities) in [("text", "entities"), ("caption", "caption_entities")] {
+                let Some(serde_json::Value::String(text)) = map.get(field) else {
+                    continue;
+                };
+                let stored = crate::redact::for_storage(text);
+                if stored != *text {
+                    map.insert(field.to_string(), serde_json::Value::String(stored));
+                    map.remove(entities);
+                    changed = true;
+                }
+            }
+            for value in map.values_mut() {
+                changed |= redact_update(value);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                changed |= redact_update(item);
+            }
+        }
+        _ => {}
+    }
+    changed
 }
 
 /// Updates the poller already parsed, by update id, so the processor need
@@ -407,12 +451,14 @@ async fn apply_chat(
         // update and may apply it in one commit) or applied already (then
         // applying it again changes nothing): either way it follows every
         // earlier stored update of the chat.
-        let mut due: BTreeMap<i64, InboxRow> = stored
-            .into_iter()
+        // A row in hand wins over its stored copy: it may carry the
+        // original text in memory (what is stored is redacted).
+        let mut due: BTreeMap<i64, InboxRow> = in_hand
+            .drain(..)
             .filter(|r| r.update_id > last_applied)
             .map(|r| (r.update_id, r))
             .collect();
-        for row in in_hand.drain(..) {
+        for row in stored {
             if row.update_id > last_applied {
                 due.entry(row.update_id).or_insert(row);
             }
@@ -508,9 +554,10 @@ pub(crate) fn several_replicas(engine: &Engine) -> bool {
 
 /// Applies one stored update; `false` if it must be tried again.
 async fn apply(bot: &Bot, engine: &Arc<Engine>, parsed: Option<Update>, row: &InboxRow) -> bool {
-    let update = match parsed {
-        Some(update) => Ok(update),
-        None => serde_json::from_str::<Update>(&row.payload),
+    let update = match (parsed, &row.original) {
+        (Some(update), _) => Ok(update),
+        (None, Some(original)) => serde_json::from_str::<Update>(original),
+        (None, None) => serde_json::from_str::<Update>(&row.payload),
     };
     match update {
         Ok(update) => {
@@ -526,4 +573,62 @@ async fn apply(bot: &Bot, engine: &Arc<Engine>, parsed: Option<Update>, row: &In
     // updates are removed with the writer's next batch.
     engine.inbox_done_later(row.update_id);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teloxide::types::UpdateKind;
+
+    #[test]
+    fn a_webhook_update_is_stored_redacted_and_applied_as_received() {
+        let body = serde_json::json!({
+            "update_id": 7,
+            "message": {
+                "message_id": 31, "date": 1_700_000_000,
+                "chat": { "id": 42, "type": "private", "first_name": "A" },
+                "from": { "id": 42, "is_bot": false, "first_name": "A" },
+                "text": "卡号 4111\u{a0}1111\u{a0}1111\u{a0}1111 密码 Mima#778899",
+                "entities": [{ "type": "bold", "offset": 0, "length": 2 }],
+                "reply_to_message": {
+                    "message_id": 30, "date": 1_700_000_000,
+                    "chat": { "id": 42, "type": "private", "first_name": "A" },
+                    "text": "654321"
+                }
+            }
+        })
+        .to_string();
+        let row = row_from_json(body.as_bytes()).expect("a valid update"); // ok: a test
+        assert_eq!((row.update_id, row.chat_id), (7, 42));
+        assert_eq!(row.original.as_deref(), Some(body.as_str()));
+        for secret in ["1111\u{a0}1111", "Mima#778899", "654321"] {
+            assert!(!row.payload.contains(secret), "{}", row.payload);
+        }
+        let stored: Update = serde_json::from_str(&row.payload).expect("still an update"); // ok: a test
+        let UpdateKind::Message(message) = stored.kind else {
+            panic!("a message"); // ok: a test
+        };
+        assert_eq!(message.id.0, 31, "the id needed to delete it stays");
+        assert_eq!(message.text(), Some("卡号 4111 **** **** 1111 密码 ******"));
+        let polled = rows_of(&[serde_json::from_str::<Update>(&body).expect("update")]); // ok: a test
+        assert!(!polled[0].payload.contains("Mima#778899"));
+        assert!(!polled[0].payload.contains("1111\u{a0}1111"));
+        assert!(
+            polled[0]
+                .original
+                .as_deref()
+                .is_some_and(|o| o.contains("Mima#778899"))
+        );
+        let plain = body
+            .replace(
+                "卡号 4111\u{a0}1111\u{a0}1111\u{a0}1111 密码 Mima#778899",
+                "你好",
+            )
+            .replace("654321", "好");
+        let row = row_from_json(plain.as_bytes()).expect("a valid update"); // ok: a test
+        assert!(
+            row.original.is_none(),
+            "nothing to hold when nothing was masked"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use teloxide::types::{CallbackQueryId, Message, MessageKind, Update, UpdateKind, User};
 
-use crate::conversation::{CallbackData, Command, Event, MediaKind};
+use crate::conversation::{CallbackData, Event, MediaKind};
 use crate::engine::{Inbound, UserInfo};
 
 /// Where an update goes.
@@ -141,12 +141,16 @@ fn route_message(
     let event = if edited {
         Event::Edited(text.unwrap_or_default())
     } else if let Some(text) = message.text() {
-        match Command::parse(text) {
-            Some(command) => Event::Command(command),
-            None => Event::Text(clean_text(text)),
-        }
+        Event::typed(&clean_text(text))
     } else if !matches!(message.kind, MessageKind::Common(_)) {
         return Routed::Ignore;
+    } else if let Some(caption) = message
+        .caption()
+        .filter(|c| crate::redact::redact(c).1.secret())
+    {
+        // A caption holding a card number or a password makes the message
+        // a text to the core, which deletes it (media would be relayed).
+        Event::Text(clean_text(caption))
     } else {
         Event::Media(media_kind(message))
     };
@@ -183,7 +187,58 @@ fn media_kind(message: &Message) -> MediaKind {
 
 #[cfg(test)]
 mod tests {
-    use super::clean_text;
+    use super::*;
+
+    #[test]
+    fn a_caption_carrying_a_secret_makes_a_text() {
+        for (caption, media) in [("卡号 4111 1111 1111 1111", false), ("收据", true)] {
+            let json = serde_json::json!({
+                "update_id": 1,
+                "message": {
+                    "message_id": 5, "date": 1_700_000_000,
+                    "chat": { "id": 42, "type": "private", "first_name": "A" },
+                    "from": { "id": 42, "is_bot": false, "first_name": "A" },
+                    "photo": [{ "file_id": "p", "file_unique_id": "u", "width": 9, "height": 9 }],
+                    "caption": caption,
+                }
+            });
+            let update: Update = serde_json::from_str(&json.to_string()).expect("an update"); // ok: a test
+            let Routed::Merchant { inbound, .. } = route(&update, 0) else {
+                panic!("a merchant's message: {caption}"); // ok: a test
+            };
+            assert_eq!(matches!(inbound.event, Event::Media(_)), media, "{caption}");
+        }
+    }
+
+    #[test]
+    fn a_command_carrying_a_secret_is_a_text() {
+        for (text, command) in [
+            ("/start 4111 1111 1111 1111", false),
+            ("/4111111111111111", false),
+            ("/human 密码 Mima#778899", false),
+            ("/start", true),
+            ("/unbind M100200300", true),
+        ] {
+            let json = serde_json::json!({
+                "update_id": 1,
+                "message": {
+                    "message_id": 5, "date": 1_700_000_000,
+                    "chat": { "id": 42, "type": "private", "first_name": "A" },
+                    "from": { "id": 42, "is_bot": false, "first_name": "A" },
+                    "text": text,
+                }
+            });
+            let update: Update = serde_json::from_str(&json.to_string()).expect("an update"); // ok: a test
+            let Routed::Merchant { inbound, .. } = route(&update, 0) else {
+                panic!("a merchant's message: {text}"); // ok: a test
+            };
+            assert_eq!(
+                matches!(inbound.event, Event::Command(_)),
+                command,
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn control_characters_are_dropped_line_breaks_kept() {

@@ -11,6 +11,7 @@ mod console;
 mod foundation;
 mod handoff;
 mod intents;
+mod leaks;
 mod order;
 mod properties;
 mod reliability;
