@@ -61,6 +61,25 @@ chat-abuse =
 
 chat-abuse-handoff = Let me pass you to a person.
 
+## POS questions out of scope: name the topic, a person handles it
+
+outside-topic = { $topic } is something a person from support has to handle; I can't do it here. Tap below to pass it to them, and they'll see what you asked about.
+
+outside-terminal-or-card = By unbinding, do you mean the settlement card (the bank card your takings go to) or the terminal (POS machine)? I can unbind the settlement card right here; unbinding, moving or handing over a terminal is done by a person from support.
+
+btn-outside-human = Pass it to a person
+
+topic-terminal = Unbinding, moving or handing over a terminal
+topic-settlement-timing = When settlement money arrives
+topic-fees = Fees and rates
+topic-deposit = Terminal deposits
+topic-terminal-fault = A terminal that doesn't work
+topic-licence = Licence, legal person or shop details changes
+topic-close-account = Closing the merchant account
+topic-refund = Refunds
+topic-invoice = Invoices
+topic-personal-card = A personal bank card frozen by the bank
+
 lang-choose = Please choose your language.
 
 lang-set = Done. I'll talk to you in English from now on.

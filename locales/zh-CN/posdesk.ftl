@@ -61,6 +61,25 @@ chat-abuse =
 
 chat-abuse-handoff = 我帮您转给人工客服处理。
 
+## 超出范围的 POS 问题：说清是什么话题，由人工处理
+
+outside-topic = 关于{ $topic }，需要人工客服为您处理，我这里办理不了。需要的话，点下方按钮转人工，客服会看到您问的是这件事。
+
+outside-terminal-or-card = 您说的解绑，是指结算卡（收款的银行卡），还是机具（POS 机）？结算卡我可以直接帮您办；机具的解绑、移机或转让需要人工客服处理。
+
+btn-outside-human = 转人工处理
+
+topic-terminal = 机具（POS 机）解绑、移机或转让
+topic-settlement-timing = 结算到账时间
+topic-fees = 手续费和费率
+topic-deposit = 机具押金
+topic-terminal-fault = 机具故障
+topic-licence = 营业执照、法人或店铺信息变更
+topic-close-account = 注销商户
+topic-refund = 退款
+topic-invoice = 发票
+topic-personal-card = 个人银行卡被冻结
+
 lang-choose = 请选择您要使用的语言。
 
 lang-set = 好的，接下来我会用中文为您服务。

@@ -108,6 +108,8 @@ pub enum TicketReason {
     UnknownTwice,
     /// The merchant is upset or in a hurry.
     Urgent,
+    /// A POS question this bot does not handle, on this topic.
+    Outside(crate::intents::Outside),
 }
 
 impl TicketReason {
@@ -120,11 +122,15 @@ impl TicketReason {
             TicketReason::RequestOverdue => "request_overdue",
             TicketReason::UnknownTwice => "unknown_twice",
             TicketReason::Urgent => "urgent",
+            TicketReason::Outside(topic) => topic.name(),
         }
     }
 
     /// Parses a stored name.
     pub fn parse(raw: &str) -> Option<TicketReason> {
+        if let Some(topic) = crate::intents::Outside::parse(raw) {
+            return Some(TicketReason::Outside(topic));
+        }
         [
             TicketReason::UserRequest,
             TicketReason::CodeLocked,
@@ -146,6 +152,7 @@ impl TicketReason {
             TicketReason::RequestOverdue => "reason-request-overdue",
             TicketReason::UnknownTwice => "reason-unknown-twice",
             TicketReason::Urgent => "reason-urgent",
+            TicketReason::Outside(topic) => topic.label(),
         }
     }
 }

@@ -208,6 +208,8 @@ pub enum CallbackData {
     Faq(Intent),
     /// `clarify:<intent id>`: the merchant's pick after "did you mean A or B?".
     Clarify(Intent),
+    /// `outside:<topic>`: a person for a question out of the bot's scope.
+    Outside(crate::intents::Outside),
     /// `lang:<tag>`.
     Lang(Lang),
     /// `ticket:claim:<id>` (staff).
@@ -240,6 +242,11 @@ impl CallbackData {
             ["faq", id] => match Intent::parse(id) {
                 Some(intent) if intent.is_faq() => CallbackData::Faq(intent),
                 _ => CallbackData::Invalid(data.into()),
+            },
+            ["outside", topic] => match crate::intents::Outside::parse(&format!("outside.{topic}"))
+            {
+                Some(topic) => CallbackData::Outside(topic),
+                None => CallbackData::Invalid(data.into()),
             },
             ["clarify", id] => match Intent::parse(id) {
                 Some(intent) if intent.is_in_scope() => CallbackData::Clarify(intent),
@@ -278,6 +285,7 @@ impl CallbackData {
             CallbackData::MenuMain => "menu:main".into(),
             CallbackData::Faq(intent) => format!("faq:{}", intent.as_str()),
             CallbackData::Clarify(intent) => format!("clarify:{}", intent.as_str()),
+            CallbackData::Outside(topic) => topic.name().replacen('.', ":", 1),
             CallbackData::Lang(lang) => format!("lang:{}", lang.as_str()),
             CallbackData::TicketClaim(id) => format!("ticket:claim:{id}"),
             CallbackData::TicketClose(id) => format!("ticket:close:{id}"),
@@ -304,6 +312,8 @@ mod tests {
             CallbackData::MenuMain,
             CallbackData::Faq(Intent::VerificationFailed),
             CallbackData::Clarify(Intent::UnbindStuck),
+            CallbackData::Outside(crate::intents::Outside::Terminal),
+            CallbackData::Outside(crate::intents::Outside::SettlementTiming),
             CallbackData::Clarify(Intent::ProgressQuery),
             CallbackData::Lang(Lang::En),
             CallbackData::TicketClaim(12),

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::domain::{Reference, RequestStatus};
-use crate::intents::{ChitChat, Intent};
+use crate::intents::{ChitChat, Intent, Outside};
 use crate::redact;
 
 use super::effect::{Effect, Msg, Outgoing, TicketReason, Write};
@@ -437,8 +437,34 @@ impl<'a, 'c> Turn<'a, 'c> {
                 self.say_parts(parts, keyboards::human_or_menu());
             }
             Intent::Chat(kind) => self.chit_chat(kind),
+            Intent::Outside(topic) => self.outside(topic),
             faq => self.faq(faq, mentions_password),
         }
+    }
+
+    /// A POS question out of scope: name it and offer a person for it. A
+    /// terminal question that says 解绑 may mean the settlement card: ask.
+    fn outside(&mut self, topic: Outside) {
+        let human = super::Button::new("btn-outside-human", CallbackData::Outside(topic));
+        if topic == Outside::Terminal {
+            return self.say(
+                Msg::new("outside-terminal-or-card"),
+                vec![
+                    vec![super::Button::new(
+                        "btn-unbind",
+                        CallbackData::Clarify(Intent::UnbindStart),
+                    )],
+                    vec![human],
+                ],
+            );
+        }
+        self.say(
+            Msg::new("outside-topic").arg("topic", super::Arg::Ref(topic.label())),
+            vec![
+                vec![human],
+                vec![super::Button::new("btn-menu", CallbackData::MenuMain)],
+            ],
+        );
     }
 
     /// A short reply to small talk. Thanks, OK and goodbye get a line and
@@ -543,6 +569,7 @@ impl<'a, 'c> Turn<'a, 'c> {
             CallbackData::MenuMain => self.menu(),
             CallbackData::Faq(intent) => self.faq(intent, false),
             CallbackData::Clarify(intent) => self.answer_intent(intent, ""),
+            CallbackData::Outside(topic) => handoff::request(self, TicketReason::Outside(topic)),
             CallbackData::Lang(lang) => {
                 self.conv.lang = Some(lang);
                 self.say(Msg::new("lang-set"), keyboards::main_menu());

@@ -741,7 +741,7 @@ fn an_insult_gets_a_calm_answer_and_a_second_in_a_row_a_person() {
         &mut Harness::new(),
         &[
             (
-                "垃圾机器人",
+                "傻逼机器人",
                 "idle",
                 &["send chat-abuse [menu:human menu:main]"],
             ),
@@ -756,13 +756,13 @@ fn an_insult_gets_a_calm_answer_and_a_second_in_a_row_a_person() {
     check(
         &mut Harness::new(),
         &[
-            ("垃圾", "idle", &["send chat-abuse [menu:human menu:main]"]),
+            ("蠢货", "idle", &["send chat-abuse [menu:human menu:main]"]),
             (
                 "验证码收不到怎么办",
                 "idle",
                 &["send faq-verification-failed [menu:unbind menu:human | menu:main]"],
             ),
-            ("垃圾", "idle", &["send chat-abuse [menu:human menu:main]"]),
+            ("蠢货", "idle", &["send chat-abuse [menu:human menu:main]"]),
         ],
     );
 }
@@ -810,7 +810,7 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &[
             (OFF_TOPIC, "idle", &["send unknown [menu:human menu:main]"]),
             (
-                "解绑和新卡",
+                "解绑 新卡 钱",
                 "idle",
                 &[
                     "send clarify-question [clarify:unbind_start | clarify:new_account_inactive | menu:human]",
@@ -833,7 +833,7 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &mut Harness::new(),
         &[
             (
-                "解绑和新卡",
+                "解绑 新卡 钱",
                 "idle",
                 &[
                     "send clarify-question [clarify:unbind_start | clarify:new_account_inactive | menu:human]",
@@ -845,6 +845,62 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
                 &["toast", "send unbind-intro [unbind:cancel]"],
             ),
         ],
+    );
+}
+
+#[test]
+fn pos_questions_out_of_scope_are_named_and_a_person_offered_for_them() {
+    let mut h = Harness::new();
+    check(
+        &mut h,
+        &[
+            (
+                "手续费怎么算",
+                "idle",
+                &["send outside-topic(topic=topic-fees) [outside:fees | menu:main]"],
+            ),
+            (
+                "what are your fees?",
+                "idle",
+                &["send outside-topic(topic=topic-fees) [outside:fees | menu:main]"],
+            ),
+            (
+                "营业执照换了法人要改什么",
+                "idle",
+                &["send outside-topic(topic=topic-licence) [outside:licence | menu:main]"],
+            ),
+            (
+                "[outside:fees]",
+                "idle",
+                &["toast", "open-ticket outside.fees"],
+            ),
+        ],
+    );
+    // Understood: two of them in a row never count as "not understood".
+    assert_eq!(h.conv.unknown_streak, 0);
+    // 解绑 next to a terminal: which one is meant?
+    check(
+        &mut Harness::new(),
+        &[
+            (
+                "POS机怎么解绑",
+                "idle",
+                &["send outside-terminal-or-card [clarify:unbind_start | outside:terminal]"],
+            ),
+            (
+                "[clarify:unbind_start]",
+                "awaiting_merchant_id",
+                &["toast", "send unbind-intro [unbind:cancel]"],
+            ),
+        ],
+    );
+    check(
+        &mut Harness::new(),
+        &[(
+            "how do I move my pos terminal to another shop",
+            "idle",
+            &["send outside-terminal-or-card [clarify:unbind_start | outside:terminal]"],
+        )],
     );
 }
 

@@ -47,6 +47,90 @@ pub enum Intent {
     /// briefly; never counts as "not understood". Out of scope for
     /// `posdesk classify` (its contract id is `unknown`).
     Chat(ChitChat),
+    /// A POS question this bot does not handle (terminals, fees, settlement
+    /// timing…): the bot names the topic and offers a person. Out of scope
+    /// for `posdesk classify` (`unknown`).
+    Outside(Outside),
+}
+
+/// POS topics out of this bot's scope, each answered by naming it and
+/// offering a ticket with it as the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outside {
+    /// Unbinding, moving or handing over a terminal (机具解绑, 移机).
+    Terminal,
+    /// When settlement money arrives (T+1, D0, holidays).
+    SettlementTiming,
+    /// Fees and rates.
+    Fees,
+    /// Deposits for a terminal.
+    Deposit,
+    /// A terminal that does not work.
+    TerminalFault,
+    /// Licence, legal person, shop name or address changes.
+    Licence,
+    /// Closing the merchant account.
+    CloseAccount,
+    /// Refunds and reversed transactions.
+    Refund,
+    /// Invoices.
+    Invoice,
+    /// A personal bank card frozen by its bank.
+    PersonalCard,
+}
+
+impl Outside {
+    /// Every topic.
+    pub const ALL: [Outside; 10] = [
+        Outside::Terminal,
+        Outside::SettlementTiming,
+        Outside::Fees,
+        Outside::Deposit,
+        Outside::TerminalFault,
+        Outside::Licence,
+        Outside::CloseAccount,
+        Outside::Refund,
+        Outside::Invoice,
+        Outside::PersonalCard,
+    ];
+
+    /// Its name in rule files, callback data and ticket reasons
+    /// (`outside.terminal`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outside::Terminal => "outside.terminal",
+            Outside::SettlementTiming => "outside.settlement_timing",
+            Outside::Fees => "outside.fees",
+            Outside::Deposit => "outside.deposit",
+            Outside::TerminalFault => "outside.terminal_fault",
+            Outside::Licence => "outside.licence",
+            Outside::CloseAccount => "outside.close_account",
+            Outside::Refund => "outside.refund",
+            Outside::Invoice => "outside.invoice",
+            Outside::PersonalCard => "outside.personal_card",
+        }
+    }
+
+    /// The message naming the topic (`topic-terminal`, …).
+    pub fn label(self) -> &'static str {
+        match self {
+            Outside::Terminal => "topic-terminal",
+            Outside::SettlementTiming => "topic-settlement-timing",
+            Outside::Fees => "topic-fees",
+            Outside::Deposit => "topic-deposit",
+            Outside::TerminalFault => "topic-terminal-fault",
+            Outside::Licence => "topic-licence",
+            Outside::CloseAccount => "topic-close-account",
+            Outside::Refund => "topic-refund",
+            Outside::Invoice => "topic-invoice",
+            Outside::PersonalCard => "topic-personal-card",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(name: &str) -> Option<Outside> {
+        Outside::ALL.into_iter().find(|t| t.name() == name)
+    }
 }
 
 /// The kinds of small talk the bot answers.
@@ -88,7 +172,7 @@ impl ChitChat {
 
 impl Intent {
     /// Every intent, in tie-break priority order (`Unknown` last).
-    pub const ALL: [Intent; 17] = [
+    pub const ALL: [Intent; 27] = [
         Intent::Human,
         Intent::Security,
         Intent::VerificationFailed,
@@ -99,6 +183,16 @@ impl Intent {
         Intent::AfterUnbind,
         Intent::UnbindPrepare,
         Intent::UnbindStart,
+        Intent::Outside(Outside::Terminal),
+        Intent::Outside(Outside::SettlementTiming),
+        Intent::Outside(Outside::Fees),
+        Intent::Outside(Outside::Deposit),
+        Intent::Outside(Outside::TerminalFault),
+        Intent::Outside(Outside::Licence),
+        Intent::Outside(Outside::CloseAccount),
+        Intent::Outside(Outside::Refund),
+        Intent::Outside(Outside::Invoice),
+        Intent::Outside(Outside::PersonalCard),
         Intent::Greeting,
         Intent::Chat(ChitChat::Abuse),
         Intent::Chat(ChitChat::Bot),
@@ -122,7 +216,7 @@ impl Intent {
             Intent::AfterUnbind => "after_unbind",
             Intent::ProgressQuery => "progress_query",
             Intent::Human => "human",
-            Intent::Unknown | Intent::Chat(_) => "unknown",
+            Intent::Unknown | Intent::Chat(_) | Intent::Outside(_) => "unknown",
         }
     }
 
@@ -131,6 +225,7 @@ impl Intent {
     pub fn name(self) -> &'static str {
         match self {
             Intent::Chat(kind) => kind.name(),
+            Intent::Outside(topic) => topic.name(),
             other => other.as_str(),
         }
     }
@@ -156,7 +251,10 @@ impl Intent {
 
     /// Anything but greeting, small talk and unknown.
     pub fn is_in_scope(self) -> bool {
-        !matches!(self, Intent::Unknown | Intent::Greeting | Intent::Chat(_))
+        !matches!(
+            self,
+            Intent::Unknown | Intent::Greeting | Intent::Chat(_) | Intent::Outside(_)
+        )
     }
 
     fn priority(self) -> usize {
@@ -452,13 +550,18 @@ fn decide(
         if matches!(intent, Intent::Chat(_)) {
             return (intent, None);
         }
-        // Only the weak default (about unbinding, nothing specific): ask
-        // when the model sees two close meanings and one of them is it.
+        // Only the weak default (about unbinding, nothing specific) while
+        // the model leans to another answerable meaning by a little: ask,
+        // the rules' meaning first.
         if score < WEAK_RULE
-            && let Some((a, b)) = close_pair
-            && (a == intent || b == intent)
+            && let Some((m, pm)) = model_best
+            && m != intent
+            && answerable(m)
+            && let Some(p_rule) = opinion.map(|o| o.probability(intent))
+            && pm - p_rule < CLARIFY_GAP
+            && pm + p_rule >= CLARIFY_MASS
         {
-            return (a, Some((a, b)));
+            return (intent, Some((intent, m)));
         }
         if score - rules_second >= RULE_MARGIN {
             return (intent, None);

@@ -47,6 +47,14 @@ impl Opinion {
         self.ranked.first().copied()
     }
 
+    /// The probability of one intent (0 when the model never saw it).
+    pub fn probability(&self, intent: Intent) -> f64 {
+        self.ranked
+            .iter()
+            .find(|(i, _)| *i == intent)
+            .map_or(0.0, |(_, p)| *p)
+    }
+
     /// The runner-up.
     pub fn second(&self) -> Option<(Intent, f64)> {
         self.ranked.get(1).copied()

@@ -123,8 +123,40 @@ fn held_aside_set_accuracy() {
     assert!(Measured::rate(measured.out_of_scope) >= HELD_OUT_OF_SCOPE_FLOOR);
 }
 
-const HELD_IN_SCOPE_FLOOR: f64 = 0.91;
-const HELD_OUT_OF_SCOPE_FLOOR: f64 = 0.80;
+/// The second held-aside set, written later by another hand and measured
+/// only after the last change to the rules and the model of this round.
+#[test]
+fn second_held_aside_set_accuracy() {
+    let measured = measure(
+        &classifier(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/heldout-2.tsv"),
+    );
+    eprintln!(
+        "{}",
+        measured.report("second held-aside set (tests/data/heldout-2.tsv)")
+    );
+    let rules_only =
+        Classifier::from_sources(&posdesk::app::BUILTIN_RULES, posdesk::app::BUILTIN_T2S)
+            .expect("rules");
+    let alone = measure(
+        &rules_only,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/heldout-2.tsv"),
+    );
+    eprintln!(
+        "second held-aside set, rules alone: in scope {:.1}%, out of scope {:.1}%",
+        Measured::rate(alone.in_scope) * 100.0,
+        Measured::rate(alone.out_of_scope) * 100.0
+    );
+    assert!(measured.in_scope.1 + measured.out_of_scope.1 >= 150);
+    assert!(Measured::rate(measured.in_scope) >= HELD2_IN_SCOPE_FLOOR);
+    assert!(Measured::rate(measured.out_of_scope) >= HELD2_OUT_OF_SCOPE_FLOOR);
+}
+
+const HELD2_IN_SCOPE_FLOOR: f64 = 0.82;
+const HELD2_OUT_OF_SCOPE_FLOOR: f64 = 0.95;
+
+const HELD_IN_SCOPE_FLOOR: f64 = 0.90;
+const HELD_OUT_OF_SCOPE_FLOOR: f64 = 0.95;
 
 #[test]
 fn every_intent_is_in_the_labelled_set() {
