@@ -11,7 +11,7 @@ use posdesk::conversation::Msg;
 use posdesk::delivery::ChannelDelivery;
 use posdesk::domain::{Lang, RequestStatus};
 use posdesk::engine::StatusChangeError;
-use posdesk::staffdesk::format_ms;
+use posdesk::tickets::card::format_ms;
 use posdesk::{Error, app, console, http, merchants, telegram};
 use tracing_subscriber::EnvFilter;
 

@@ -42,6 +42,7 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
         turn.expire_idle_flow();
     }
     match (ctx.ticket.clone(), event) {
+        (_, _) if user_input && turn.conv.blocked.is_some() => handoff::while_blocked(&mut turn),
         (Some(ticket), event) if user_input => {
             handoff::while_ticket_open(&mut turn, &ticket, event)
         }
@@ -62,6 +63,11 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
             turn.say(Msg::new("handoff-claimed").arg("agent", agent), Vec::new())
         }
         (_, Event::TicketClosed { ticket }) => handoff::closed(&mut turn, ticket),
+        (_, Event::Blocked { reason }) => handoff::blocked(&mut turn, reason),
+        (_, Event::Unblocked) => {
+            turn.conv.blocked = None;
+            turn.conv.block_noticed = false;
+        }
         (_, Event::Tick) => {}
     }
     if user_input {

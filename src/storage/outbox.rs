@@ -37,6 +37,45 @@ pub enum OutboxPayload {
         /// Source message.
         message_id: i32,
     },
+    /// A ticket's context card (the row's `ticket_id`): sent like `Text`
+    /// into its topic; its message id is remembered for edits, and it is
+    /// pinned.
+    Card {
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A new version of the ticket's card, edited in place (nothing when
+    /// the card was never sent).
+    EditCard {
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A change to the ticket's forum topic.
+    Topic {
+        /// What.
+        op: TopicOp,
+    },
+}
+
+/// A change to a ticket's forum topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TopicOp {
+    /// A new name (the ticket's state is in it).
+    Rename {
+        /// The name, at most 128 characters.
+        name: String,
+    },
+    /// The ticket ended.
+    Close,
+    /// The ticket is active again.
+    Reopen,
 }
 
 /// A message due for sending.

@@ -58,6 +58,8 @@ pub struct TicketRow {
     pub reason: String,
     /// `open`, `claimed`, `closed`, `withdrawn`.
     pub status: String,
+    /// Agent's Telegram user id.
+    pub assignee_id: Option<i64>,
     /// Agent's name.
     pub assignee_name: Option<String>,
     /// Forum topic in the staff chat.
@@ -90,7 +92,7 @@ pub struct AuditRow {
 }
 
 pub(super) const REQUEST_SELECT_BY_REF: &str = "SELECT reference, merchant_id, chat_id, status, reason, created_at, updated_at FROM unbind_requests WHERE reference = $1";
-pub(super) const TICKET_SELECT_BY_ID: &str = "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets WHERE id = $1";
+pub(super) const TICKET_SELECT_BY_ID: &str = "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets WHERE id = $1";
 
 pub(super) fn request_from_row<R: Row>(r: &R) -> Result<RequestRow, StoreError>
 where
@@ -127,6 +129,7 @@ where
         lang: r.try_get("lang")?,
         reason: r.try_get("reason")?,
         status: r.try_get("status")?,
+        assignee_id: r.try_get("assignee_id")?,
         assignee_name: r.try_get("assignee_name")?,
         thread_id: r.try_get("thread_id")?,
         opened_at: r.try_get("opened_at")?,
@@ -211,7 +214,7 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets {filter} ORDER BY id DESC LIMIT $1"
+            "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets {filter} ORDER BY id DESC LIMIT $1"
         );
         with_pool!(self, p => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(p).await?;
@@ -243,6 +246,23 @@ impl Store {
         })
     }
 
+    /// Remembers the message id of a ticket's context card.
+    pub async fn set_ticket_card(&self, id: i64, message_id: i64) -> Result<(), StoreError> {
+        with_pool_write!(self, p => sqlx::query("UPDATE tickets SET card_message_id = $2 WHERE id = $1").bind(id).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The message id of a ticket's context card, once sent.
+    pub async fn ticket_card(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, p => {
+            let row = sqlx::query("SELECT card_message_id FROM tickets WHERE id = $1").bind(id).fetch_optional(p).await?;
+            match row {
+                Some(r) => Ok(r.try_get::<Option<i64>, _>("card_message_id")?),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// Remembers the forum topic of a ticket.
     pub async fn set_ticket_thread(
         &self,
@@ -259,7 +279,7 @@ impl Store {
         with_pool_write!(self, p => {
             let rows = sqlx::query(
                 "UPDATE tickets SET reminded = 1 WHERE status = 'open' AND reminded = 0 AND opened_at < $1
-                 RETURNING id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded",
+                 RETURNING id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded",
             ).bind(before).fetch_all(p).await?;
             rows.iter().map(ticket_from_row).collect()
         })

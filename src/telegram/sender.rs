@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::engine::{Engine, random_bytes};
-use crate::storage::{OutboxPayload, OutboxRow, StoreError};
+use crate::storage::{OutboxPayload, OutboxRow, StoreError, TopicOp};
 
 use super::limiter::RateLimiter;
 use super::send_queue::{Ended, Next, SendQueue};
@@ -476,25 +476,82 @@ impl Sender {
         let chat = ChatId(row.chat_id);
         let thread = thread.map(|t| ThreadId(MessageId(t)));
         match &row.payload {
-            OutboxPayload::Text { html, buttons } => {
-                let mut request = self
+            OutboxPayload::Text { html, buttons } => self
+                .send_text(chat, thread, html, buttons)
+                .await
+                .map(|_| ()),
+            OutboxPayload::Card { html, buttons } => {
+                let sent = self.send_text(chat, thread, html, buttons).await?;
+                if let Some(ticket) = row.ticket_id {
+                    if let Err(e) = self
+                        .engine
+                        .store
+                        .set_ticket_card(ticket, i64::from(sent.0))
+                        .await
+                    {
+                        tracing::error!(error = %e, ticket, "could not remember a ticket's card");
+                    }
+                    // Pinned so it stays in reach; a group without the
+                    // right to pin still gets the card.
+                    if let Err(e) = self
+                        .bot
+                        .pin_chat_message(chat, sent)
+                        .disable_notification(true)
+                        .await
+                    {
+                        tracing::debug!(error = %e, ticket, "could not pin a ticket's card");
+                    }
+                }
+                Ok(())
+            }
+            OutboxPayload::EditCard { html, buttons } => {
+                let card = match row.ticket_id {
+                    Some(ticket) => self.engine.store.ticket_card(ticket).await.ok().flatten(),
+                    None => None,
+                };
+                let Some(card) = card.and_then(|id| i32::try_from(id).ok()) else {
+                    return Ok(());
+                };
+                let request = self
                     .bot
-                    .send_message(chat, html.clone())
-                    .parse_mode(ParseMode::Html);
-                if !buttons.is_empty() {
-                    let rows = buttons.iter().map(|r| {
-                        r.iter()
-                            .map(|(label, data)| {
-                                InlineKeyboardButton::callback(label.clone(), data.clone())
-                            })
-                            .collect::<Vec<_>>()
-                    });
-                    request = request.reply_markup(InlineKeyboardMarkup::new(rows));
+                    .edit_message_text(chat, MessageId(card), html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard(buttons));
+                match request.await {
+                    Ok(_) => Ok(()),
+                    // The same card again (two changes that look alike).
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
                 }
-                if let Some(thread) = thread {
-                    request = request.message_thread_id(thread);
+            }
+            OutboxPayload::Topic { op } => {
+                let Some(thread) = thread else {
+                    return Ok(());
+                };
+                let result = match op {
+                    TopicOp::Rename { name } => self
+                        .bot
+                        .edit_forum_topic(chat, thread)
+                        .name(name.clone())
+                        .await
+                        .map(|_| ()),
+                    TopicOp::Close => self.bot.close_forum_topic(chat, thread).await.map(|_| ()),
+                    TopicOp::Reopen => self.bot.reopen_forum_topic(chat, thread).await.map(|_| ()),
+                };
+                match result {
+                    // Already so (a repeated close, an unchanged name).
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not_modified")
+                            || e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    other => other,
                 }
-                request.await.map(|_| ())
             }
             OutboxPayload::Copy {
                 from_chat,
@@ -510,6 +567,34 @@ impl Sender {
             }
         }
     }
+
+    async fn send_text(
+        &self,
+        chat: ChatId,
+        thread: Option<ThreadId>,
+        html: &str,
+        buttons: &[Vec<(String, String)>],
+    ) -> Result<MessageId, RequestError> {
+        let mut request = self
+            .bot
+            .send_message(chat, html.to_string())
+            .parse_mode(ParseMode::Html);
+        if !buttons.is_empty() {
+            request = request.reply_markup(keyboard(buttons));
+        }
+        if let Some(thread) = thread {
+            request = request.message_thread_id(thread);
+        }
+        request.await.map(|m| m.id)
+    }
+}
+
+fn keyboard(buttons: &[Vec<(String, String)>]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(buttons.iter().map(|r| {
+        r.iter()
+            .map(|(label, data)| InlineKeyboardButton::callback(label.clone(), data.clone()))
+            .collect::<Vec<_>>()
+    }))
 }
 
 /// Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s, ±25 %.
