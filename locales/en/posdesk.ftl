@@ -511,3 +511,5 @@ card-button-other = another button
 notify-codes-unlocked = Our support team has unlocked code entry for you; you can ask for a new code now.
 
 blocked-notice = Sorry, your account cannot use this service for now. If you have questions, please call our official support line.
+
+staff-ticket-asked-again = The merchant asked for a person again: ticket #{ $ticket } is open again and waits for an agent.

@@ -454,3 +454,5 @@ card-button-other = 其他按钮
 notify-codes-unlocked = 客服已为您解除验证码锁定，现在可以重新获取验证码了。
 
 blocked-notice = 抱歉，您的账号暂时无法使用本服务。如有疑问，请通过官方客服热线联系我们。
+
+staff-ticket-asked-again = 商户再次请求人工，工单 #{ $ticket } 已重新打开，等待接单。

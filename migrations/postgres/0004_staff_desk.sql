@@ -10,3 +10,10 @@ CREATE TABLE staff_prompts (
     ticket_id BIGINT,
     until     BIGINT NOT NULL
 );
+
+-- Which merchant message each staff reply became (a staff edit follows).
+CREATE TABLE staff_relays (
+    staff_message_id BIGINT PRIMARY KEY,
+    chat_id          BIGINT NOT NULL,
+    message_id       BIGINT NOT NULL
+);

@@ -10,3 +10,10 @@ CREATE TABLE staff_prompts (
     ticket_id INTEGER,
     until     INTEGER NOT NULL
 );
+
+-- Which merchant message each staff reply became (a staff edit follows).
+CREATE TABLE staff_relays (
+    staff_message_id INTEGER PRIMARY KEY,
+    chat_id          INTEGER NOT NULL,
+    message_id       INTEGER NOT NULL
+);

@@ -734,9 +734,13 @@ impl Engine {
                             }
                             _ => None,
                         };
-                        let opened = self
-                            .open_ticket(tx, inbound, &conv, asked, reason, now_ms)
-                            .await?;
+                        let opened = match self.reopen_recent(tx, inbound.chat_id, now_ms).await? {
+                            Some(reopened) => reopened,
+                            None => {
+                                self.open_ticket(tx, inbound, &conv, asked, reason, now_ms)
+                                    .await?
+                            }
+                        };
                         ticket = Some(TicketView {
                             id: opened.id,
                             assignee: None,
@@ -875,6 +879,9 @@ impl Engine {
             buttons: Vec::new(),
         };
         tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)?;
+        if matches!(write, Write::TicketWithdrawn { .. }) {
+            self.ticket_ended_by_merchant(tx, ticket, now_ms).await?;
+        }
         Ok(())
     }
 

@@ -48,8 +48,19 @@ pub enum StaffInput {
         message_id: i32,
         /// Its text or caption.
         text: String,
+        /// Its text with formatting, as Telegram HTML.
+        html: Option<String>,
         /// Whether it carries media.
         media: bool,
+    },
+    /// Edited an earlier text message.
+    Edited {
+        /// Its id.
+        message_id: i32,
+        /// The new text.
+        text: String,
+        /// The new text with formatting, as Telegram HTML.
+        html: Option<String>,
     },
 }
 
@@ -160,6 +171,9 @@ impl Engine {
                     None
                 }
             },
+            StaffInput::Edited { text, .. } => {
+                in_topic.map(|row| (row, StaffEvent::EditedReply { text: text.clone() }))
+            }
             StaffInput::Message { text, media, .. } => {
                 let reason = match (&request.reply_to, *media) {
                     (Some((_, true)), false) => tx.take_reason(actor.id, now_ms).await?,
@@ -500,15 +514,27 @@ impl Engine {
                     None => Vec::new(),
                 }
             }
+            ToMerchant::Edit { text } => match &request.input {
+                StaffInput::Edited {
+                    message_id, html, ..
+                } => vec![OutboxPayload::EditRelay {
+                    html: signed(html.clone().unwrap_or_else(|| escape_html(&text))),
+                    staff_message: *message_id,
+                }],
+                _ => Vec::new(),
+            },
             ToMerchant::Reply { text, media } => {
-                let message_id = match &request.input {
-                    StaffInput::Message { message_id, .. } => *message_id,
-                    _ => 0,
+                let (message_id, html) = match &request.input {
+                    StaffInput::Message {
+                        message_id, html, ..
+                    } => (*message_id, html.clone()),
+                    _ => (0, None),
                 };
                 match (media, text.is_empty()) {
-                    (false, false) => vec![OutboxPayload::Text {
-                        html: signed(escape_html(&text)),
-                        buttons: Vec::new(),
+                    // Staff formatting (bold, links, code) survives.
+                    (false, false) => vec![OutboxPayload::Relay {
+                        html: signed(html.unwrap_or_else(|| escape_html(&text))),
+                        staff_message: message_id,
                     }],
                     _ => {
                         let mut payloads = Vec::new();
@@ -703,6 +729,82 @@ impl Engine {
             recent,
             staff_chat: self.settings.support.staff_chat_id,
         })
+    }
+
+    /// A merchant asking for a person again within `support.reopen_days`
+    /// of a close gets that ticket back (same topic, waiting for an agent);
+    /// `None` when a new ticket is due.
+    pub(crate) async fn reopen_recent(
+        &self,
+        tx: &mut Tx,
+        chat_id: i64,
+        now_ms: i64,
+    ) -> Result<Option<crate::conversation::TicketOpened>, StoreError> {
+        let Some(row) = tx.last_ticket_of_chat(chat_id).await? else {
+            return Ok(None);
+        };
+        let ticket = ticket_of(&row)?;
+        let Some(next) =
+            tickets::reopen_on_request(&ticket, now_ms, self.settings.support.reopen_days)
+        else {
+            return Ok(None);
+        };
+        tx.save_ticket(&next, now_ms).await?;
+        tx.audit(
+            &format!("user:{}", row.user_id),
+            "ticket.reopened",
+            row.merchant_id.as_deref(),
+            Some(chat_id),
+            &format!("ticket {} (asked again)", row.id),
+            now_ms,
+        )
+        .await?;
+        self.topic_op(tx, row.id, TopicOp::Reopen, now_ms)?;
+        self.answer_in(
+            tx,
+            Some(row.id),
+            Msg::new("staff-ticket-asked-again").arg("ticket", row.id),
+            now_ms,
+        )?;
+        self.refresh(tx, &row, &next, now_ms).await?;
+        let position = tx
+            .open_ticket_of_chat(chat_id)
+            .await?
+            .map_or(1, |t| t.position);
+        Ok(Some(crate::conversation::TicketOpened {
+            id: row.id,
+            position,
+            staff_chat: self.settings.support.staff_chat_id != 0,
+        }))
+    }
+
+    /// The merchant withdrew the ticket: its card, name and topic follow.
+    pub(crate) async fn ticket_ended_by_merchant(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let Some(row) = tx.ticket(ticket_id).await? else {
+            return Ok(());
+        };
+        let ticket = ticket_of(&row)?;
+        self.refresh(tx, &row, &ticket, now_ms).await?;
+        self.topic_op(tx, row.id, TopicOp::Close, now_ms)
+    }
+
+    /// Edits a ticket's card and renames its topic after a change.
+    async fn refresh(
+        &self,
+        tx: &mut Tx,
+        row: &TicketRow,
+        ticket: &Ticket,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.post_card(tx, row, ticket, CardMode::Edit, now_ms)
+            .await?;
+        let name = self.render_topic_name(ticket, &row.user_name);
+        self.topic_op(tx, row.id, TopicOp::Rename { name }, now_ms)
     }
 
     /// Posts a new ticket's card (the first message of its topic).

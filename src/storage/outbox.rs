@@ -37,6 +37,22 @@ pub enum OutboxPayload {
         /// Source message.
         message_id: i32,
     },
+    /// A staff reply for the merchant: sent like `Text`, and the message
+    /// it became is remembered so that the agent's edit can follow.
+    Relay {
+        /// Telegram HTML.
+        html: String,
+        /// The agent's message in the staff group.
+        staff_message: i32,
+    },
+    /// The agent edited `staff_message`: its copy is edited in place
+    /// (nothing when it was never sent).
+    EditRelay {
+        /// Telegram HTML.
+        html: String,
+        /// The agent's message in the staff group.
+        staff_message: i32,
+    },
     /// A ticket's context card (the row's `ticket_id`): sent like `Text`
     /// into its topic; its message id is remembered for edits, and it is
     /// pinned.

@@ -246,6 +246,32 @@ impl Store {
         })
     }
 
+    /// Remembers which merchant message a staff reply became.
+    pub async fn remember_relay(
+        &self,
+        staff_message: i64,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<(), StoreError> {
+        with_pool_write!(self, p => sqlx::query(
+            "INSERT INTO staff_relays (staff_message_id, chat_id, message_id) VALUES ($1, $2, $3)
+             ON CONFLICT (staff_message_id) DO UPDATE SET chat_id = excluded.chat_id, message_id = excluded.message_id",
+        ).bind(staff_message).bind(chat_id).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The merchant message a staff reply became: (chat, message id).
+    pub async fn relay_of(&self, staff_message: i64) -> Result<Option<(i64, i64)>, StoreError> {
+        with_pool!(self, p => {
+            let row = sqlx::query("SELECT chat_id, message_id FROM staff_relays WHERE staff_message_id = $1")
+                .bind(staff_message).fetch_optional(p).await?;
+            match row {
+                Some(r) => Ok(Some((r.try_get("chat_id")?, r.try_get("message_id")?))),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// Remembers the message id of a ticket's context card.
     pub async fn set_ticket_card(&self, id: i64, message_id: i64) -> Result<(), StoreError> {
         with_pool_write!(self, p => sqlx::query("UPDATE tickets SET card_message_id = $2 WHERE id = $1").bind(id).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;

@@ -1560,6 +1560,33 @@ impl Tx {
         Ok(())
     }
 
+    /// The newest ticket of a chat, whatever its status.
+    pub async fn last_ticket_of_chat(
+        &mut self,
+        chat_id: i64,
+    ) -> Result<Option<super::TicketRow>, StoreError> {
+        let id: Option<i64> = with_tx!(self, c => match sqlx::query(
+            "SELECT id FROM tickets WHERE chat_id = $1 ORDER BY id DESC LIMIT 1",
+        ).bind(chat_id).fetch_optional(c).await? {
+            Some(row) => Some(row.try_get("id")?),
+            None => None,
+        });
+        match id {
+            Some(id) => self.ticket(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Links a new ticket to the chat's previous one.
+    pub async fn link_previous_ticket(&mut self, id: i64) -> Result<(), StoreError> {
+        with_tx!(self, c => sqlx::query(
+            "UPDATE tickets SET previous_ticket_id =
+               (SELECT MAX(p.id) FROM tickets p WHERE p.chat_id = tickets.chat_id AND p.id < tickets.id)
+             WHERE id = $1",
+        ).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Whether a chat has an active ticket other than `except`.
     pub async fn other_active_ticket(
         &mut self,

@@ -480,6 +480,49 @@ impl Sender {
                 .send_text(chat, thread, html, buttons)
                 .await
                 .map(|_| ()),
+            OutboxPayload::Relay {
+                html,
+                staff_message,
+            } => {
+                let sent = self.send_text(chat, thread, html, &[]).await?;
+                if let Err(e) = self
+                    .engine
+                    .store
+                    .remember_relay(i64::from(*staff_message), row.chat_id, i64::from(sent.0))
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not remember a relayed reply (its edits will not follow)");
+                }
+                Ok(())
+            }
+            OutboxPayload::EditRelay {
+                html,
+                staff_message,
+            } => {
+                let copy = self
+                    .engine
+                    .store
+                    .relay_of(i64::from(*staff_message))
+                    .await
+                    .ok()
+                    .flatten();
+                let Some(copy) = copy.and_then(|(_, id)| i32::try_from(id).ok()) else {
+                    return Ok(());
+                };
+                let request = self
+                    .bot
+                    .edit_message_text(chat, MessageId(copy), html.clone())
+                    .parse_mode(ParseMode::Html);
+                match request.await {
+                    Ok(_) => Ok(()),
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             OutboxPayload::Card { html, buttons } => {
                 let sent = self.send_text(chat, thread, html, buttons).await?;
                 if let Some(ticket) = row.ticket_id {

@@ -43,11 +43,19 @@ pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) -> bool {
         return true;
     }
     let text = input.text.clone().unwrap_or_default();
+    let message_id = input.message_id.unwrap_or_default();
     let what = match StaffCommand::parse(&text) {
+        _ if input.edited && input.has_media => return true,
+        _ if input.edited => Input::Edited {
+            message_id,
+            text,
+            html: input.html.clone(),
+        },
         Some(command) if !input.has_media => Input::Command(command),
         _ => Input::Message {
-            message_id: input.message_id.unwrap_or_default(),
+            message_id,
             text,
+            html: input.html.clone(),
             media: input.has_media,
         },
     };

@@ -2,6 +2,7 @@
 //! understand becomes an `Unsupported`-style input or is ignored, never an error.
 
 use teloxide::types::{CallbackQueryId, Message, MessageKind, Update, UpdateKind, User};
+use teloxide::utils::render::RenderMessageTextHelper;
 
 use crate::conversation::{CallbackData, Command, Event, MediaKind};
 use crate::engine::{Inbound, UserInfo};
@@ -33,6 +34,10 @@ pub struct StaffInput {
     pub message_id: Option<i32>,
     /// Text or caption.
     pub text: Option<String>,
+    /// The text with its formatting as Telegram HTML (bold, links, code…).
+    pub html: Option<String>,
+    /// Whether this is an edit of an earlier message.
+    pub edited: bool,
     /// A button press (its raw data; staff buttons are parsed by the ticket core).
     pub callback: Option<(CallbackQueryId, String)>,
     /// The author of the message this one replies to (a real reply, not
@@ -89,6 +94,8 @@ pub fn route(update: &Update, staff_chat: i64) -> Routed {
                     thread_id,
                     message_id: None,
                     text: None,
+                    html: None,
+                    edited: false,
                     callback: Some((query.id.clone(), raw.to_string())),
                     reply_to: None,
                     service: false,
@@ -143,10 +150,12 @@ fn route_message(
             user: user_info(from),
             thread_id,
             message_id: Some(message.id.0),
+            html: message.html_text().map(|h| clean_text(&h)),
             text,
+            edited,
             callback: None,
             reply_to,
-            service: !matches!(message.kind, MessageKind::Common(_)) || edited,
+            service: !matches!(message.kind, MessageKind::Common(_)),
             has_media: message.text().is_none(),
         });
     }

@@ -17,7 +17,7 @@ mod input;
 mod step;
 
 pub use input::{StaffCallback, StaffCommand};
-pub use step::{outside, step};
+pub use step::{outside, reopen_on_request, step};
 
 use crate::conversation::{Event as MerchantEvent, Msg, Outgoing, TicketReason};
 use crate::domain::{Reference, RequestStatus};
@@ -131,6 +131,11 @@ pub enum StaffEvent {
         /// Whether it carries media (sent as a copy).
         media: bool,
     },
+    /// The agent edited an earlier reply: the merchant's copy follows.
+    EditedReply {
+        /// The new text.
+        text: String,
+    },
     /// An internal note (`#note …`), never relayed.
     Note(String),
     /// Lift the merchant's code-entry lock.
@@ -189,6 +194,11 @@ pub enum ToMerchant {
         text: String,
         /// Whether it is media (copied from the topic).
         media: bool,
+    },
+    /// The new text of an earlier reply (its copy is edited in place).
+    Edit {
+        /// The new text.
+        text: String,
     },
     /// A canned FAQ answer, in the merchant's language.
     Canned(Intent),

@@ -27,6 +27,16 @@ pub fn step(ticket: &Ticket, event: StaffEvent, ctx: &Ctx<'_>) -> Transition {
         StaffEvent::Close => s.close(),
         StaffEvent::Reopen => s.reopen(),
         StaffEvent::Reply { text, media } => s.reply(text, media),
+        StaffEvent::EditedReply { text } => {
+            if ticket.status.is_active() {
+                s.effects
+                    .push(Effect::ToMerchant(ToMerchant::Edit { text: text.clone() }));
+                s.write(Write::Transcript {
+                    direction: "edit",
+                    body: text,
+                });
+            }
+        }
         StaffEvent::Note(text) => s.write(Write::Transcript {
             direction: "note",
             body: text,
@@ -63,6 +73,23 @@ pub fn step(ticket: &Ticket, event: StaffEvent, ctx: &Ctx<'_>) -> Transition {
         }
     }
     s.done()
+}
+
+/// A merchant asks for a person again: a ticket staff closed within
+/// `days` comes back, waiting for an agent, in its own topic. `None`: a
+/// new ticket is due (the card of the new one lists this one).
+pub fn reopen_on_request(ticket: &Ticket, now_ms: i64, days: u32) -> Option<Ticket> {
+    let closed_at = ticket.closed_at?;
+    let window = i64::from(days) * 86_400_000;
+    if ticket.status != Status::Closed || now_ms - closed_at > window {
+        return None;
+    }
+    Some(Ticket {
+        status: Status::Open,
+        assignee: None,
+        closed_at: None,
+        ..ticket.clone()
+    })
 }
 
 /// A staff input that has no ticket to act on: help, the ticket list, an

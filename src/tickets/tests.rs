@@ -15,7 +15,7 @@
 //! An expected line without `(` is compared with the actual line minus its
 //! arguments. Script inputs: `claim`, `unclaim`, `assign <id> staff|guest`,
 //! `close`, `reopen`, `reply <text>`, `photo`, `note <text>`, `unlock`,
-//! `faq`, `canned <faq id>`, `block [reason]`, `unblock`, `info`,
+//! `edit <text>`, `faq`, `canned <faq id>`, `block [reason]`, `unblock`, `info`,
 //! `processing|completed <ref>`, `reject <ref>`, `reason <ref> <text>`;
 //! directives `@as <id>` (the actor), `@guest` / `@staff` (whether the actor
 //! is staff), `@other-active` (the chat has another active ticket).
@@ -108,6 +108,7 @@ impl Harness {
                 media: true,
             },
             ["note", ..] => StaffEvent::Note(rest(1)),
+            ["edit", ..] => StaffEvent::EditedReply { text: rest(1) },
             ["unlock"] => StaffEvent::Unlock,
             ["faq"] => StaffEvent::FaqList,
             ["canned", id] => StaffEvent::Canned(Intent::parse(id).expect("faq id")), // ok: a test; failing loudly is the point
@@ -221,6 +222,7 @@ fn render(effect: &Effect) -> String {
         Effect::ToMerchant(ToMerchant::Reply { media, .. }) => {
             format!("to-merchant reply{}", if *media { " media" } else { "" })
         }
+        Effect::ToMerchant(ToMerchant::Edit { .. }) => "to-merchant edit".into(),
         Effect::ToMerchant(ToMerchant::Canned(intent)) => {
             format!("to-merchant canned {}", intent.as_str())
         }
@@ -405,6 +407,24 @@ fn a_reply_claims_a_waiting_ticket_and_goes_to_the_merchant() {
                 &["to-merchant reply media", "write transcript out"],
             ),
             ("note 查一下", "claimed:501", &["write transcript note"]),
+            (
+                "edit 您好！",
+                "claimed:501",
+                &["to-merchant edit", "write transcript edit"],
+            ),
+            (
+                "close",
+                "closed",
+                &[
+                    "merchant closed",
+                    "topic staff-ticket-closed",
+                    "answer staff-ticket-closed",
+                    "audit ticket.closed",
+                    "refresh",
+                    "close-topic",
+                ],
+            ),
+            ("edit too late", "closed", &[]),
         ],
     );
 }
@@ -573,4 +593,32 @@ fn outside_a_topic_commands_say_what_works_where() {
         Some("staff-not-staff")
     );
     assert_eq!(line(&StaffCommand::Tickets, true), None);
+}
+
+#[test]
+fn asking_again_within_the_reopen_window_brings_the_ticket_back() {
+    use super::reopen_on_request;
+    const DAY: i64 = 86_400_000;
+    let mut h = Harness::new();
+    h.input("close");
+    let closed = h.ticket.clone();
+    assert_eq!(closed.closed_at, Some(1_000));
+    let back = reopen_on_request(&closed, 1_000 + 3 * DAY, 3).expect("within three days");
+    assert_eq!(
+        (back.status, back.assignee, back.closed_at),
+        (Status::Open, None, None)
+    );
+    assert_eq!(
+        reopen_on_request(&closed, 1_001 + 3 * DAY, 3),
+        None,
+        "a day too late"
+    );
+    assert_eq!(reopen_on_request(&closed, 2_000, 0), None, "0 turns it off");
+    let mut withdrawn = closed;
+    withdrawn.status = Status::Withdrawn;
+    assert_eq!(
+        reopen_on_request(&withdrawn, 2_000, 3),
+        None,
+        "withdrawn stays withdrawn"
+    );
 }

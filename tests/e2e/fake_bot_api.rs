@@ -472,6 +472,40 @@ impl FakeBotApi {
         id
     }
 
+    /// A staff member writes formatted text in a topic (`entities` as Telegram sends them).
+    pub fn staff_formatted(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: i64,
+        text: &str,
+        entities: Value,
+    ) -> i64 {
+        let id = self.next_incoming_id();
+        self.push_update(json!({ "message": {
+            "message_id": id, "date": 1_700_000_000, "chat": staff_chat_json(staff_chat),
+            "from": user(user_id, "zh-hans"), "text": text, "entities": entities,
+            "message_thread_id": thread, "is_topic_message": true,
+        }}));
+        id
+    }
+
+    /// A staff member edits their message `message_id` in a topic.
+    pub fn staff_edit(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: i64,
+        message_id: i64,
+        text: &str,
+    ) {
+        self.push_update(json!({ "edited_message": {
+            "message_id": message_id, "date": 1_700_000_000, "edit_date": 1_700_000_100,
+            "chat": staff_chat_json(staff_chat), "from": user(user_id, "zh-hans"), "text": text,
+            "message_thread_id": thread, "is_topic_message": true,
+        }}));
+    }
+
     /// A staff member replies to a message in a ticket's topic, written by
     /// `to_user` (`None`: by the bot).
     pub fn staff_reply(

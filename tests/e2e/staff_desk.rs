@@ -589,3 +589,127 @@ async fn a_non_staff_member_changes_nothing_with_each_action() {
     staff_says(&app, "已由 User501 接单").await;
     assert_eq!(ticket_row(&app, ticket).await.status, "claimed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_again_within_reopen_days_reopens_the_same_ticket_and_topic() {
+    let app = TestApp::spawn().await;
+    let Opened { ticket, thread, .. } = open_ticket(&app, 42).await;
+    app.api
+        .staff_text(STAFF_CHAT, AGENT_A, Some(thread), "/close");
+    nth_call(&app, "closeForumTopic", 1).await;
+    let closed_notice = app.api.sent_to(42).len();
+    app.api.nth_sent_to(42, closed_notice).await;
+    // Until they ask, the bot answers them itself.
+    let menu = app.say(42, "/start").await;
+    assert_eq!(menu.buttons().len(), 4);
+    app.say(42, "/human").await;
+    let reopened = nth_call(&app, "reopenForumTopic", 1).await;
+    assert_eq!(reopened.thread_id(), Some(thread));
+    staff_says(&app, "商户再次请求人工").await;
+    let row = ticket_row(&app, ticket).await;
+    assert_eq!((row.status.as_str(), row.assignee_id), ("open", None));
+    assert_eq!(
+        app.api.calls_of("createForumTopic").len(),
+        1,
+        "no new topic"
+    );
+    // Messages go to the same topic again.
+    app.api.merchant_text(42, "zh-hans", "又出问题了");
+    app.api
+        .wait_until(10, "relay into the old topic", |calls| {
+            calls.iter().any(|c| {
+                c.method == "copyMessage"
+                    && c.chat_id() == Some(STAFF_CHAT)
+                    && c.thread_id() == Some(thread)
+            })
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_reopen_window_a_new_ticket_links_the_previous_one() {
+    let app = TestApp::spawn_with(|s| s.support.reopen_days = 0).await;
+    let first = open_ticket(&app, 42).await;
+    app.api
+        .staff_text(STAFF_CHAT, AGENT_A, Some(first.thread), "/close");
+    nth_call(&app, "closeForumTopic", 1).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    app.say(42, "/human").await;
+    let second = app
+        .api
+        .wait_until(10, "a second card", |calls| {
+            calls.iter().any(|c| {
+                c.buttons().iter().any(|b| {
+                    b.starts_with("ticket:claim:") && !b.ends_with(&format!(":{}", first.ticket))
+                })
+            })
+        })
+        .await
+        .into_iter()
+        .rfind(|c| c.buttons().iter().any(|b| b.starts_with("ticket:claim:")))
+        .expect("second card");
+    assert_ne!(second.thread_id(), Some(first.thread), "a new topic");
+    assert!(
+        second
+            .text()
+            .contains(&format!("工单 #{}：已关闭", first.ticket)),
+        "the card lists the earlier ticket: {}",
+        second.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_ticket_closes_its_topic_and_edits_its_card() {
+    let app = TestApp::spawn().await;
+    let Opened { thread, card, .. } = open_ticket(&app, 42).await;
+    app.say(42, "/cancel").await;
+    assert_eq!(
+        nth_call(&app, "closeForumTopic", 1).await.thread_id(),
+        Some(thread)
+    );
+    let edit = nth_call(&app, "editMessageText", 1).await;
+    assert_eq!(edit.body["message_id"].as_i64(), card.message_id);
+    assert!(edit.text().contains("商户已撤回"), "{}", edit.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_formatting_survives_and_an_edit_updates_the_merchants_copy() {
+    let app = TestApp::spawn().await;
+    let Opened { thread, .. } = open_ticket(&app, 42).await;
+    let before = app.api.sent_to(42).len();
+    let text = "请打开 设置 页面";
+    let said = app.api.staff_formatted(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        text,
+        serde_json::json!([{ "type": "bold", "offset": 4, "length": 2 }]),
+    );
+    let reply = app.api.nth_sent_to(42, before + 2).await;
+    assert!(reply.html().contains("<b>设置</b>"), "{}", reply.html());
+    app.api.staff_edit(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        said,
+        "请打开 设置 页面，然后点“结算账户”",
+    );
+    let edit = app
+        .api
+        .wait_until(10, "the merchant's copy edited", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "editMessageText" && c.chat_id() == Some(42))
+        })
+        .await
+        .into_iter()
+        .find(|c| c.method == "editMessageText" && c.chat_id() == Some(42))
+        .expect("edit");
+    assert_eq!(edit.body["message_id"].as_i64(), reply.message_id);
+    assert!(edit.text().contains("结算账户"), "{}", edit.text());
+    assert!(
+        edit.text().contains("客服 01"),
+        "still signed: {}",
+        edit.text()
+    );
+}
