@@ -439,7 +439,6 @@ staff-request-not-allowed = Request { $reference } is "{ $status }" and cannot c
 staff-request-not-found = There is no request { $reference }.
 staff-unknown-command = There is no { $command } command. Send /help to see what works.
 staff-needs-topic = This command works in a ticket's topic. Send /help for the details.
-staff-stats-soon = Statistics are not ready yet; use posdesk tickets list for now.
 staff-help =
     <b>Staff desk</b>
     One topic per ticket; its pinned card stays up to date. In a ticket's topic:
@@ -513,3 +512,7 @@ notify-codes-unlocked = Our support team has unlocked code entry for you; you ca
 blocked-notice = Sorry, your account cannot use this service for now. If you have questions, please call our official support line.
 
 staff-ticket-asked-again = The merchant asked for a person again: ticket #{ $ticket } is open again and waits for an agent.
+
+staff-stats-header = <b>Support in the last { $days } days</b> (first response / resolution: median / p90)
+staff-stats-all = All: { $tickets } tickets · first response { $first } · resolution { $resolution } · CSAT { $csat }
+staff-stats-agent = { $agent }: { $tickets } tickets · first response { $first } · resolution { $resolution } · CSAT { $csat }

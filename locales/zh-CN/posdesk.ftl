@@ -382,7 +382,6 @@ staff-request-not-allowed = 申请 { $reference } 目前是「{ $status }」，�
 staff-request-not-found = 找不到申请 { $reference }。
 staff-unknown-command = 没有 { $command } 这个命令。发送 /help 查看可用命令。
 staff-needs-topic = 这个命令要在工单的话题里使用。发送 /help 查看说明。
-staff-stats-soon = 统计功能还在准备中，暂时请用 posdesk tickets list 查看。
 staff-help =
     <b>客服工作台</b>
     每个工单一个话题，置顶的卡片会随时更新。在工单话题里：
@@ -456,3 +455,7 @@ notify-codes-unlocked = 客服已为您解除验证码锁定，现在可以重�
 blocked-notice = 抱歉，您的账号暂时无法使用本服务。如有疑问，请通过官方客服热线联系我们。
 
 staff-ticket-asked-again = 商户再次请求人工，工单 #{ $ticket } 已重新打开，等待接单。
+
+staff-stats-header = <b>近 { $days } 天的服务统计</b>（首次回复 / 解决用时：中位数 / 90 分位）
+staff-stats-all = 全部：{ $tickets } 个工单 · 首次回复 { $first } · 解决 { $resolution } · 满意度 { $csat }
+staff-stats-agent = { $agent }：{ $tickets } 个工单 · 首次回复 { $first } · 解决 { $resolution } · 满意度 { $csat }

@@ -157,6 +157,12 @@ impl Engine {
                     }
                 }
             }
+            StaffInput::Command(command @ (StaffCommand::Tickets | StaffCommand::Stats)) => {
+                let ticket = in_topic.map(|row| row.id);
+                self.outside_topic(&mut tx, command, ticket, is_staff, now_ms)
+                    .await?;
+                None
+            }
             StaffInput::Command(command) => match in_topic {
                 Some(row) => match self.command_event(command, &request, is_staff) {
                     Ok(event) => Some((row, event)),
@@ -166,7 +172,7 @@ impl Engine {
                     }
                 },
                 None => {
-                    self.outside_topic(&mut tx, command, &request, is_staff, now_ms)
+                    self.outside_topic(&mut tx, command, None, is_staff, now_ms)
                         .await?;
                     None
                 }
@@ -283,7 +289,7 @@ impl Engine {
                     to: self.agent(&target),
                 }
             }
-            StaffCommand::Tickets | StaffCommand::Stats | StaffCommand::Help => {
+            StaffCommand::Help | StaffCommand::Tickets | StaffCommand::Stats => {
                 return Err(Msg::new("staff-help"));
             }
             StaffCommand::Unknown(name) => {
@@ -292,19 +298,26 @@ impl Engine {
         })
     }
 
-    /// A command outside any ticket's topic.
+    /// A command that needs no ticket (or was sent outside any ticket's
+    /// topic); answered in the ticket's topic when asked from one.
     async fn outside_topic(
         &self,
         tx: &mut Tx,
         command: &StaffCommand,
-        request: &StaffRequest,
+        ticket: Option<i64>,
         is_staff: bool,
         now_ms: i64,
     ) -> Result<(), EngineError> {
-        let thread = request.thread;
         let parts = match (command, is_staff) {
             (StaffCommand::Tickets, true) => self.ticket_list(now_ms).await?,
-            (StaffCommand::Stats, true) => vec![Msg::new("staff-stats-soon")],
+            (StaffCommand::Stats, true) => {
+                let days = 7;
+                let rows = self
+                    .store
+                    .ticket_stat_rows(now_ms - days * 86_400_000)
+                    .await?;
+                tickets::stats::lines(&tickets::stats::compute(&rows), days)
+            }
             _ => match tickets::outside(command, is_staff) {
                 Some(msg) => vec![msg],
                 None => return Ok(()),
@@ -325,9 +338,7 @@ impl Engine {
         if staff_chat == 0 {
             return Ok(());
         }
-        // A general-topic answer; a topic without a ticket gets it there.
-        let _ = thread;
-        tx.enqueue(staff_chat, None, &payload, Priority::Staff, now_ms)?;
+        tx.enqueue(staff_chat, ticket, &payload, Priority::Staff, now_ms)?;
         Ok(())
     }
 

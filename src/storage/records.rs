@@ -246,6 +246,27 @@ impl Store {
         })
     }
 
+    /// Tickets opened since `since` (Unix ms) as the statistics see them.
+    pub async fn ticket_stat_rows(
+        &self,
+        since: i64,
+    ) -> Result<Vec<crate::tickets::stats::StatRow>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT t.opened_at, t.closed_at, t.rating, t.assignee_name,
+                        (SELECT MIN(m.at) FROM ticket_messages m WHERE m.ticket_id = t.id AND m.direction = 'out') AS first_out
+                 FROM tickets t WHERE t.opened_at >= $1 ORDER BY t.id",
+            ).bind(since).fetch_all(p).await?;
+            rows.iter().map(|r| Ok(crate::tickets::stats::StatRow {
+                opened_at: r.try_get("opened_at")?,
+                first_response_at: r.try_get("first_out")?,
+                closed_at: r.try_get("closed_at")?,
+                rating: r.try_get("rating")?,
+                agent: r.try_get("assignee_name")?,
+            })).collect()
+        })
+    }
+
     /// Remembers which merchant message a staff reply became.
     pub async fn remember_relay(
         &self,

@@ -14,6 +14,7 @@
 
 pub mod card;
 mod input;
+pub mod stats;
 mod step;
 
 pub use input::{StaffCallback, StaffCommand};

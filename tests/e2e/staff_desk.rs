@@ -713,3 +713,45 @@ async fn staff_formatting_survives_and_an_edit_updates_the_merchants_copy() {
         edit.text()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_show_response_and_resolution_times_csat_and_agents() {
+    let app = TestApp::spawn().await;
+    let Opened { ticket, thread, .. } = open_ticket(&app, 42).await;
+    app.api
+        .staff_text(STAFF_CHAT, AGENT_A, Some(thread), "您好，我来处理");
+    app.api
+        .staff_text(STAFF_CHAT, AGENT_A, Some(thread), "/close");
+    let closed = app
+        .api
+        .wait_until(10, "the rating question", |calls| {
+            calls.iter().any(|c| {
+                c.chat_id() == Some(42) && c.buttons().contains(&format!("csat:5:{ticket}"))
+            })
+        })
+        .await
+        .into_iter()
+        .rfind(|c| c.chat_id() == Some(42) && c.buttons().contains(&format!("csat:5:{ticket}")))
+        .expect("rating question");
+    app.press(42, &closed, &format!("csat:5:{ticket}")).await;
+    app.api.staff_text(STAFF_CHAT, AGENT_A, None, "/stats");
+    let stats = staff_says(&app, "服务统计").await;
+    assert!(stats.text().contains("全部：1 个工单"), "{}", stats.text());
+    assert!(stats.text().contains("满意度 5.0 (1)"), "{}", stats.text());
+    assert!(
+        stats.text().contains("User501：1 个工单"),
+        "{}",
+        stats.text()
+    );
+    let metrics = reqwest::get(format!("{}/metrics", app.http_url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("posdesk_ticket_csat_average{agent=\"User501\"} 5"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("posdesk_ticket_first_response_seconds{agent=\"\",quantile=\"0.5\"}"));
+}
