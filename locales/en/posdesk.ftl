@@ -516,3 +516,7 @@ staff-ticket-asked-again = The merchant asked for a person again: ticket #{ $tic
 staff-stats-header = <b>Support in the last { $days } days</b> (first response / resolution: median / p90)
 staff-stats-all = All: { $tickets } tickets · first response { $first } · resolution { $resolution } · CSAT { $csat }
 staff-stats-agent = { $agent }: { $tickets } tickets · first response { $first } · resolution { $resolution } · CSAT { $csat }
+
+request-post-title = <b>Unbinding request <code>{ $reference }</code></b> · { $status }
+request-post-created = Submitted: { $at }
+request-post-reason = Reason: { $reason }

@@ -459,3 +459,7 @@ staff-ticket-asked-again = 商户再次请求人工，工单 #{ $ticket } 已重
 staff-stats-header = <b>近 { $days } 天的服务统计</b>（首次回复 / 解决用时：中位数 / 90 分位）
 staff-stats-all = 全部：{ $tickets } 个工单 · 首次回复 { $first } · 解决 { $resolution } · 满意度 { $csat }
 staff-stats-agent = { $agent }：{ $tickets } 个工单 · 首次回复 { $first } · 解决 { $resolution } · 满意度 { $csat }
+
+request-post-title = <b>解绑申请 <code>{ $reference }</code></b> · { $status }
+request-post-created = 提交时间：{ $at }
+request-post-reason = 原因：{ $reason }

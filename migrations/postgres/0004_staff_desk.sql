@@ -17,3 +17,7 @@ CREATE TABLE staff_relays (
     chat_id          BIGINT NOT NULL,
     message_id       BIGINT NOT NULL
 );
+
+-- The post of each request in the staff group's requests topic (edited on
+-- every status change).
+ALTER TABLE unbind_requests ADD COLUMN post_message_id BIGINT;

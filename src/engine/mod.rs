@@ -850,6 +850,24 @@ impl Engine {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         use conversation::Write;
+        if let Write::RequestCreated {
+            reference,
+            merchant,
+        } = write
+        {
+            let facts = self
+                .request_facts(
+                    tx,
+                    reference,
+                    merchant.as_str(),
+                    RequestStatus::Submitted,
+                    None,
+                    now_ms,
+                    now_ms,
+                )
+                .await?;
+            return self.post_request(tx, facts, false, now_ms).await;
+        }
         let (ticket, msg) = match write {
             Write::TicketWithdrawn { ticket } => (
                 *ticket,
@@ -1051,6 +1069,18 @@ impl Engine {
             };
             tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms)?;
         }
+        let facts = self
+            .request_facts(
+                tx,
+                reference,
+                &row.merchant_id,
+                status,
+                reason,
+                row.created_at,
+                now_ms,
+            )
+            .await?;
+        self.post_request(tx, facts, true, now_ms).await?;
         Ok(())
     }
 

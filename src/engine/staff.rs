@@ -145,6 +145,28 @@ impl Engine {
                 };
                 match (row, button_event(data)) {
                     (Some(row), Some(event)) => Some((row, event)),
+                    (
+                        None,
+                        Some(
+                            event
+                            @ (StaffEvent::SetRequest { .. } | StaffEvent::AskRejectReason(_)),
+                        ),
+                    ) => {
+                        // A request's post in the requests topic: no ticket.
+                        let reply = self
+                            .request_outside(
+                                &mut tx,
+                                event,
+                                &actor,
+                                is_staff,
+                                request.thread,
+                                now_ms,
+                            )
+                            .await?;
+                        self.commit(tx).await?;
+                        self.outbox_signal.notify_one();
+                        return Ok(reply);
+                    }
                     _ => {
                         let msg = match data {
                             StaffCallback::Invalid => Msg::new("callback-expired"),
@@ -199,7 +221,27 @@ impl Engine {
                                     reason: text.clone(),
                                 },
                             )),
-                            _ => None,
+                            (None, Some(reference)) => {
+                                let event = StaffEvent::Reject {
+                                    reference,
+                                    reason: text.clone(),
+                                };
+                                let reply = self
+                                    .request_outside(
+                                        &mut tx,
+                                        event,
+                                        &actor,
+                                        is_staff,
+                                        request.thread,
+                                        now_ms,
+                                    )
+                                    .await?;
+                                if let (Some(toast), Some(thread)) = (reply.toast, request.thread) {
+                                    self.to_thread(&mut tx, i64::from(thread), &toast, now_ms)?;
+                                }
+                                None
+                            }
+                            (_, None) => None,
                         }
                     }
                     (None, Some(row)) if text.trim_start().to_lowercase().starts_with("#note") => {
@@ -252,6 +294,162 @@ impl Engine {
         self.commit(tx).await?;
         self.outbox_signal.notify_one();
         Ok(reply)
+    }
+
+    /// A request action from its post in the requests topic (no ticket):
+    /// the same rules as everywhere; the answer is a toast.
+    async fn request_outside(
+        &self,
+        tx: &mut Tx,
+        event: StaffEvent,
+        actor: &Agent,
+        is_staff: bool,
+        thread: Option<i32>,
+        now_ms: i64,
+    ) -> Result<StaffReply, EngineError> {
+        if !is_staff {
+            return Ok(self.toast(Msg::new("staff-not-staff")));
+        }
+        let actor_tag = format!("staff:{}", actor.id);
+        let (reference, status, reason) = match event {
+            StaffEvent::SetRequest { reference, status } => (reference, status, None),
+            StaffEvent::Reject { reference, reason } => {
+                (reference, RequestStatus::Rejected, Some(reason))
+            }
+            StaffEvent::AskRejectReason(reference) => {
+                tx.await_reason(actor.id, reference.as_str(), None, now_ms + REASON_WAIT_MS)
+                    .await?;
+                if let Some(thread) = thread {
+                    let ask = Msg::new("staff-reject-ask")
+                        .arg("reference", reference.as_str())
+                        .arg("agent", actor.name.as_str());
+                    let html = self.texts.render(self.staff_lang(), &ask);
+                    self.to_thread_html(tx, i64::from(thread), html, now_ms)?;
+                }
+                return Ok(StaffReply {
+                    toast: Some(String::new()),
+                });
+            }
+            _ => return Ok(StaffReply::default()),
+        };
+        let result = self
+            .request_status_in(
+                tx,
+                &reference,
+                status,
+                reason.as_deref(),
+                &actor_tag,
+                now_ms,
+            )
+            .await;
+        let msg = status_answer(&reference, status, result)?;
+        Ok(self.toast(msg))
+    }
+
+    /// A plain line into a topic without a ticket.
+    fn to_thread(
+        &self,
+        tx: &mut Tx,
+        thread: i64,
+        text: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.to_thread_html(tx, thread, escape_html(text), now_ms)
+    }
+
+    fn to_thread_html(
+        &self,
+        tx: &mut Tx,
+        thread: i64,
+        html: String,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let staff_chat = self.settings.support.staff_chat_id;
+        if staff_chat == 0 {
+            return Ok(());
+        }
+        tx.enqueue(
+            staff_chat,
+            None,
+            &OutboxPayload::ToThread { thread, html },
+            Priority::Staff,
+            now_ms,
+        )?;
+        Ok(())
+    }
+
+    /// Posts a request to the requests topic (`support.requests_topic`),
+    /// or edits its post after a change.
+    pub(crate) async fn post_request(
+        &self,
+        tx: &mut Tx,
+        facts: card::RequestFacts,
+        edit: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let staff_chat = self.settings.support.staff_chat_id;
+        if staff_chat == 0 || self.settings.support.requests_topic == 0 {
+            return Ok(());
+        }
+        let post = card::request_post(&facts);
+        let lang = self.staff_lang();
+        let html = post
+            .lines
+            .iter()
+            .map(|line| self.texts.render(lang, line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let buttons = self
+            .texts
+            .render_outgoing(
+                lang,
+                &Outgoing {
+                    parts: Vec::new(),
+                    keyboard: post.keyboard,
+                },
+            )
+            .buttons;
+        let reference = facts.reference.as_str().to_string();
+        let payload = match edit {
+            false => OutboxPayload::RequestPost {
+                reference,
+                html,
+                buttons,
+            },
+            true => OutboxPayload::EditRequestPost {
+                reference,
+                html,
+                buttons,
+            },
+        };
+        tx.enqueue(staff_chat, None, &payload, Priority::Staff, now_ms)?;
+        Ok(())
+    }
+
+    /// The facts of a request's post.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn request_facts(
+        &self,
+        tx: &mut Tx,
+        reference: &Reference,
+        merchant: &str,
+        status: RequestStatus,
+        reason: Option<String>,
+        created_at: i64,
+        now_ms: i64,
+    ) -> Result<card::RequestFacts, StoreError> {
+        let record = tx
+            .merchant_facts(&MerchantId::from_trusted(merchant.to_string()), 0, now_ms)
+            .await?
+            .merchant;
+        Ok(card::RequestFacts {
+            reference: reference.clone(),
+            merchant: merchant.to_string(),
+            record,
+            status,
+            reason,
+            created_at,
+        })
     }
 
     /// The ticket event of a command in a ticket's topic, or a one-line answer.
@@ -438,31 +636,7 @@ impl Engine {
                             now_ms,
                         )
                         .await;
-                    answer = Some(match result {
-                        Ok(()) => Msg::new("staff-request-updated")
-                            .arg("reference", reference.as_str())
-                            .arg("status", crate::conversation::Arg::Ref(status.message_id())),
-                        Err(StatusChangeError::Store(e)) => return Err(e.into()),
-                        Err(StatusChangeError::Unchanged(current)) => {
-                            Msg::new("staff-request-unchanged")
-                                .arg("reference", reference.as_str())
-                                .arg(
-                                    "status",
-                                    crate::conversation::Arg::Ref(current.message_id()),
-                                )
-                        }
-                        Err(StatusChangeError::NotAllowed(current, _)) => {
-                            Msg::new("staff-request-not-allowed")
-                                .arg("reference", reference.as_str())
-                                .arg(
-                                    "status",
-                                    crate::conversation::Arg::Ref(current.message_id()),
-                                )
-                        }
-                        Err(StatusChangeError::BadReference | StatusChangeError::NotFound) => {
-                            Msg::new("staff-request-not-found").arg("reference", reference.as_str())
-                        }
-                    });
+                    answer = Some(status_answer(&reference, status, result)?);
                 }
                 Effect::ShowCard => {
                     posted = true;
@@ -888,6 +1062,30 @@ impl Engine {
             toast: Some(strip_html(&self.texts.render(self.staff_lang(), &msg))),
         }
     }
+}
+
+/// The answer to a request status change.
+fn status_answer(
+    reference: &Reference,
+    status: RequestStatus,
+    result: Result<(), StatusChangeError>,
+) -> Result<Msg, EngineError> {
+    use crate::conversation::Arg;
+    Ok(match result {
+        Ok(()) => Msg::new("staff-request-updated")
+            .arg("reference", reference.as_str())
+            .arg("status", Arg::Ref(status.message_id())),
+        Err(StatusChangeError::Store(e)) => return Err(e.into()),
+        Err(StatusChangeError::Unchanged(current)) => Msg::new("staff-request-unchanged")
+            .arg("reference", reference.as_str())
+            .arg("status", Arg::Ref(current.message_id())),
+        Err(StatusChangeError::NotAllowed(current, _)) => Msg::new("staff-request-not-allowed")
+            .arg("reference", reference.as_str())
+            .arg("status", Arg::Ref(current.message_id())),
+        Err(StatusChangeError::BadReference | StatusChangeError::NotFound) => {
+            Msg::new("staff-request-not-found").arg("reference", reference.as_str())
+        }
+    })
 }
 
 /// The ticket event of a button, if it is one.

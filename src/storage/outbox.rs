@@ -53,6 +53,35 @@ pub enum OutboxPayload {
         /// The agent's message in the staff group.
         staff_message: i32,
     },
+    /// A text into a given topic of the staff group (one without a ticket,
+    /// e.g. the requests topic).
+    ToThread {
+        /// The forum topic.
+        thread: i64,
+        /// Telegram HTML.
+        html: String,
+    },
+    /// A request's post in the requests topic (`support.requests_topic`);
+    /// its message id is remembered for edits.
+    RequestPost {
+        /// The request.
+        reference: String,
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A new version of a request's post, edited in place.
+    EditRequestPost {
+        /// The request.
+        reference: String,
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
     /// A ticket's context card (the row's `ticket_id`): sent like `Text`
     /// into its topic; its message id is remembered for edits, and it is
     /// pinned.

@@ -267,6 +267,29 @@ impl Store {
         })
     }
 
+    /// Remembers a request's post in the requests topic.
+    pub async fn set_request_post(
+        &self,
+        reference: &str,
+        message_id: i64,
+    ) -> Result<(), StoreError> {
+        with_pool_write!(self, p => sqlx::query("UPDATE unbind_requests SET post_message_id = $2 WHERE reference = $1")
+            .bind(reference).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The message id of a request's post, once sent.
+    pub async fn request_post(&self, reference: &str) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, p => {
+            let row = sqlx::query("SELECT post_message_id FROM unbind_requests WHERE reference = $1")
+                .bind(reference).fetch_optional(p).await?;
+            match row {
+                Some(r) => Ok(r.try_get::<Option<i64>, _>("post_message_id")?),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// Remembers which merchant message a staff reply became.
     pub async fn remember_relay(
         &self,

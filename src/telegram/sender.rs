@@ -480,6 +480,60 @@ impl Sender {
                 .send_text(chat, thread, html, buttons)
                 .await
                 .map(|_| ()),
+            OutboxPayload::ToThread { thread, html } => {
+                let thread = i32::try_from(*thread).ok().map(|t| ThreadId(MessageId(t)));
+                self.send_text(chat, thread, html, &[]).await.map(|_| ())
+            }
+            OutboxPayload::RequestPost {
+                reference,
+                html,
+                buttons,
+            } => {
+                let topic = i32::try_from(self.engine.settings.support.requests_topic)
+                    .ok()
+                    .filter(|t| *t != 0)
+                    .map(|t| ThreadId(MessageId(t)));
+                let sent = self.send_text(chat, topic, html, buttons).await?;
+                if let Err(e) = self
+                    .engine
+                    .store
+                    .set_request_post(reference, i64::from(sent.0))
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not remember a request's post (its edits will not follow)");
+                }
+                Ok(())
+            }
+            OutboxPayload::EditRequestPost {
+                reference,
+                html,
+                buttons,
+            } => {
+                let post = self
+                    .engine
+                    .store
+                    .request_post(reference)
+                    .await
+                    .ok()
+                    .flatten();
+                let Some(post) = post.and_then(|id| i32::try_from(id).ok()) else {
+                    return Ok(());
+                };
+                let request = self
+                    .bot
+                    .edit_message_text(chat, MessageId(post), html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard(buttons));
+                match request.await {
+                    Ok(_) => Ok(()),
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             OutboxPayload::Relay {
                 html,
                 staff_message,

@@ -92,6 +92,13 @@ pub fn buttons(ticket: &Ticket, requests: &[RequestSummary]) -> Vec<Vec<Button>>
         tools.push(button(Msg::new("btn-unlock"), StaffCallback::Unlock(id)));
     }
     rows.push(tools);
+    rows.extend(buttons_for_requests(requests));
+    rows
+}
+
+/// Status buttons for pending requests (at most two).
+fn buttons_for_requests(requests: &[RequestSummary]) -> Vec<Vec<Button>> {
+    let mut rows = Vec::new();
     for request in requests.iter().filter(|r| r.status.is_pending()).take(2) {
         let reference = request.reference.as_str();
         let mut row = Vec::new();
@@ -219,6 +226,53 @@ pub fn topic_link(staff_chat: i64, thread: Option<i64>) -> Option<String> {
     let internal = staff_chat.checked_neg()?.checked_sub(1_000_000_000_000)?;
     let thread = thread?;
     (internal > 0).then(|| format!("https://t.me/c/{internal}/{thread}"))
+}
+
+/// What a request's post in the requests topic shows.
+#[derive(Debug, Clone)]
+pub struct RequestFacts {
+    /// The request.
+    pub reference: crate::domain::Reference,
+    /// Its merchant number.
+    pub merchant: String,
+    /// The merchant's record, if registered.
+    pub record: Option<MerchantRecord>,
+    /// Its status.
+    pub status: RequestStatus,
+    /// Why (rejections, cancellations).
+    pub reason: Option<String>,
+    /// Submitted, Unix ms.
+    pub created_at: i64,
+}
+
+/// A request's post in the requests topic: its facts, status and the
+/// status buttons still possible.
+pub fn request_post(f: &RequestFacts) -> Card {
+    let mut lines = vec![
+        Msg::new("request-post-title")
+            .arg("reference", f.reference.as_str())
+            .arg("status", Arg::Ref(f.status.message_id())),
+    ];
+    lines.push(match &f.record {
+        Some(m) => Msg::new("card-merchant")
+            .arg("merchant", f.merchant.as_str())
+            .arg("name", m.name.as_str())
+            .arg("bank", m.bank.as_str())
+            .arg("card", m.card.as_str())
+            .arg("phone", m.phone.masked()),
+        None => Msg::new("card-merchant-unknown").arg("merchant", f.merchant.as_str()),
+    });
+    lines.push(Msg::new("request-post-created").arg("at", format_ms(f.created_at)));
+    if let Some(reason) = f.reason.as_deref().filter(|r| !r.is_empty()) {
+        lines.push(Msg::new("request-post-reason").arg("reason", reason));
+    }
+    let summary = RequestSummary {
+        reference: f.reference.clone(),
+        status: f.status,
+        created_at: f.created_at,
+    };
+    let keyboard = buttons_for_requests(&[summary]);
+    Card { lines, keyboard }
 }
 
 /// The forum topic's name: who, why, and where the ticket is.

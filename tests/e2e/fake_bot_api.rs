@@ -578,6 +578,11 @@ impl FakeBotApi {
         self.inner.lock().expect("lock").faults = faults;
     }
 
+    /// A forum topic made by hand (e.g. the requests topic).
+    pub fn add_topic(&self, thread: i64) {
+        self.inner.lock().expect("lock").live_threads.insert(thread);
+    }
+
     /// Deletes a forum topic (sends to it now fail with "thread not found").
     pub fn delete_topic(&self, thread: i64) {
         self.inner

@@ -266,12 +266,16 @@ async fn unlock_lifts_the_code_lock_of_a_locked_out_merchant() {
         card.text()
     );
     assert!(card.buttons().contains(&format!("ticket:unlock:{ticket}")));
-    let before = app.api.sent_to(42).len();
     app.api
         .staff_text(STAFF_CHAT, AGENT_A, Some(thread), "/unlock");
     staff_says(&app, "解除验证码锁定").await;
-    let told = app.api.nth_sent_to(42, before + 1).await;
-    assert!(told.text().contains("解除"), "{}", told.text());
+    app.api
+        .wait_until(10, "the merchant told", |calls| {
+            calls
+                .iter()
+                .any(|c| c.chat_id() == Some(42) && c.text().contains("已为您解除验证码锁定"))
+        })
+        .await;
     let audit = app
         .engine
         .store
@@ -286,7 +290,13 @@ async fn unlock_lifts_the_code_lock_of_a_locked_out_merchant() {
     // Back with the bot, a new code goes out instead of the lock notice.
     app.api
         .staff_text(STAFF_CHAT, AGENT_A, Some(thread), "/close");
-    app.api.nth_sent_to(42, before + 2).await;
+    app.api
+        .wait_until(10, "the rating question", |calls| {
+            calls.iter().any(|c| {
+                c.chat_id() == Some(42) && c.buttons().iter().any(|b| b.starts_with("csat:"))
+            })
+        })
+        .await;
     app.say(42, "/unbind").await;
     let sent = app.say(42, MERCHANT).await;
     assert!(
@@ -754,4 +764,94 @@ async fn stats_show_response_and_resolution_times_csat_and_agents() {
         "{metrics}"
     );
     assert!(metrics.contains("posdesk_ticket_first_response_seconds{agent=\"\",quantile=\"0.5\"}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submitted_requests_are_posted_to_the_requests_topic_and_worked_from_there() {
+    const TOPIC: i64 = 7;
+    let app = TestApp::spawn_with(|s| {
+        s.support.requests_topic = TOPIC;
+        s.support.staff_user_ids = vec![AGENT_A];
+    })
+    .await;
+    app.api.add_topic(TOPIC);
+    let summary = app.verify(42, MERCHANT).await;
+    let second = app.press(42, &summary, "unbind:confirm").await;
+    let done = app.press(42, &second, "unbind:confirm").await;
+    let reference = reference_in(&done.text());
+    let post = app
+        .api
+        .wait_until(10, "the request's post", |calls| {
+            calls
+                .iter()
+                .any(|c| c.thread_id() == Some(TOPIC) && c.text().contains(&reference))
+        })
+        .await
+        .into_iter()
+        .find(|c| c.thread_id() == Some(TOPIC) && c.text().contains(&reference))
+        .expect("post");
+    assert!(post.text().contains("138****1234"), "{}", post.text());
+    let post_id = post.message_id.expect("post id");
+    let processing = format!("request:processing:{reference}");
+    assert!(post.buttons().contains(&processing), "{:?}", post.buttons());
+
+    // Not staff: refused, nothing changes.
+    let press = app
+        .api
+        .staff_press_in(STAFF_CHAT, AGENT_B, TOPIC, post_id, &processing);
+    assert_eq!(toast(&app, &press).await, "仅限客服人员操作。");
+    let status = |app: &TestApp| {
+        let engine = app.engine.clone();
+        let reference = reference.clone();
+        async move {
+            engine
+                .store
+                .request(&reference)
+                .await
+                .expect("db")
+                .expect("row")
+                .status
+        }
+    };
+    assert_eq!(status(&app).await, "submitted");
+
+    // Staff: like the API, and the post is edited.
+    let before = app.api.sent_to(42).len();
+    let press = app
+        .api
+        .staff_press_in(STAFF_CHAT, AGENT_A, TOPIC, post_id, &processing);
+    assert!(toast(&app, &press).await.contains(&reference));
+    app.api.nth_sent_to(42, before + 1).await;
+    assert_eq!(status(&app).await, "processing");
+    let edit = nth_call(&app, "editMessageText", 1).await;
+    assert_eq!(edit.body["message_id"].as_i64(), Some(post_id));
+    assert!(!edit.buttons().contains(&processing));
+
+    // Rejected with the reason as a reply, in the topic.
+    app.api.staff_press_in(
+        STAFF_CHAT,
+        AGENT_A,
+        TOPIC,
+        post_id,
+        &format!("request:rejected:{reference}"),
+    );
+    let ask = staff_says(&app, "写明驳回申请").await;
+    assert_eq!(ask.thread_id(), Some(TOPIC));
+    app.api.staff_reply(
+        STAFF_CHAT,
+        AGENT_A,
+        TOPIC,
+        (ask.message_id.expect("ask id"), None),
+        "资料不全",
+    );
+    let told = app.api.nth_sent_to(42, before + 2).await;
+    assert!(told.text().contains("资料不全"), "{}", told.text());
+    assert_eq!(status(&app).await, "rejected");
+    let edit = nth_call(&app, "editMessageText", 2).await;
+    assert!(edit.text().contains("资料不全"), "{}", edit.text());
+    assert!(
+        edit.buttons().is_empty(),
+        "nothing left to do: {:?}",
+        edit.buttons()
+    );
 }
