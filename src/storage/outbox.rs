@@ -108,6 +108,20 @@ pub enum OutboxPayload {
     },
 }
 
+impl OutboxPayload {
+    /// Whether this changes something already there (an edit, a topic's
+    /// name or state) rather than posting a new message.
+    pub fn is_edit(&self) -> bool {
+        matches!(
+            self,
+            OutboxPayload::EditCard { .. }
+                | OutboxPayload::EditRelay { .. }
+                | OutboxPayload::EditRequestPost { .. }
+                | OutboxPayload::Topic { .. }
+        )
+    }
+}
+
 /// A change to a ticket's forum topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

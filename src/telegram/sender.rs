@@ -273,8 +273,13 @@ impl Sender {
             return true;
         }
         let yields = || row.priority > 0 && self.urgent.load(std::sync::atomic::Ordering::Acquire);
-        // The chat's own limit first, without holding up other chats.
+        let edit = row.payload.is_edit();
+        // The chat's own limit first, without holding up other chats
+        // (an edit has none).
         loop {
+            if edit {
+                break;
+            }
             let wait = self
                 .limiter
                 .lock()
@@ -293,7 +298,10 @@ impl Sender {
             let wait = self
                 .limiter
                 .lock()
-                .map(|mut l| l.acquire(row.chat_id, Instant::now()))
+                .map(|mut l| match edit {
+                    true => l.acquire_edit(Instant::now()),
+                    false => l.acquire(row.chat_id, Instant::now()),
+                })
                 .unwrap_or(Duration::ZERO);
             if wait.is_zero() {
                 return true;

@@ -191,8 +191,9 @@ impl Step<'_, '_> {
     }
 
     fn claimed_notes(&mut self) {
+        // State changes show on the card and in the topic's name (edits,
+        // not new messages: a group takes about 20 messages a minute).
         let note = self.note("staff-ticket-claimed");
-        self.topic(note.clone());
         self.answer(note);
         self.audit("ticket.claimed", format!("ticket {}", self.next.id));
         self.effects.push(Effect::Refresh);
@@ -209,7 +210,6 @@ impl Step<'_, '_> {
         self.next.status = Status::Open;
         self.next.assignee = None;
         let note = self.note("staff-ticket-unclaimed");
-        self.topic(note.clone());
         self.answer(note);
         self.audit("ticket.unclaimed", format!("ticket {}", self.next.id));
         self.effects.push(Effect::Refresh);
@@ -232,7 +232,6 @@ impl Step<'_, '_> {
         let note = self
             .note("staff-ticket-assigned")
             .arg("to", to.name.as_str());
-        self.topic(note.clone());
         self.answer(note);
         self.audit(
             "ticket.assigned",
@@ -252,7 +251,6 @@ impl Step<'_, '_> {
                 ticket: self.next.id,
             }));
         let note = self.note("staff-ticket-closed");
-        self.topic(note.clone());
         self.answer(note);
         self.audit("ticket.closed", format!("ticket {}", self.next.id));
         self.effects.push(Effect::Refresh);
@@ -273,7 +271,6 @@ impl Step<'_, '_> {
         self.effects.push(Effect::ReopenTopic);
         self.take(self.actor().clone());
         let note = self.note("staff-ticket-reopened");
-        self.topic(note.clone());
         self.answer(note);
         self.audit("ticket.reopened", format!("ticket {}", self.next.id));
         self.effects.push(Effect::Refresh);
@@ -287,8 +284,6 @@ impl Step<'_, '_> {
         if self.next.assignee.is_none() {
             // Answering a waiting ticket takes it.
             self.take(self.actor().clone());
-            let note = self.note("staff-ticket-claimed");
-            self.topic(note);
             self.audit("ticket.claimed", format!("ticket {}", self.next.id));
             self.effects.push(Effect::Refresh);
         }
@@ -317,7 +312,6 @@ impl Step<'_, '_> {
         let note = self
             .note("staff-unlocked")
             .arg("merchant", merchant.as_str());
-        self.topic(note.clone());
         self.answer(note);
         self.audit(
             "otp.unlocked",
@@ -332,8 +326,7 @@ impl Step<'_, '_> {
         }
         if self.next.assignee.is_none() {
             self.take(self.actor().clone());
-            let note = self.note("staff-ticket-claimed");
-            self.topic(note);
+            self.audit("ticket.claimed", format!("ticket {}", self.next.id));
             self.effects.push(Effect::Refresh);
         }
         self.effects
@@ -346,6 +339,7 @@ impl Step<'_, '_> {
             "faq",
             crate::conversation::Arg::Ref(card::faq_label(intent)),
         );
+        // What was sent is part of the conversation: everyone sees it.
         self.topic(note.clone());
         self.answer(note);
         self.audit(
@@ -368,7 +362,6 @@ impl Step<'_, '_> {
             self.next.closed_at = Some(self.ctx.now_ms);
         }
         let note = self.note("staff-blocked").arg("reason", reason.as_str());
-        self.topic(note.clone());
         self.answer(note);
         self.audit("user.blocked", format!("ticket {}: {reason}", self.next.id));
         self.effects.push(Effect::Refresh);
@@ -381,7 +374,6 @@ impl Step<'_, '_> {
         self.effects
             .push(Effect::Merchant(MerchantEvent::Unblocked));
         let note = self.note("staff-unblocked");
-        self.topic(note.clone());
         self.answer(note);
         self.audit("user.unblocked", format!("ticket {}", self.next.id));
         self.effects.push(Effect::Refresh);

@@ -260,7 +260,6 @@ fn claim_unclaim_and_claim_again() {
                 "claimed:501",
                 &[
                     "merchant claimed(S501)",
-                    "topic staff-ticket-claimed(ticket=7, agent=A501)",
                     "answer staff-ticket-claimed",
                     "audit ticket.claimed",
                     "refresh",
@@ -281,7 +280,6 @@ fn claim_unclaim_and_claim_again() {
                 "unclaim",
                 "open",
                 &[
-                    "topic staff-ticket-unclaimed(ticket=7, agent=A502)",
                     "answer staff-ticket-unclaimed",
                     "audit ticket.unclaimed",
                     "refresh",
@@ -303,7 +301,6 @@ fn assign_to_staff_only() {
                 "claimed:9",
                 &[
                     "merchant claimed(S9)",
-                    "topic staff-ticket-assigned(ticket=7, agent=A501, to=A9)",
                     "answer staff-ticket-assigned",
                     "audit ticket.assigned",
                     "refresh",
@@ -328,7 +325,6 @@ fn close_then_reopen_and_actions_on_an_ended_ticket() {
                 "closed",
                 &[
                     "merchant closed(7)",
-                    "topic staff-ticket-closed(ticket=7, agent=A501)",
                     "answer staff-ticket-closed",
                     "audit ticket.closed",
                     "refresh",
@@ -346,7 +342,6 @@ fn close_then_reopen_and_actions_on_an_ended_ticket() {
                 &[
                     "reopen-topic",
                     "merchant claimed(S501)",
-                    "topic staff-ticket-reopened",
                     "answer staff-ticket-reopened",
                     "audit ticket.reopened",
                     "refresh",
@@ -371,7 +366,6 @@ fn reopen_is_refused_while_the_chat_has_another_active_ticket() {
                 "closed",
                 &[
                     "merchant closed",
-                    "topic staff-ticket-closed",
                     "answer staff-ticket-closed",
                     "audit ticket.closed",
                     "refresh",
@@ -394,7 +388,6 @@ fn a_reply_claims_a_waiting_ticket_and_goes_to_the_merchant() {
                 "claimed:501",
                 &[
                     "merchant claimed(S501)",
-                    "topic staff-ticket-claimed",
                     "audit ticket.claimed",
                     "refresh",
                     "to-merchant reply",
@@ -417,7 +410,6 @@ fn a_reply_claims_a_waiting_ticket_and_goes_to_the_merchant() {
                 "closed",
                 &[
                     "merchant closed",
-                    "topic staff-ticket-closed",
                     "answer staff-ticket-closed",
                     "audit ticket.closed",
                     "refresh",
@@ -440,7 +432,6 @@ fn unlock_needs_a_verified_merchant() {
             &[
                 "write unlock M100200300",
                 "to-merchant notice notify-codes-unlocked",
-                "topic staff-unlocked(ticket=7, agent=A501, merchant=M100200300)",
                 "answer staff-unlocked",
                 "audit otp.unlocked",
                 "refresh",
@@ -471,7 +462,7 @@ fn canned_answers_are_listed_and_sent() {
                 "claimed:501",
                 &[
                     "merchant claimed(S501)",
-                    "topic staff-ticket-claimed",
+                    "audit ticket.claimed",
                     "refresh",
                     "to-merchant canned verification_failed",
                     "write transcript out",
@@ -495,7 +486,6 @@ fn block_needs_a_reason_closes_the_ticket_and_unblock_lifts_it() {
                 "closed",
                 &[
                     "merchant blocked(辱骂客服)",
-                    "topic staff-blocked(ticket=7, agent=A501, reason=辱骂客服)",
                     "answer staff-blocked",
                     "audit user.blocked",
                     "refresh",
@@ -507,7 +497,6 @@ fn block_needs_a_reason_closes_the_ticket_and_unblock_lifts_it() {
                 "closed",
                 &[
                     "merchant unblocked",
-                    "topic staff-unblocked",
                     "answer staff-unblocked",
                     "audit user.unblocked",
                     "refresh",
