@@ -1081,6 +1081,10 @@ impl Engine {
             )
             .await?;
         self.post_request(tx, facts, true, now_ms).await?;
+        // The merchant's active ticket shows the new status on its card.
+        if let Some(view) = tx.open_ticket_of_chat(row.chat_id).await? {
+            self.ticket_changed(tx, view.id, now_ms).await?;
+        }
         Ok(())
     }
 

@@ -978,6 +978,22 @@ impl Engine {
         self.topic_op(tx, row.id, TopicOp::Close, now_ms)
     }
 
+    /// Something the card shows changed outside the ticket (a request's
+    /// status): the card is edited.
+    pub(crate) async fn ticket_changed(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let Some(row) = tx.ticket(ticket_id).await? else {
+            return Ok(());
+        };
+        let ticket = ticket_of(&row)?;
+        self.post_card(tx, &row, &ticket, CardMode::Edit, now_ms)
+            .await
+    }
+
     /// Edits a ticket's card and renames its topic after a change.
     async fn refresh(
         &self,

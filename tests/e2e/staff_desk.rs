@@ -855,3 +855,31 @@ async fn submitted_requests_are_posted_to_the_requests_topic_and_worked_from_the
         edit.buttons()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_change_through_the_api_edits_the_card_of_an_active_ticket() {
+    let app = TestApp::spawn().await;
+    let summary = app.verify(42, MERCHANT).await;
+    let second = app.press(42, &summary, "unbind:confirm").await;
+    let done = app.press(42, &second, "unbind:confirm").await;
+    let reference = reference_in(&done.text());
+    let Opened { card, .. } = open_ticket(&app, 42).await;
+    let response = app
+        .set_status(&reference, "processing", None, "backoffice-token")
+        .await;
+    assert!(response.status().is_success());
+    let edit = nth_call(&app, "editMessageText", 1).await;
+    assert_eq!(edit.body["message_id"].as_i64(), card.message_id);
+    assert!(
+        edit.text().contains("处理中") || edit.text().contains(&reference),
+        "{}",
+        edit.text()
+    );
+    assert!(
+        !edit
+            .buttons()
+            .contains(&format!("request:processing:{reference}")),
+        "{:?}",
+        edit.buttons()
+    );
+}
