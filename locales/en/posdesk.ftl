@@ -520,3 +520,5 @@ staff-stats-agent = { $agent }: { $tickets } tickets · first response { $first 
 request-post-title = <b>Unbinding request <code>{ $reference }</code></b> · { $status }
 request-post-created = Submitted: { $at }
 request-post-reason = Reason: { $reason }
+
+card-line-code = • typed a number (maybe a code; hidden)

@@ -463,3 +463,5 @@ staff-stats-agent = { $agent }：{ $tickets } 个工单 · 首次回复 { $first
 request-post-title = <b>解绑申请 <code>{ $reference }</code></b> · { $status }
 request-post-created = 提交时间：{ $at }
 request-post-reason = 原因：{ $reason }
+
+card-line-code = • 输入了一串数字（可能是验证码，已隐藏）

@@ -339,9 +339,18 @@ fn state_words(state: &str) -> &'static str {
     }
 }
 
+/// A bare number of 4 to 10 digits: possibly a one-time code, never shown.
+static CODE_LIKE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^\s*\d(?:[\s-]?\d){3,9}\s*$").expect("static regex") // ok: a constant pattern, checked by the card tests
+});
+
 /// A recorded input as people read it: `[button menu:faq]` becomes
-/// "pressed: FAQ", `[command Start]` becomes "/start".
+/// "pressed: FAQ", `[command Start]` becomes "/start"; a bare number that
+/// may be a one-time code is hidden (staff never need it).
 pub fn readable(input: &str) -> Msg {
+    if CODE_LIKE.is_match(input) {
+        return Msg::new("card-line-code");
+    }
     if let Some(data) = input
         .strip_prefix("[button ")
         .and_then(|rest| rest.strip_suffix(']'))

@@ -611,3 +611,23 @@ fn asking_again_within_the_reopen_window_brings_the_ticket_back() {
         "withdrawn stays withdrawn"
     );
 }
+
+#[test]
+fn the_card_shows_inputs_as_people_read_them_and_hides_codes() {
+    use super::card::readable;
+    let line = |input: &str| render_msg(&readable(input));
+    assert_eq!(
+        line("[button menu:faq]"),
+        "card-line-button(button=btn-faq)"
+    );
+    assert_eq!(
+        line("[button faq:verification_failed]"),
+        "card-line-button(button=btn-faq-verification-failed)"
+    );
+    assert_eq!(line("[command Start]"), "card-line-command(command=/start)");
+    assert_eq!(line("[Photo]"), "card-line-media(media=card-media-photo)");
+    assert_eq!(line("855188"), "card-line-code");
+    assert_eq!(line("855 188"), "card-line-code");
+    assert_eq!(line("M100200300"), "card-line-text(text=M100200300)");
+    assert_eq!(line("我要解绑"), "card-line-text(text=我要解绑)");
+}

@@ -394,6 +394,18 @@ async fn request_status_from_the_card_and_a_rejection_reason_typed_as_a_reply() 
     let card_id = card.message_id.expect("card id");
     assert!(card.text().contains(&reference), "{}", card.text());
     assert!(
+        !Regex::new(r"说：\d{4,}")
+            .expect("regex")
+            .is_match(&card.text()),
+        "the one-time code typed earlier is not on the card: {}",
+        card.text()
+    );
+    assert!(
+        card.text().contains("可能是验证码，已隐藏"),
+        "{}",
+        card.text()
+    );
+    assert!(
         card.text().contains("138****1234"),
         "phone masked: {}",
         card.text()
