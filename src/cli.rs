@@ -11,7 +11,7 @@ use posdesk::conversation::Msg;
 use posdesk::delivery::ChannelDelivery;
 use posdesk::domain::{Lang, RequestStatus};
 use posdesk::engine::StatusChangeError;
-use posdesk::staffdesk::format_ms;
+use posdesk::tickets::card::format_ms;
 use posdesk::{Error, app, console, http, merchants, telegram};
 use tracing_subscriber::EnvFilter;
 
@@ -140,6 +140,13 @@ enum TicketCommands {
         #[arg(long)]
         open: bool,
     },
+    /// Tickets opened, first response and resolution times (median, p90),
+    /// CSAT, per agent.
+    Stats {
+        /// The period: tickets opened in the last this many days.
+        #[arg(long, default_value_t = 7)]
+        since: i64,
+    },
 }
 
 fn parse_lang(raw: &str) -> Result<Lang, String> {
@@ -231,6 +238,43 @@ pub async fn run(args: Args) -> Result<(), Error> {
                     t.rating
                         .map(|r| r.to_string())
                         .unwrap_or_else(|| "-".into()),
+                );
+            }
+            Ok(())
+        }
+        Commands::Tickets {
+            command: TicketCommands::Stats { since },
+        } => {
+            let store = app::open_store(&settings).await?;
+            let from = chrono::Utc::now().timestamp_millis() - since.max(0) * 86_400_000;
+            let stats = posdesk::tickets::stats::compute(&store.ticket_stat_rows(from).await?);
+            let spread = |s: Option<posdesk::tickets::stats::Spread>| match s {
+                Some(s) => format!(
+                    "{} / {}",
+                    posdesk::tickets::stats::duration(s.median),
+                    posdesk::tickets::stats::duration(s.p90)
+                ),
+                None => "-".into(),
+            };
+            let csat = |c: Option<(f64, usize)>| match c {
+                Some((avg, n)) => format!("{avg:.2} ({n} rated)"),
+                None => "-".into(),
+            };
+            println!("tickets opened in the last {since} days");
+            println!(
+                "{:<20} {:>7}  {:<22} {:<22} csat",
+                "agent", "tickets", "first response med/p90", "resolution med/p90"
+            );
+            let mut rows = vec![("(all)".to_string(), stats.all)];
+            rows.extend(stats.agents);
+            for (agent, f) in rows {
+                println!(
+                    "{:<20} {:>7}  {:<22} {:<22} {}",
+                    agent,
+                    f.tickets,
+                    spread(f.first_response),
+                    spread(f.resolution),
+                    csat(f.csat)
                 );
             }
             Ok(())

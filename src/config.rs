@@ -199,6 +199,15 @@ pub struct SupportSettings {
     pub staff_lang: String,
     /// New tickets allowed per minute across all chats (topic creation guard).
     pub max_new_tickets_per_minute: u32,
+    /// What merchants see of an agent: `alias` ("客服 07") or `telegram`
+    /// (their Telegram name).
+    pub agent_names: String,
+    /// A merchant asking for a person within this many days of a close
+    /// reopens that ticket.
+    pub reopen_days: u32,
+    /// A topic of the staff group where submitted unbinding requests are
+    /// posted (0: off).
+    pub requests_topic: i64,
 }
 
 impl Default for SupportSettings {
@@ -213,6 +222,9 @@ impl Default for SupportSettings {
             remind_after_minutes: 10,
             staff_lang: "zh-CN".into(),
             max_new_tickets_per_minute: 10,
+            agent_names: "alias".into(),
+            reopen_days: 3,
+            requests_topic: 0,
         }
     }
 }

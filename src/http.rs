@@ -132,6 +132,12 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
             ));
         }
     }
+    let week_ago = engine.now().timestamp_millis() - 7 * 86_400_000;
+    if let Ok(rows) = store.ticket_stat_rows(week_ago).await {
+        out.push_str(&crate::tickets::stats::prometheus(
+            &crate::tickets::stats::compute(&rows),
+        ));
+    }
     out.push_str(&engine.metrics.render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -11,7 +11,7 @@
 //! - [`storage`]: the only module that imports sqlx.
 //! - [`engine`]: one transaction per turn around the core, the outbox.
 //! - [`delivery`]: one-time code delivery (SMS gateway webhook, log).
-//! - [`staffdesk`]: the staff side of handoff.
+//! - [`tickets`]: the pure ticket core (staff side of handoff) and its card.
 //! - [`telegram`]: the only module that imports teloxide.
 //! - [`console`]: the terminal channel.
 //! - [`http`]: health, metrics and the back-office API.
@@ -33,9 +33,9 @@ pub mod merchants;
 pub mod metrics;
 pub mod otp;
 pub mod redact;
-pub mod staffdesk;
 pub mod storage;
 pub mod telegram;
+pub mod tickets;
 
 /// A failure that ends a command, shown to the operator as one sentence.
 #[derive(Debug, thiserror::Error)]

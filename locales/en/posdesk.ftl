@@ -418,7 +418,7 @@ handoff-withdrawn = Your request for a person has been withdrawn. If there's any
 
 handoff-cannot-withdraw = An agent is already working on this, so the request can't be withdrawn. They'll close the conversation once it's resolved.
 
-reply-signature = { $agent } (support):
+reply-signature = Support agent { $agent }:
 
 ## Handoff (staff side)
 
@@ -470,3 +470,122 @@ reason-request-rejected = request not approved
 reason-request-overdue = request overdue
 reason-unknown-twice = not understood twice
 reason-urgent = marked urgent
+
+## Staff desk (card, buttons and commands in ticket topics)
+
+ticket-status-open = waiting
+ticket-status-claimed = in progress
+ticket-status-closed = closed
+ticket-status-withdrawn = withdrawn by the merchant
+
+staff-topic-waiting = 🟡 { $who } · { $reason } · waiting
+staff-topic-claimed = 🔵 { $who } · { $reason } · { $agent }
+staff-topic-closed = ⚪ { $who } · { $reason } · closed
+
+staff-ticket-already-yours = Ticket #{ $ticket } is already yours.
+staff-ticket-not-claimed = Nobody has claimed ticket #{ $ticket } yet.
+staff-ticket-unclaimed = { $agent } handed ticket #{ $ticket } back; it waits for someone else.
+staff-ticket-assigned = { $agent } assigned ticket #{ $ticket } to { $to }.
+staff-assign-not-staff = Tickets can only go to staff members.
+staff-assign-how = Reply to your colleague's message with /assign, or write /assign and their user id.
+staff-ticket-ended = Ticket #{ $ticket } has ended; /reopen it to carry on.
+staff-ticket-reopened = { $agent } reopened ticket #{ $ticket } and took it.
+staff-ticket-still-active = Ticket #{ $ticket } is still active; there is nothing to reopen.
+staff-reopen-other-active = This merchant has another active ticket, so #{ $ticket } cannot be reopened now.
+staff-unlocked = Ticket #{ $ticket }: { $agent } unlocked code entry for merchant { $merchant }.
+staff-unlock-no-merchant = This ticket's merchant has not been verified, so there is nothing to unlock.
+staff-faq-list = Canned answers for ticket #{ $ticket }; one tap sends it to the merchant, signed by you:
+staff-canned-sent = Ticket #{ $ticket }: { $agent } sent the canned answer "{ $faq }".
+staff-blocked = Ticket #{ $ticket }: { $agent } blocked this user. Reason: { $reason }
+staff-block-needs-reason = Please give a reason, e.g. /block repeated abuse
+staff-unblocked = Ticket #{ $ticket }: { $agent } unblocked this user.
+staff-reject-ask = { $agent }, reply to this message with the reason for rejecting request <code>{ $reference }</code> (the merchant will see it).
+staff-request-updated = Request { $reference } is now "{ $status }"; the merchant was told.
+staff-request-unchanged = Request { $reference } is already "{ $status }".
+staff-request-not-allowed = Request { $reference } is "{ $status }" and cannot change to that.
+staff-request-not-found = There is no request { $reference }.
+staff-unknown-command = There is no { $command } command. Send /help to see what works.
+staff-needs-topic = This command works in a ticket's topic. Send /help for the details.
+staff-help =
+    <b>Staff desk</b>
+    One topic per ticket; its pinned card stays up to date. In a ticket's topic:
+    any message — a reply to the merchant (the first one claims the ticket)
+    #note … — an internal note the merchant never sees
+    /claim · /unclaim · /assign to a colleague
+    /close · /reopen
+    /info the fresh card · /faq canned answers
+    /unlock lift the code-entry lock
+    /block reason · /unblock
+    Anywhere: /tickets open tickets · /help this text
+
+staff-cmd-info = Ticket card (fresh)
+staff-cmd-faq = Canned answers
+staff-cmd-claim = Claim the ticket
+staff-cmd-unclaim = Hand the ticket back
+staff-cmd-assign = Assign to a colleague
+staff-cmd-close = Close the ticket
+staff-cmd-reopen = Reopen the ticket
+staff-cmd-unlock = Unlock code entry
+staff-cmd-block = Block the user (with a reason)
+staff-cmd-unblock = Unblock the user
+staff-cmd-tickets = Open tickets
+staff-cmd-stats = Support statistics
+staff-cmd-help = How this works
+
+btn-unclaim = Hand back
+btn-reopen = Reopen
+btn-info = Refresh card
+btn-unlock = Unlock codes
+btn-request-processing = { $reference } processing
+btn-request-completed = { $reference } completed
+btn-request-rejected = { $reference } reject
+
+card-title = <b>Ticket #{ $ticket }</b> · { $status } · { $reason }
+card-user = User: { $name } (id { $id }) · { $lang }
+card-lang-zh = Chinese
+card-lang-en = English
+card-merchant = Merchant: { $merchant } { $name } · { $bank } { $card } · phone { $phone }
+card-merchant-unknown = Merchant number: { $merchant } (not registered)
+card-merchant-unverified = Merchant: not verified yet
+card-where = Now: { $where }
+card-state-idle = at the menu (no flow in progress)
+card-state-merchant-id = typing the merchant number
+card-state-code = typing the verification code
+card-state-confirm = checking the unbinding details
+card-state-final-confirm = about to give the final confirmation
+card-locked = 🔒 Code entry locked for about { $minutes } more minutes
+card-blocked = ⛔ This user is blocked
+card-requests-none = Unbinding requests: none
+card-requests = Unbinding requests:
+card-request = • <code>{ $reference }</code> { $status }
+card-earlier = Earlier tickets:
+card-earlier-line = • #{ $ticket } { $status } { $link }
+card-recent = Last messages:
+card-line-button = • pressed: { $button }
+card-line-command = • sent { $command }
+card-line-media = • sent a { $media }
+card-line-text = • wrote: { $text }
+card-media-photo = photo
+card-media-document = file
+card-media-voice = voice message
+card-media-video = video
+card-media-sticker = sticker
+card-media-other = message of another kind
+card-button-rating = a rating
+card-button-other = another button
+
+notify-codes-unlocked = Our support team has unlocked code entry for you; you can ask for a new code now.
+
+blocked-notice = Sorry, your account cannot use this service for now. If you have questions, please call our official support line.
+
+staff-ticket-asked-again = The merchant asked for a person again: ticket #{ $ticket } is open again and waits for an agent.
+
+staff-stats-header = <b>Support in the last { $days } days</b> (first response / resolution: median / p90)
+staff-stats-all = All: { $tickets } tickets · first response { $first } · resolution { $resolution } · CSAT { $csat }
+staff-stats-agent = { $agent }: { $tickets } tickets · first response { $first } · resolution { $resolution } · CSAT { $csat }
+
+request-post-title = <b>Unbinding request <code>{ $reference }</code></b> · { $status }
+request-post-created = Submitted: { $at }
+request-post-reason = Reason: { $reason }
+
+card-line-code = • typed a number (maybe a code; hidden)

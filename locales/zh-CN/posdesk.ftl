@@ -413,3 +413,122 @@ reason-request-rejected = 解绑申请未通过
 reason-request-overdue = 申请超时未办结
 reason-unknown-twice = 连续两次未能识别
 reason-urgent = 用户称情况紧急
+
+## 客服工作台（工单话题里的卡片、按钮和命令）
+
+ticket-status-open = 待接单
+ticket-status-claimed = 处理中
+ticket-status-closed = 已关闭
+ticket-status-withdrawn = 商户已撤回
+
+staff-topic-waiting = 🟡 { $who } · { $reason } · 待接单
+staff-topic-claimed = 🔵 { $who } · { $reason } · { $agent } 处理中
+staff-topic-closed = ⚪ { $who } · { $reason } · 已关闭
+
+staff-ticket-already-yours = 工单 #{ $ticket } 已经在您名下。
+staff-ticket-not-claimed = 工单 #{ $ticket } 还没有人接单。
+staff-ticket-unclaimed = 工单 #{ $ticket } 已由 { $agent } 退回，等待其他同事接单。
+staff-ticket-assigned = 工单 #{ $ticket } 已由 { $agent } 转给 { $to }。
+staff-assign-not-staff = 只能转给客服同事。
+staff-assign-how = 请回复那位同事的消息再发 /assign，或写 /assign 加对方的用户 ID。
+staff-ticket-ended = 工单 #{ $ticket } 已结束；需要继续请先 /reopen。
+staff-ticket-reopened = 工单 #{ $ticket } 已由 { $agent } 重新打开并接手。
+staff-ticket-still-active = 工单 #{ $ticket } 还在进行中，不需要重新打开。
+staff-reopen-other-active = 这位商户已有另一个进行中的工单，工单 #{ $ticket } 暂时不能重新打开。
+staff-unlocked = 工单 #{ $ticket }：{ $agent } 已为商户 { $merchant } 解除验证码锁定。
+staff-unlock-no-merchant = 这个工单的商户还没有通过验证，无法解除锁定。
+staff-faq-list = 工单 #{ $ticket } 的常用回复，点一下即以您的名义发给商户：
+staff-canned-sent = 工单 #{ $ticket }：{ $agent } 发送了常用回复「{ $faq }」。
+staff-blocked = 工单 #{ $ticket }：{ $agent } 已屏蔽该用户，原因：{ $reason }
+staff-block-needs-reason = 请写明屏蔽原因，例如：/block 反复辱骂
+staff-unblocked = 工单 #{ $ticket }：{ $agent } 已解除对该用户的屏蔽。
+staff-reject-ask = { $agent }，请直接回复这条消息，写明驳回申请 <code>{ $reference }</code> 的原因（商户会看到）。
+staff-request-updated = 申请 { $reference } 已改为「{ $status }」，已通知商户。
+staff-request-unchanged = 申请 { $reference } 已经是「{ $status }」。
+staff-request-not-allowed = 申请 { $reference } 目前是「{ $status }」，不能再改为这个状态。
+staff-request-not-found = 找不到申请 { $reference }。
+staff-unknown-command = 没有 { $command } 这个命令。发送 /help 查看可用命令。
+staff-needs-topic = 这个命令要在工单的话题里使用。发送 /help 查看说明。
+staff-help =
+    <b>客服工作台</b>
+    每个工单一个话题，置顶的卡片会随时更新。在工单话题里：
+    直接发消息 — 回复商户（首次回复即接单）
+    #note 开头 — 内部备注，商户看不到
+    /claim 接单 · /unclaim 退回 · /assign 转给同事
+    /close 关闭 · /reopen 重新打开
+    /info 查看最新卡片 · /faq 常用回复
+    /unlock 解除验证码锁定
+    /block 原因 · /unblock 屏蔽或解除屏蔽
+    在任意位置：/tickets 未结工单 · /help 本说明
+
+staff-cmd-info = 工单卡片（最新）
+staff-cmd-faq = 常用回复
+staff-cmd-claim = 接单
+staff-cmd-unclaim = 退回工单
+staff-cmd-assign = 转给同事
+staff-cmd-close = 关闭工单
+staff-cmd-reopen = 重新打开工单
+staff-cmd-unlock = 解除验证码锁定
+staff-cmd-block = 屏蔽用户（需写原因）
+staff-cmd-unblock = 解除屏蔽
+staff-cmd-tickets = 未结工单
+staff-cmd-stats = 服务统计
+staff-cmd-help = 使用说明
+
+btn-unclaim = 退回
+btn-reopen = 重新打开
+btn-info = 刷新卡片
+btn-unlock = 解除验证码锁定
+btn-request-processing = { $reference } 开始处理
+btn-request-completed = { $reference } 办结
+btn-request-rejected = { $reference } 驳回
+
+card-title = <b>工单 #{ $ticket }</b> · { $status } · { $reason }
+card-user = 用户：{ $name }（ID { $id }）· { $lang }
+card-lang-zh = 中文
+card-lang-en = 英文
+card-merchant = 商户：{ $merchant } { $name } · { $bank } { $card } · 手机 { $phone }
+card-merchant-unknown = 商户编号：{ $merchant }（未登记）
+card-merchant-unverified = 商户：尚未验证
+card-where = 当前：{ $where }
+card-state-idle = 在菜单（没有进行中的流程）
+card-state-merchant-id = 正在输入商户编号
+card-state-code = 正在输入验证码
+card-state-confirm = 正在核对解绑信息
+card-state-final-confirm = 等待最终确认
+card-locked = 🔒 验证码已锁定，约 { $minutes } 分钟后解除
+card-blocked = ⛔ 该用户已被屏蔽
+card-requests-none = 解绑申请：无
+card-requests = 解绑申请：
+card-request = • 申请 <code>{ $reference }</code>：{ $status }
+card-earlier = 之前的工单：
+card-earlier-line = • 工单 #{ $ticket }：{ $status } { $link }
+card-recent = 最近消息：
+card-line-button = • 点了按钮：{ $button }
+card-line-command = • 发送命令 { $command }
+card-line-media = • 发来{ $media }
+card-line-text = • 说：{ $text }
+card-media-photo = 图片
+card-media-document = 文件
+card-media-voice = 语音
+card-media-video = 视频
+card-media-sticker = 表情
+card-media-other = 其他消息
+card-button-rating = 评分
+card-button-other = 其他按钮
+
+notify-codes-unlocked = 客服已为您解除验证码锁定，现在可以重新获取验证码了。
+
+blocked-notice = 抱歉，您的账号暂时无法使用本服务。如有疑问，请通过官方客服热线联系我们。
+
+staff-ticket-asked-again = 商户再次请求人工，工单 #{ $ticket } 已重新打开，等待接单。
+
+staff-stats-header = <b>近 { $days } 天的服务统计</b>（首次回复 / 解决用时：中位数 / 90 分位）
+staff-stats-all = 全部：{ $tickets } 个工单 · 首次回复 { $first } · 解决 { $resolution } · 满意度 { $csat }
+staff-stats-agent = { $agent }：{ $tickets } 个工单 · 首次回复 { $first } · 解决 { $resolution } · 满意度 { $csat }
+
+request-post-title = <b>解绑申请 <code>{ $reference }</code></b> · { $status }
+request-post-created = 提交时间：{ $at }
+request-post-reason = 原因：{ $reason }
+
+card-line-code = • 输入了一串数字（可能是验证码，已隐藏）

@@ -50,6 +50,13 @@ pub enum Event {
         /// The ticket.
         ticket: i64,
     },
+    /// Staff blocked this chat's user: one polite notice, then silence.
+    Blocked {
+        /// Why (for staff; never shown to the user).
+        reason: String,
+    },
+    /// Staff lifted the block.
+    Unblocked,
     /// A periodic check: expires idle flows.
     Tick,
 }
@@ -80,6 +87,8 @@ impl Event {
             Event::TicketOpened(_) => "ticket_opened",
             Event::TicketClaimed { .. } => "ticket_claimed",
             Event::TicketClosed { .. } => "ticket_closed",
+            Event::Blocked { .. } => "blocked",
+            Event::Unblocked => "unblocked",
             Event::Tick => "tick",
         }
     }

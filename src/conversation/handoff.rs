@@ -1,6 +1,6 @@
 //! The merchant side of human handoff: asking for a person, the queue notice,
 //! what the bot does while a person owns the chat, and the rating afterwards.
-//! The staff side lives in `crate::staffdesk`.
+//! The staff side lives in `crate::tickets`.
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
 
@@ -163,6 +163,25 @@ fn withdraw(t: &mut Turn<'_, '_>, ticket: &TicketView) {
     t.write(Write::TicketWithdrawn { ticket: ticket.id });
     t.conv.state = super::State::Idle;
     t.say(Msg::new("handoff-withdrawn"), keyboards::main_menu());
+}
+
+/// Staff blocked this user: the flow ends, nothing is pending.
+pub(super) fn blocked(t: &mut Turn<'_, '_>, reason: String) {
+    t.conv.blocked = Some(reason);
+    t.conv.block_noticed = false;
+    t.conv.state = super::State::Idle;
+    t.conv.awaiting_rating = None;
+    t.conv.awaiting_comment = None;
+}
+
+/// Input from a blocked user: one polite notice, then nothing (no ticket,
+/// no relay).
+pub(super) fn while_blocked(t: &mut Turn<'_, '_>) {
+    if t.conv.block_noticed {
+        return;
+    }
+    t.conv.block_noticed = true;
+    t.say(Msg::new("blocked-notice"), Vec::new());
 }
 
 /// A rating for the ticket that was closed.

@@ -27,6 +27,10 @@ pub struct Conversation {
     pub awaiting_comment: Option<(i64, i64)>,
     /// Day (`YYYY-MM-DD`, support time zone) of the last off-hours notice.
     pub off_hours_notice_day: Option<String>,
+    /// Staff blocked this user (the reason); the bot stays silent.
+    pub blocked: Option<String>,
+    /// Whether the blocked user got their one notice.
+    pub block_noticed: bool,
 }
 
 /// A merchant verified by code in this chat.

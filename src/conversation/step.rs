@@ -61,6 +61,7 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
     };
     match (ctx.ticket.clone(), event) {
         (_, _) if findings.secret() => turn.secret_typed(findings),
+        (_, _) if user_input && turn.conv.blocked.is_some() => handoff::while_blocked(&mut turn),
         // Without a staff chat nobody reads a ticket's topic: the bot keeps
         // answering the merchant itself.
         (Some(ticket), event) if user_input && ctx.settings.support.staff_chat_id != 0 => {
@@ -83,6 +84,11 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
             turn.say(Msg::new("handoff-claimed").arg("agent", agent), Vec::new())
         }
         (_, Event::TicketClosed { ticket }) => handoff::closed(&mut turn, ticket),
+        (_, Event::Blocked { reason }) => handoff::blocked(&mut turn, reason),
+        (_, Event::Unblocked) => {
+            turn.conv.blocked = None;
+            turn.conv.block_noticed = false;
+        }
         (_, Event::Tick) => {}
     }
     if user_input {

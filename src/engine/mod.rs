@@ -4,7 +4,10 @@
 //! and saves the new state. After commit it wakes the sender and starts code
 //! deliveries. Channels (Telegram, terminal, HTTP) call into this.
 
+mod staff;
 mod writer;
+
+pub use staff::{StaffInput, StaffReply, StaffRequest};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -727,7 +730,21 @@ impl Engine {
                             "posdesk_handoffs_total",
                             format!("reason=\"{}\"", reason.as_str()),
                         );
-                        let opened = self.open_ticket(tx, inbound, &conv, reason, now_ms).await?;
+                        // A merchant locked out while entering codes is not verified,
+                        // but staff need the number they tried (to unlock it).
+                        let asked = match &before.state {
+                            conversation::State::AwaitingCode { merchant, .. } => {
+                                Some(merchant.as_str().to_string())
+                            }
+                            _ => None,
+                        };
+                        let opened = match self.reopen_recent(tx, inbound.chat_id, now_ms).await? {
+                            Some(reopened) => reopened,
+                            None => {
+                                self.open_ticket(tx, inbound, &conv, asked, reason, now_ms)
+                                    .await?
+                            }
+                        };
                         ticket = Some(TicketView {
                             id: opened.id,
                             assignee: None,
@@ -837,6 +854,24 @@ impl Engine {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         use conversation::Write;
+        if let Write::RequestCreated {
+            reference,
+            merchant,
+        } = write
+        {
+            let facts = self
+                .request_facts(
+                    tx,
+                    reference,
+                    merchant.as_str(),
+                    RequestStatus::Submitted,
+                    None,
+                    now_ms,
+                    now_ms,
+                )
+                .await?;
+            return self.post_request(tx, facts, false, now_ms).await;
+        }
         let (ticket, msg) = match write {
             Write::TicketWithdrawn { ticket } => (
                 *ticket,
@@ -866,6 +901,9 @@ impl Engine {
             buttons: Vec::new(),
         };
         tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)?;
+        if matches!(write, Write::TicketWithdrawn { .. }) {
+            self.ticket_ended_by_merchant(tx, ticket, now_ms).await?;
+        }
         Ok(())
     }
 
@@ -879,6 +917,7 @@ impl Engine {
         tx: &mut Tx,
         inbound: &Inbound,
         conv: &Conversation,
+        asked: Option<String>,
         reason: TicketReason,
         now_ms: i64,
     ) -> Result<TicketOpened, StoreError> {
@@ -887,7 +926,8 @@ impl Engine {
             .verified
             .as_ref()
             .filter(|v| v.until > now_ms)
-            .map(|v| v.merchant.as_str().to_string());
+            .map(|v| v.merchant.as_str().to_string())
+            .or(asked);
         let lang = conv
             .lang
             .unwrap_or_else(|| Lang::negotiate(inbound.user.language_code.as_deref()));
@@ -915,62 +955,7 @@ impl Engine {
         if staff_chat == 0 {
             return Ok(opened);
         }
-        let staff_lang = self.staff_lang();
-        let latest = match &merchant {
-            Some(m) => tx.latest_request(m).await?,
-            None => None,
-        };
-        let latest = match latest {
-            Some((reference, status)) => {
-                let status_text = RequestStatus::parse(&status)
-                    .map(|s| strip_html(&self.texts.render(staff_lang, &Msg::new(s.message_id()))))
-                    .unwrap_or(status);
-                format!("{reference} ({status_text})")
-            }
-            None => "—".to_string(),
-        };
-        let transcript = tx
-            .recent_inputs(inbound.chat_id, 8)
-            .await?
-            .into_iter()
-            .map(|line| format!("• {}", truncate(&line, 200)))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let summary = Msg::new("staff-ticket-summary")
-            .arg("ticket", opened.id)
-            .arg("reason", conversation::Arg::Ref(reason.message_id()))
-            .arg("merchant", merchant.clone().unwrap_or_else(|| "—".into()))
-            .arg(
-                "user",
-                format!("{} (id {})", inbound.user.name, inbound.user.id),
-            )
-            .arg("lang", lang.as_str())
-            .arg("state", conv.state.name())
-            .arg("request", latest)
-            .arg(
-                "transcript",
-                if transcript.is_empty() {
-                    "—".to_string()
-                } else {
-                    transcript
-                },
-            );
-        let out = Outgoing {
-            parts: vec![summary],
-            keyboard: crate::staffdesk::ticket_buttons(opened.id),
-        };
-        let rendered = self.texts.render_outgoing(staff_lang, &out);
-        let payload = OutboxPayload::Text {
-            html: rendered.html,
-            buttons: rendered.buttons,
-        };
-        tx.enqueue(
-            staff_chat,
-            Some(opened.id),
-            &payload,
-            Priority::Staff,
-            now_ms,
-        )?;
+        self.post_new_card(tx, opened.id, now_ms).await?;
         Ok(opened)
     }
 
@@ -1021,20 +1006,43 @@ impl Engine {
             return Err(StatusChangeError::BadReference);
         };
         let now_ms = self.now().timestamp_millis();
-        let reason = reason.map(redact::redacted);
         let mut tx = self.store.begin().await?;
+        match self
+            .request_status_in(&mut tx, &reference, status, reason, actor, now_ms)
+            .await
+        {
+            Ok(()) => {}
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        }
+        self.commit(tx).await?;
+        self.outbox_signal.notify_one();
+        Ok(())
+    }
+
+    /// `set_request_status` inside a transaction the caller commits (staff
+    /// buttons use it with their own action); on an error nothing was written.
+    pub(crate) async fn request_status_in(
+        &self,
+        tx: &mut Tx,
+        reference: &Reference,
+        status: RequestStatus,
+        reason: Option<&str>,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<(), StatusChangeError> {
+        let reason = reason.map(redact::redacted);
         let Some(row) = tx.request_for_update(reference.as_str()).await? else {
-            tx.rollback().await?;
             return Err(StatusChangeError::NotFound);
         };
         let current = RequestStatus::parse(&row.status)
             .ok_or_else(|| StatusChangeError::Store(StoreError::Corrupt(row.status.clone())))?;
         if current == status {
-            tx.rollback().await?;
             return Err(StatusChangeError::Unchanged(current));
         }
         if !current.can_become(status) {
-            tx.rollback().await?;
             return Err(StatusChangeError::NotAllowed(current, status));
         }
         tx.lock_chat(row.chat_id).await?;
@@ -1055,7 +1063,7 @@ impl Engine {
         )
         .await?;
         if let Some(out) =
-            conversation::notification_for_status(&reference, status, reason.as_deref())
+            conversation::notification_for_status(reference, status, reason.as_deref())
         {
             let lang = tx.chat_lang(row.chat_id).await?;
             let rendered = self.texts.render_outgoing(lang, &out);
@@ -1065,8 +1073,22 @@ impl Engine {
             };
             tx.enqueue(row.chat_id, None, &payload, Priority::Bulk, now_ms)?;
         }
-        self.commit(tx).await?;
-        self.outbox_signal.notify_one();
+        let facts = self
+            .request_facts(
+                tx,
+                reference,
+                &row.merchant_id,
+                status,
+                reason,
+                row.created_at,
+                now_ms,
+            )
+            .await?;
+        self.post_request(tx, facts, true, now_ms).await?;
+        // The merchant's active ticket shows the new status on its card.
+        if let Some(view) = tx.open_ticket_of_chat(row.chat_id).await? {
+            self.ticket_changed(tx, view.id, now_ms).await?;
+        }
         Ok(())
     }
 
@@ -1170,15 +1192,6 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
         panic!("the operating system's random generator failed: {e}");
     }
     bytes
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod tx;
 
 pub use copy::CopyReport;
 pub use inbox::InboxRow;
-pub use outbox::{OutboxPayload, OutboxRow, Priority};
+pub use outbox::{OutboxPayload, OutboxRow, Priority, TopicOp};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
 pub use tx::{ClaimedChats, ConnKeeper, PendingCode, Tx};
 

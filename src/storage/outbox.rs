@@ -37,6 +37,104 @@ pub enum OutboxPayload {
         /// Source message.
         message_id: i32,
     },
+    /// A staff reply for the merchant: sent like `Text`, and the message
+    /// it became is remembered so that the agent's edit can follow.
+    Relay {
+        /// Telegram HTML.
+        html: String,
+        /// The agent's message in the staff group.
+        staff_message: i32,
+    },
+    /// The agent edited `staff_message`: its copy is edited in place
+    /// (nothing when it was never sent).
+    EditRelay {
+        /// Telegram HTML.
+        html: String,
+        /// The agent's message in the staff group.
+        staff_message: i32,
+    },
+    /// A text into a given topic of the staff group (one without a ticket,
+    /// e.g. the requests topic).
+    ToThread {
+        /// The forum topic.
+        thread: i64,
+        /// Telegram HTML.
+        html: String,
+    },
+    /// A request's post in the requests topic (`support.requests_topic`);
+    /// its message id is remembered for edits.
+    RequestPost {
+        /// The request.
+        reference: String,
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A new version of a request's post, edited in place.
+    EditRequestPost {
+        /// The request.
+        reference: String,
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A ticket's context card (the row's `ticket_id`): sent like `Text`
+    /// into its topic; its message id is remembered for edits, and it is
+    /// pinned.
+    Card {
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A new version of the ticket's card, edited in place (nothing when
+    /// the card was never sent).
+    EditCard {
+        /// Telegram HTML.
+        html: String,
+        /// Button rows.
+        #[serde(default)]
+        buttons: Vec<Vec<(String, String)>>,
+    },
+    /// A change to the ticket's forum topic.
+    Topic {
+        /// What.
+        op: TopicOp,
+    },
+}
+
+impl OutboxPayload {
+    /// Whether this changes something already there (an edit, a topic's
+    /// name or state) rather than posting a new message.
+    pub fn is_edit(&self) -> bool {
+        matches!(
+            self,
+            OutboxPayload::EditCard { .. }
+                | OutboxPayload::EditRelay { .. }
+                | OutboxPayload::EditRequestPost { .. }
+                | OutboxPayload::Topic { .. }
+        )
+    }
+}
+
+/// A change to a ticket's forum topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TopicOp {
+    /// A new name (the ticket's state is in it).
+    Rename {
+        /// The name, at most 128 characters.
+        name: String,
+    },
+    /// The ticket ended.
+    Close,
+    /// The ticket is active again.
+    Reopen,
 }
 
 /// A message due for sending.

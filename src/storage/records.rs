@@ -58,6 +58,8 @@ pub struct TicketRow {
     pub reason: String,
     /// `open`, `claimed`, `closed`, `withdrawn`.
     pub status: String,
+    /// Agent's Telegram user id.
+    pub assignee_id: Option<i64>,
     /// Agent's name.
     pub assignee_name: Option<String>,
     /// Forum topic in the staff chat.
@@ -90,7 +92,7 @@ pub struct AuditRow {
 }
 
 pub(super) const REQUEST_SELECT_BY_REF: &str = "SELECT reference, merchant_id, chat_id, status, reason, created_at, updated_at FROM unbind_requests WHERE reference = $1";
-pub(super) const TICKET_SELECT_BY_ID: &str = "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets WHERE id = $1";
+pub(super) const TICKET_SELECT_BY_ID: &str = "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets WHERE id = $1";
 
 pub(super) fn request_from_row<R: Row>(r: &R) -> Result<RequestRow, StoreError>
 where
@@ -127,6 +129,7 @@ where
         lang: r.try_get("lang")?,
         reason: r.try_get("reason")?,
         status: r.try_get("status")?,
+        assignee_id: r.try_get("assignee_id")?,
         assignee_name: r.try_get("assignee_name")?,
         thread_id: r.try_get("thread_id")?,
         opened_at: r.try_get("opened_at")?,
@@ -211,7 +214,7 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets {filter} ORDER BY id DESC LIMIT $1"
+            "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets {filter} ORDER BY id DESC LIMIT $1"
         );
         with_pool!(self, p => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(p).await?;
@@ -243,6 +246,93 @@ impl Store {
         })
     }
 
+    /// Tickets opened since `since` (Unix ms) as the statistics see them.
+    pub async fn ticket_stat_rows(
+        &self,
+        since: i64,
+    ) -> Result<Vec<crate::tickets::stats::StatRow>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT t.opened_at, t.closed_at, t.rating, t.assignee_name,
+                        (SELECT MIN(m.at) FROM ticket_messages m WHERE m.ticket_id = t.id AND m.direction = 'out') AS first_out
+                 FROM tickets t WHERE t.opened_at >= $1 ORDER BY t.id",
+            ).bind(since).fetch_all(p).await?;
+            rows.iter().map(|r| Ok(crate::tickets::stats::StatRow {
+                opened_at: r.try_get("opened_at")?,
+                first_response_at: r.try_get("first_out")?,
+                closed_at: r.try_get("closed_at")?,
+                rating: r.try_get("rating")?,
+                agent: r.try_get("assignee_name")?,
+            })).collect()
+        })
+    }
+
+    /// Remembers a request's post in the requests topic.
+    pub async fn set_request_post(
+        &self,
+        reference: &str,
+        message_id: i64,
+    ) -> Result<(), StoreError> {
+        with_pool_write!(self, p => sqlx::query("UPDATE unbind_requests SET post_message_id = $2 WHERE reference = $1")
+            .bind(reference).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The message id of a request's post, once sent.
+    pub async fn request_post(&self, reference: &str) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, p => {
+            let row = sqlx::query("SELECT post_message_id FROM unbind_requests WHERE reference = $1")
+                .bind(reference).fetch_optional(p).await?;
+            match row {
+                Some(r) => Ok(r.try_get::<Option<i64>, _>("post_message_id")?),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Remembers which merchant message a staff reply became.
+    pub async fn remember_relay(
+        &self,
+        staff_message: i64,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<(), StoreError> {
+        with_pool_write!(self, p => sqlx::query(
+            "INSERT INTO staff_relays (staff_message_id, chat_id, message_id) VALUES ($1, $2, $3)
+             ON CONFLICT (staff_message_id) DO UPDATE SET chat_id = excluded.chat_id, message_id = excluded.message_id",
+        ).bind(staff_message).bind(chat_id).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The merchant message a staff reply became: (chat, message id).
+    pub async fn relay_of(&self, staff_message: i64) -> Result<Option<(i64, i64)>, StoreError> {
+        with_pool!(self, p => {
+            let row = sqlx::query("SELECT chat_id, message_id FROM staff_relays WHERE staff_message_id = $1")
+                .bind(staff_message).fetch_optional(p).await?;
+            match row {
+                Some(r) => Ok(Some((r.try_get("chat_id")?, r.try_get("message_id")?))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Remembers the message id of a ticket's context card.
+    pub async fn set_ticket_card(&self, id: i64, message_id: i64) -> Result<(), StoreError> {
+        with_pool_write!(self, p => sqlx::query("UPDATE tickets SET card_message_id = $2 WHERE id = $1").bind(id).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The message id of a ticket's context card, once sent.
+    pub async fn ticket_card(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, p => {
+            let row = sqlx::query("SELECT card_message_id FROM tickets WHERE id = $1").bind(id).fetch_optional(p).await?;
+            match row {
+                Some(r) => Ok(r.try_get::<Option<i64>, _>("card_message_id")?),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// Remembers the forum topic of a ticket.
     pub async fn set_ticket_thread(
         &self,
@@ -259,7 +349,7 @@ impl Store {
         with_pool_write!(self, p => {
             let rows = sqlx::query(
                 "UPDATE tickets SET reminded = 1 WHERE status = 'open' AND reminded = 0 AND opened_at < $1
-                 RETURNING id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded",
+                 RETURNING id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded",
             ).bind(before).fetch_all(p).await?;
             rows.iter().map(ticket_from_row).collect()
         })

@@ -1521,6 +1521,142 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// The newest ticket of a staff forum topic.
+    pub async fn ticket_by_thread(
+        &mut self,
+        thread_id: i64,
+    ) -> Result<Option<super::TicketRow>, StoreError> {
+        let id: Option<i64> = with_tx!(self, c => match sqlx::query(
+            "SELECT id FROM tickets WHERE thread_id = $1 ORDER BY id DESC LIMIT 1",
+        ).bind(thread_id).fetch_optional(c).await? {
+            Some(row) => Some(row.try_get("id")?),
+            None => None,
+        });
+        match id {
+            Some(id) => self.ticket(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Saves what a staff action changed of a ticket: status, owner, and
+    /// the times of the claim and the close.
+    pub async fn save_ticket(
+        &mut self,
+        ticket: &crate::tickets::Ticket,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (agent_id, agent_name) = match &ticket.assignee {
+            Some(agent) => (Some(agent.id), Some(agent.name.as_str())),
+            None => (None, None),
+        };
+        let claimed = ticket.assignee.is_some();
+        with_tx!(self, c => sqlx::query(
+            "UPDATE tickets SET status = $2, assignee_id = $3, assignee_name = $4,
+             claimed_at = CASE WHEN $5 THEN COALESCE(claimed_at, $6) ELSE claimed_at END,
+             closed_at = $7 WHERE id = $1",
+        ).bind(ticket.id).bind(ticket.status.as_str()).bind(agent_id).bind(agent_name)
+        .bind(claimed).bind(now).bind(ticket.closed_at)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The newest ticket of a chat, whatever its status.
+    pub async fn last_ticket_of_chat(
+        &mut self,
+        chat_id: i64,
+    ) -> Result<Option<super::TicketRow>, StoreError> {
+        let id: Option<i64> = with_tx!(self, c => match sqlx::query(
+            "SELECT id FROM tickets WHERE chat_id = $1 ORDER BY id DESC LIMIT 1",
+        ).bind(chat_id).fetch_optional(c).await? {
+            Some(row) => Some(row.try_get("id")?),
+            None => None,
+        });
+        match id {
+            Some(id) => self.ticket(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Links a new ticket to the chat's previous one.
+    pub async fn link_previous_ticket(&mut self, id: i64) -> Result<(), StoreError> {
+        with_tx!(self, c => sqlx::query(
+            "UPDATE tickets SET previous_ticket_id =
+               (SELECT MAX(p.id) FROM tickets p WHERE p.chat_id = tickets.chat_id AND p.id < tickets.id)
+             WHERE id = $1",
+        ).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Whether a chat has an active ticket other than `except`.
+    pub async fn other_active_ticket(
+        &mut self,
+        chat_id: i64,
+        except: i64,
+    ) -> Result<bool, StoreError> {
+        with_tx!(self, c => Ok(sqlx::query(
+            "SELECT 1 AS x FROM tickets WHERE chat_id = $1 AND id <> $2 AND status IN ('open', 'claimed') LIMIT 1",
+        ).bind(chat_id).bind(except).fetch_optional(c).await?.is_some()))
+    }
+
+    /// Earlier tickets of a chat (before `before`), newest first: id, status, topic.
+    pub async fn earlier_tickets(
+        &mut self,
+        chat_id: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, Option<i64>)>, StoreError> {
+        with_tx!(self, c => {
+            let rows = sqlx::query(
+                "SELECT id, status, thread_id FROM tickets WHERE chat_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            ).bind(chat_id).bind(before).bind(limit).fetch_all(c).await?;
+            rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("status")?, r.try_get("thread_id")?))).collect()
+        })
+    }
+
+    /// Lifts a merchant's code-entry lock and forgets the wrong entries.
+    pub async fn unlock_codes(&mut self, merchant: &str) -> Result<(), StoreError> {
+        self.facts.retain(|(m, _), _| m != merchant);
+        with_tx!(self, c => sqlx::query(
+            "UPDATE otp_state SET failures = 0, locked_until = NULL WHERE merchant_id = $1",
+        ).bind(merchant).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Remembers that an agent's next reply is the reason for rejecting a request.
+    pub async fn await_reason(
+        &mut self,
+        agent_id: i64,
+        reference: &str,
+        ticket: Option<i64>,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, c => sqlx::query(
+            "INSERT INTO staff_prompts (agent_id, reference, ticket_id, until) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (agent_id) DO UPDATE SET reference = excluded.reference, ticket_id = excluded.ticket_id, until = excluded.until",
+        ).bind(agent_id).bind(reference).bind(ticket).bind(until).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Takes an agent's pending rejection (if not expired): reference and ticket.
+    pub async fn take_reason(
+        &mut self,
+        agent_id: i64,
+        now: i64,
+    ) -> Result<Option<(String, Option<i64>)>, StoreError> {
+        let found: Option<(String, Option<i64>, i64)> = with_tx!(self, c => match sqlx::query(
+            "SELECT reference, ticket_id, until FROM staff_prompts WHERE agent_id = $1",
+        ).bind(agent_id).fetch_optional(c).await? {
+            Some(r) => Some((r.try_get("reference")?, r.try_get("ticket_id")?, r.try_get("until")?)),
+            None => None,
+        });
+        let Some((reference, ticket, until)) = found else {
+            return Ok(None);
+        };
+        with_tx!(self, c => sqlx::query("DELETE FROM staff_prompts WHERE agent_id = $1")
+            .bind(agent_id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok((until > now).then_some((reference, ticket)))
+    }
+
     /// Loads a request for a status change, with its chat.
     pub async fn request_for_update(
         &mut self,

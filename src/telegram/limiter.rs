@@ -72,6 +72,21 @@ impl RateLimiter {
         }
     }
 
+    /// How long to wait before an edit (a message text, a topic's name or
+    /// state): only the overall rate applies, since Telegram's 20 a minute
+    /// per group counts new messages. Takes a token when zero.
+    pub fn acquire_edit(&mut self, now: Instant) -> Duration {
+        if !self.enabled {
+            return Duration::ZERO;
+        }
+        self.global.refill(now);
+        let wait = self.global.wait();
+        if wait.is_zero() {
+            self.global.tokens -= 1.0;
+        }
+        wait
+    }
+
     /// How long to wait before sending to `chat_id`; takes a token when zero.
     pub fn acquire(&mut self, chat_id: i64, now: Instant) -> Duration {
         if !self.enabled {
@@ -133,6 +148,117 @@ mod tests {
                 .filter(|chat| half.acquire(*chat, now).is_zero())
                 .count(),
             15
+        );
+    }
+
+    /// The staff group under 10 active tickets (BENCHMARKS.md, "Staff group
+    /// under load"): messages arrive at `arrivals` (seconds, per ticket) and
+    /// go out one at a time through the group's bucket, oldest first; with
+    /// `merge`, everything a ticket has queued goes out as one message.
+    /// Returns the largest lag (seconds) and the messages sent.
+    fn staff_group_lag(arrivals: &[(usize, f64)], merge: bool) -> (f64, usize) {
+        let mut limiter = RateLimiter::new(true, 1);
+        let start = Instant::now();
+        let mut queue: Vec<(usize, f64)> = arrivals.to_vec();
+        queue.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut t = 0.0f64;
+        let mut worst = 0.0f64;
+        let mut sent = 0;
+        let mut next = 0;
+        let mut pending: Vec<(usize, f64)> = Vec::new();
+        while next < queue.len() || !pending.is_empty() {
+            if pending.is_empty() {
+                t = t.max(queue[next].1);
+            }
+            while next < queue.len() && queue[next].1 <= t {
+                pending.push(queue[next]);
+                next += 1;
+            }
+            loop {
+                let wait = limiter.acquire(-100, start + Duration::from_secs_f64(t));
+                if wait.is_zero() {
+                    break;
+                }
+                t += wait.as_secs_f64();
+            }
+            while next < queue.len() && queue[next].1 <= t {
+                pending.push(queue[next]);
+                next += 1;
+            }
+            let (ticket, _) = pending[0];
+            let taken: Vec<(usize, f64)> = match merge {
+                true => pending
+                    .iter()
+                    .copied()
+                    .filter(|(k, _)| *k == ticket)
+                    .collect(),
+                false => vec![pending[0]],
+            };
+            for (_, at) in &taken {
+                worst = worst.max(t - at);
+            }
+            let first = taken.len();
+            match merge {
+                true => pending.retain(|(k, _)| *k != ticket),
+                false => {
+                    pending.drain(..first);
+                }
+            }
+            sent += 1;
+        }
+        (worst, sent)
+    }
+
+    /// 10 tickets for 10 minutes, each merchant writing every `every`
+    /// seconds (staggered), plus each ticket's card and two state changes
+    /// (claim, close) costing `state_cost` group messages each.
+    fn ten_tickets(every: f64, state_cost: usize) -> Vec<(usize, f64)> {
+        let mut arrivals = Vec::new();
+        for ticket in 0..10 {
+            let offset = ticket as f64 * every / 10.0;
+            arrivals.push((ticket, offset));
+            let mut at = offset;
+            while at < 600.0 {
+                arrivals.push((ticket, at));
+                at += every;
+            }
+            for change in [60.0 + offset, 540.0 + offset] {
+                for _ in 0..state_cost {
+                    arrivals.push((100 + ticket, change));
+                }
+            }
+        }
+        arrivals
+    }
+
+    #[test]
+    fn staff_group_lag_with_ten_active_tickets() {
+        // One message a minute each (10/min): within 20/min, no lag to speak of.
+        let (lag, _) = staff_group_lag(&ten_tickets(60.0, 0), false);
+        assert!(lag < 30.0, "{lag}");
+        // One every 20 s each (30/min): the group falls behind by 10
+        // messages a minute, about 5 minutes after 10 minutes.
+        let (lag, sent) = staff_group_lag(&ten_tickets(20.0, 0), false);
+        assert!((200.0..450.0).contains(&lag), "{lag}");
+        assert!(sent > 300, "{sent}");
+        // The same traffic with a ticket's queued messages merged into one.
+        let (merged, sent) = staff_group_lag(&ten_tickets(20.0, 0), true);
+        assert!(merged < 120.0, "{merged}");
+        assert!(sent < 300, "{sent}");
+        // State changes as new messages (a note each) vs as edits of the
+        // card and the topic's name (no group message).
+        let (as_notes, _) = staff_group_lag(&ten_tickets(30.0, 1), false);
+        let (as_edits, _) = staff_group_lag(&ten_tickets(30.0, 0), false);
+        assert!(as_edits < as_notes, "{as_edits} {as_notes}");
+        let (edits_if_counted, _) = staff_group_lag(&ten_tickets(30.0, 2), false);
+        println!(
+            "every 60 s: {:.0} s; every 20 s: {:.0} s unmerged, {:.0} s merged; every 30 s: {:.0} s notes, {:.0} s edits, {:.0} s if edits counted",
+            staff_group_lag(&ten_tickets(60.0, 0), false).0,
+            lag,
+            merged,
+            as_notes,
+            as_edits,
+            edits_if_counted
         );
     }
 }

@@ -78,6 +78,31 @@ pub async fn register_commands(bot: &Bot, engine: &Engine) {
     }
 }
 
+/// Registers the staff group's own command menu (in the staff language),
+/// shown only in that chat.
+pub async fn register_staff_commands(bot: &Bot, engine: &Engine) {
+    let staff_chat = engine.settings.support.staff_chat_id;
+    if staff_chat == 0 {
+        return;
+    }
+    let lang = engine.staff_lang();
+    let commands: Vec<BotCommand> = crate::tickets::StaffCommand::MENU
+        .iter()
+        .map(|(name, msg)| {
+            BotCommand::new(
+                *name,
+                strip_html(&engine.texts.render(lang, &Msg::new(msg))),
+            )
+        })
+        .collect();
+    let scope = teloxide::types::BotCommandScope::Chat {
+        chat_id: teloxide::types::Recipient::Id(ChatId(staff_chat)),
+    };
+    if let Err(e) = bot.set_my_commands(commands).scope(scope).await {
+        tracing::warn!(error = %e, "setMyCommands for the staff group failed");
+    }
+}
+
 /// The command menu: name and the message describing it.
 pub const COMMANDS: [(&str, &str); 8] = [
     ("start", "cmd-start"),
@@ -109,6 +134,7 @@ pub async fn run_polling(engine: Arc<Engine>) -> Result<(), crate::Error> {
 /// updates, finishes the turns in hand, flushes the outbox, returns.
 pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool>) {
     register_commands(&bot, &engine).await;
+    register_staff_commands(&bot, &engine).await;
     // Codes whose delivery died with an earlier process: with one process,
     // every one left is such a code; with several, only overdue ones.
     let sweep = match inbox::several_replicas(&engine) {

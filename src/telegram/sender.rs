@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::engine::{Engine, random_bytes};
-use crate::storage::{OutboxPayload, OutboxRow, StoreError};
+use crate::storage::{OutboxPayload, OutboxRow, StoreError, TopicOp};
 
 use super::limiter::RateLimiter;
 use super::send_queue::{Ended, Next, SendQueue};
@@ -273,8 +273,13 @@ impl Sender {
             return true;
         }
         let yields = || row.priority > 0 && self.urgent.load(std::sync::atomic::Ordering::Acquire);
-        // The chat's own limit first, without holding up other chats.
+        let edit = row.payload.is_edit();
+        // The chat's own limit first, without holding up other chats
+        // (an edit has none).
         loop {
+            if edit {
+                break;
+            }
             let wait = self
                 .limiter
                 .lock()
@@ -293,7 +298,10 @@ impl Sender {
             let wait = self
                 .limiter
                 .lock()
-                .map(|mut l| l.acquire(row.chat_id, Instant::now()))
+                .map(|mut l| match edit {
+                    true => l.acquire_edit(Instant::now()),
+                    false => l.acquire(row.chat_id, Instant::now()),
+                })
                 .unwrap_or(Duration::ZERO);
             if wait.is_zero() {
                 return true;
@@ -476,25 +484,179 @@ impl Sender {
         let chat = ChatId(row.chat_id);
         let thread = thread.map(|t| ThreadId(MessageId(t)));
         match &row.payload {
-            OutboxPayload::Text { html, buttons } => {
-                let mut request = self
+            OutboxPayload::Text { html, buttons } => self
+                .send_text(chat, thread, html, buttons)
+                .await
+                .map(|_| ()),
+            OutboxPayload::ToThread { thread, html } => {
+                let thread = i32::try_from(*thread).ok().map(|t| ThreadId(MessageId(t)));
+                self.send_text(chat, thread, html, &[]).await.map(|_| ())
+            }
+            OutboxPayload::RequestPost {
+                reference,
+                html,
+                buttons,
+            } => {
+                let topic = i32::try_from(self.engine.settings.support.requests_topic)
+                    .ok()
+                    .filter(|t| *t != 0)
+                    .map(|t| ThreadId(MessageId(t)));
+                let sent = self.send_text(chat, topic, html, buttons).await?;
+                if let Err(e) = self
+                    .engine
+                    .store
+                    .set_request_post(reference, i64::from(sent.0))
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not remember a request's post (its edits will not follow)");
+                }
+                Ok(())
+            }
+            OutboxPayload::EditRequestPost {
+                reference,
+                html,
+                buttons,
+            } => {
+                let post = self
+                    .engine
+                    .store
+                    .request_post(reference)
+                    .await
+                    .ok()
+                    .flatten();
+                let Some(post) = post.and_then(|id| i32::try_from(id).ok()) else {
+                    return Ok(());
+                };
+                let request = self
                     .bot
-                    .send_message(chat, html.clone())
+                    .edit_message_text(chat, MessageId(post), html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard(buttons));
+                match request.await {
+                    Ok(_) => Ok(()),
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            OutboxPayload::Relay {
+                html,
+                staff_message,
+            } => {
+                let sent = self.send_text(chat, thread, html, &[]).await?;
+                if let Err(e) = self
+                    .engine
+                    .store
+                    .remember_relay(i64::from(*staff_message), row.chat_id, i64::from(sent.0))
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not remember a relayed reply (its edits will not follow)");
+                }
+                Ok(())
+            }
+            OutboxPayload::EditRelay {
+                html,
+                staff_message,
+            } => {
+                let copy = self
+                    .engine
+                    .store
+                    .relay_of(i64::from(*staff_message))
+                    .await
+                    .ok()
+                    .flatten();
+                let Some(copy) = copy.and_then(|(_, id)| i32::try_from(id).ok()) else {
+                    return Ok(());
+                };
+                let request = self
+                    .bot
+                    .edit_message_text(chat, MessageId(copy), html.clone())
                     .parse_mode(ParseMode::Html);
-                if !buttons.is_empty() {
-                    let rows = buttons.iter().map(|r| {
-                        r.iter()
-                            .map(|(label, data)| {
-                                InlineKeyboardButton::callback(label.clone(), data.clone())
-                            })
-                            .collect::<Vec<_>>()
-                    });
-                    request = request.reply_markup(InlineKeyboardMarkup::new(rows));
+                match request.await {
+                    Ok(_) => Ok(()),
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
                 }
-                if let Some(thread) = thread {
-                    request = request.message_thread_id(thread);
+            }
+            OutboxPayload::Card { html, buttons } => {
+                let sent = self.send_text(chat, thread, html, buttons).await?;
+                if let Some(ticket) = row.ticket_id {
+                    if let Err(e) = self
+                        .engine
+                        .store
+                        .set_ticket_card(ticket, i64::from(sent.0))
+                        .await
+                    {
+                        tracing::error!(error = %e, ticket, "could not remember a ticket's card");
+                    }
+                    // Pinned so it stays in reach; a group without the
+                    // right to pin still gets the card.
+                    if let Err(e) = self
+                        .bot
+                        .pin_chat_message(chat, sent)
+                        .disable_notification(true)
+                        .await
+                    {
+                        tracing::debug!(error = %e, ticket, "could not pin a ticket's card");
+                    }
                 }
-                request.await.map(|_| ())
+                Ok(())
+            }
+            OutboxPayload::EditCard { html, buttons } => {
+                let card = match row.ticket_id {
+                    Some(ticket) => self.engine.store.ticket_card(ticket).await.ok().flatten(),
+                    None => None,
+                };
+                let Some(card) = card.and_then(|id| i32::try_from(id).ok()) else {
+                    return Ok(());
+                };
+                let request = self
+                    .bot
+                    .edit_message_text(chat, MessageId(card), html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard(buttons));
+                match request.await {
+                    Ok(_) => Ok(()),
+                    // The same card again (two changes that look alike).
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            OutboxPayload::Topic { op } => {
+                let Some(thread) = thread else {
+                    return Ok(());
+                };
+                let result = match op {
+                    TopicOp::Rename { name } => self
+                        .bot
+                        .edit_forum_topic(chat, thread)
+                        .name(name.clone())
+                        .await
+                        .map(|_| ()),
+                    TopicOp::Close => self.bot.close_forum_topic(chat, thread).await.map(|_| ()),
+                    TopicOp::Reopen => self.bot.reopen_forum_topic(chat, thread).await.map(|_| ()),
+                };
+                match result {
+                    // Already so (a repeated close, an unchanged name).
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not_modified")
+                            || e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    other => other,
+                }
             }
             OutboxPayload::Copy {
                 from_chat,
@@ -510,6 +672,34 @@ impl Sender {
             }
         }
     }
+
+    async fn send_text(
+        &self,
+        chat: ChatId,
+        thread: Option<ThreadId>,
+        html: &str,
+        buttons: &[Vec<(String, String)>],
+    ) -> Result<MessageId, RequestError> {
+        let mut request = self
+            .bot
+            .send_message(chat, html.to_string())
+            .parse_mode(ParseMode::Html);
+        if !buttons.is_empty() {
+            request = request.reply_markup(keyboard(buttons));
+        }
+        if let Some(thread) = thread {
+            request = request.message_thread_id(thread);
+        }
+        request.await.map(|m| m.id)
+    }
+}
+
+fn keyboard(buttons: &[Vec<(String, String)>]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(buttons.iter().map(|r| {
+        r.iter()
+            .map(|(label, data)| InlineKeyboardButton::callback(label.clone(), data.clone()))
+            .collect::<Vec<_>>()
+    }))
 }
 
 /// Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s, ±25 %.

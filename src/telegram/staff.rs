@@ -1,11 +1,11 @@
-//! Staff-group updates: buttons, `/claim`, `/close`, `/tickets`, and replies
-//! in ticket topics.
+//! Staff-group updates to the engine's staff input: buttons, commands and
+//! messages in ticket topics. The ticket core decides; this only routes
+//! and answers the button press.
 
 use teloxide::prelude::*;
 
-use crate::conversation::{CallbackData, Command};
-use crate::engine::Engine;
-use crate::staffdesk::StaffMessage;
+use crate::engine::{Engine, StaffInput as Input, StaffRequest};
+use crate::tickets::{StaffCallback, StaffCommand};
 
 use super::update::StaffInput;
 
@@ -13,22 +13,22 @@ use super::update::StaffInput;
 /// database failed: the update is kept and tried again (after the chat's
 /// earlier updates, before its later ones), and staff see no toast yet.
 pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) -> bool {
-    let update = Some(input.update_id);
-    if let Some((id, data)) = input.callback {
-        let reply = match data {
-            CallbackData::TicketClaim(ticket) => {
-                engine.staff_claim(ticket, &input.user, update).await
-            }
-            CallbackData::TicketClose(ticket) => {
-                engine.staff_close(ticket, &input.user, update).await
-            }
-            _ => Ok(Default::default()),
-        };
+    let request = |what: Input| StaffRequest {
+        update: Some(input.update_id),
+        actor: input.user.clone(),
+        thread: input.thread_id,
+        reply_to: input.reply_to.clone(),
+        input: what,
+    };
+    if let Some((id, data)) = &input.callback {
+        let reply = engine
+            .staff(request(Input::Button(StaffCallback::parse(data))))
+            .await;
         let applied = reply.is_ok();
-        let mut answer = bot.answer_callback_query(id);
+        let mut answer = bot.answer_callback_query(id.clone());
         match reply {
             Ok(reply) => {
-                if let Some(text) = reply.toast {
+                if let Some(text) = reply.toast.filter(|t| !t.is_empty()) {
                     answer = answer.text(text);
                 }
             }
@@ -43,54 +43,24 @@ pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) -> bool {
         return true;
     }
     let text = input.text.clone().unwrap_or_default();
-    let result = match (text.trim_start().starts_with('/'), input.thread_id) {
-        (true, thread) => {
-            let name = text.split_whitespace().next().unwrap_or("");
-            let name = name
-                .trim_start_matches('/')
-                .split('@')
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let ticket = match thread {
-                Some(t) => engine
-                    .store
-                    .ticket_by_thread(i64::from(t))
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|t| t.id),
-                None => None,
-            };
-            match (name.as_str(), ticket) {
-                ("claim", Some(ticket)) => engine
-                    .staff_claim(ticket, &input.user, update)
-                    .await
-                    .map(|_| ()),
-                ("close", Some(ticket)) => engine
-                    .staff_close(ticket, &input.user, update)
-                    .await
-                    .map(|_| ()),
-                ("tickets", _) => engine.staff_list(&input.user, thread, update).await,
-                _ => {
-                    let _ = Command::parse(&text);
-                    Ok(())
-                }
-            }
-        }
-        (false, Some(_)) => {
-            let message = StaffMessage {
-                thread_id: input.thread_id,
-                message_id: input.message_id.unwrap_or_default(),
-                text: input.text.clone(),
-                has_media: input.has_media,
-            };
-            engine.staff_message(&input.user, &message, update).await
-        }
-        (false, None) => Ok(()),
+    let message_id = input.message_id.unwrap_or_default();
+    let what = match StaffCommand::parse(&text) {
+        _ if input.edited && input.has_media => return true,
+        _ if input.edited => Input::Edited {
+            message_id,
+            text,
+            html: input.html.clone(),
+        },
+        Some(command) if !input.has_media => Input::Command(command),
+        _ => Input::Message {
+            message_id,
+            text,
+            html: input.html.clone(),
+            media: input.has_media,
+        },
     };
-    match result {
-        Ok(()) => true,
+    match engine.staff(request(what)).await {
+        Ok(_) => true,
         Err(e) => {
             tracing::error!(error = %e, "staff message failed; kept and tried again");
             false

@@ -2,6 +2,7 @@
 //! understand becomes an `Unsupported`-style input or is ignored, never an error.
 
 use teloxide::types::{CallbackQueryId, Message, MessageKind, Update, UpdateKind, User};
+use teloxide::utils::render::RenderMessageTextHelper;
 
 use crate::conversation::{CallbackData, Event, MediaKind};
 use crate::engine::{Inbound, UserInfo};
@@ -33,8 +34,15 @@ pub struct StaffInput {
     pub message_id: Option<i32>,
     /// Text or caption.
     pub text: Option<String>,
-    /// A button press.
-    pub callback: Option<(CallbackQueryId, CallbackData)>,
+    /// The text with its formatting as Telegram HTML (bold, links, code…).
+    pub html: Option<String>,
+    /// Whether this is an edit of an earlier message.
+    pub edited: bool,
+    /// A button press (its raw data; staff buttons are parsed by the ticket core).
+    pub callback: Option<(CallbackQueryId, String)>,
+    /// The author of the message this one replies to (a real reply, not
+    /// the topic's first message), and whether that author is a bot.
+    pub reply_to: Option<(UserInfo, bool)>,
     /// Whether the message is a service message (topic created, member joined…).
     pub service: bool,
     /// Whether the message carries media.
@@ -74,19 +82,27 @@ pub fn route(update: &Update, staff_chat: i64) -> Routed {
                 return Routed::Ignore;
             };
             let chat = message.chat();
-            let data = CallbackData::parse(query.data.as_deref().unwrap_or(""));
+            let raw = query.data.as_deref().unwrap_or("");
             if staff_chat != 0 && chat.id.0 == staff_chat {
+                let thread_id = match message.regular_message() {
+                    Some(m) if m.is_topic_message => m.thread_id.map(|t| t.0.0),
+                    _ => None,
+                };
                 return Routed::Staff(StaffInput {
                     update_id: i64::from(update.id.0),
                     user: user_info(&query.from),
-                    thread_id: None,
+                    thread_id,
                     message_id: None,
                     text: None,
-                    callback: Some((query.id.clone(), data)),
+                    html: None,
+                    edited: false,
+                    callback: Some((query.id.clone(), raw.to_string())),
+                    reply_to: None,
                     service: false,
                     has_media: false,
                 });
             }
+            let data = CallbackData::parse(raw);
             if !chat.is_private() {
                 return Routed::Ignore;
             }
@@ -124,14 +140,22 @@ fn route_message(
             .then_some(message.thread_id)
             .flatten()
             .map(|t| t.0.0);
+        let reply_to = message
+            .reply_to_message()
+            .filter(|r| Some(r.id.0) != thread_id)
+            .and_then(|r| r.from.as_ref())
+            .map(|u| (user_info(u), u.is_bot));
         return Routed::Staff(StaffInput {
             update_id: update_id.unwrap_or_default(),
             user: user_info(from),
             thread_id,
             message_id: Some(message.id.0),
+            html: message.html_text().map(|h| clean_text(&h)),
             text,
+            edited,
             callback: None,
-            service: !matches!(message.kind, MessageKind::Common(_)) || edited,
+            reply_to,
+            service: !matches!(message.kind, MessageKind::Common(_)),
             has_media: message.text().is_none(),
         });
     }

@@ -285,6 +285,29 @@ fn respond(inner: &mut Inner, method: &str, body: Value) -> axum::response::Resp
             });
             ok(json!({ "message_thread_id": thread, "name": name, "icon_color": 7_322_096 }))
         }
+        "editmessagetext" => {
+            let id = body.get("message_id").and_then(Value::as_i64).unwrap_or(0);
+            let mut message = inner
+                .messages
+                .get(&(chat_id, id))
+                .cloned()
+                .unwrap_or_else(|| {
+                    json!({
+                        "message_id": id, "date": 1_700_000_000, "chat": chat_for(chat_id),
+                        "from": { "id": BOT_ID, "is_bot": true, "first_name": "posdesk" },
+                    })
+                });
+            if let Some(text) = body.get("text") {
+                message["text"] = text.clone();
+            }
+            inner.messages.insert((chat_id, id), message.clone());
+            inner.calls.push(Call {
+                method: method.to_string(),
+                body,
+                message_id: Some(id),
+            });
+            ok(message)
+        }
         "getwebhookinfo" => {
             ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 }))
         }
@@ -449,6 +472,97 @@ impl FakeBotApi {
         id
     }
 
+    /// A staff member writes formatted text in a topic (`entities` as Telegram sends them).
+    pub fn staff_formatted(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: i64,
+        text: &str,
+        entities: Value,
+    ) -> i64 {
+        let id = self.next_incoming_id();
+        self.push_update(json!({ "message": {
+            "message_id": id, "date": 1_700_000_000, "chat": staff_chat_json(staff_chat),
+            "from": user(user_id, "zh-hans"), "text": text, "entities": entities,
+            "message_thread_id": thread, "is_topic_message": true,
+        }}));
+        id
+    }
+
+    /// A staff member edits their message `message_id` in a topic.
+    pub fn staff_edit(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: i64,
+        message_id: i64,
+        text: &str,
+    ) {
+        self.push_update(json!({ "edited_message": {
+            "message_id": message_id, "date": 1_700_000_000, "edit_date": 1_700_000_100,
+            "chat": staff_chat_json(staff_chat), "from": user(user_id, "zh-hans"), "text": text,
+            "message_thread_id": thread, "is_topic_message": true,
+        }}));
+    }
+
+    /// A staff member replies to a message in a ticket's topic, written by
+    /// `to_user` (`None`: by the bot).
+    pub fn staff_reply(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: i64,
+        to: (i64, Option<i64>),
+        text: &str,
+    ) -> i64 {
+        let id = self.next_incoming_id();
+        let (to_message, to_user) = to;
+        let author = match to_user {
+            Some(u) => user(u, "zh-hans"),
+            None => json!({ "id": BOT_ID, "is_bot": true, "first_name": "posdesk" }),
+        };
+        let message = json!({
+            "message_id": id, "date": 1_700_000_000, "chat": staff_chat_json(staff_chat),
+            "from": user(user_id, "zh-hans"), "text": text,
+            "message_thread_id": thread, "is_topic_message": true,
+            "reply_to_message": {
+                "message_id": to_message, "date": 1_700_000_000, "chat": staff_chat_json(staff_chat),
+                "from": author, "text": "…",
+                "message_thread_id": thread, "is_topic_message": true,
+            },
+        });
+        self.push_update(json!({ "message": message }));
+        id
+    }
+
+    /// A staff member presses a button on a message in a ticket's topic.
+    pub fn staff_press_in(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: i64,
+        message_id: i64,
+        data: &str,
+    ) -> String {
+        let id = format!("cb{}", self.next_incoming_id());
+        self.push_update(json!({ "callback_query": {
+            "id": id, "from": user(user_id, "zh-hans"), "chat_instance": "ci", "data": data,
+            "message": { "message_id": message_id, "date": 1_700_000_000, "chat": staff_chat_json(staff_chat),
+                         "from": { "id": BOT_ID, "is_bot": true, "first_name": "posdesk" }, "text": "…",
+                         "message_thread_id": thread, "is_topic_message": true },
+        }}));
+        id
+    }
+
+    /// Calls of one method, in order.
+    pub fn calls_of(&self, method: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
+    }
+
     /// A staff member presses a button in the staff group.
     pub fn staff_press(&self, staff_chat: i64, user_id: i64, message_id: i64, data: &str) {
         let id = format!("cb{}", self.next_incoming_id());
@@ -462,6 +576,11 @@ impl FakeBotApi {
     /// Sets the fault plan.
     pub fn set_faults(&self, faults: Faults) {
         self.inner.lock().expect("lock").faults = faults;
+    }
+
+    /// A forum topic made by hand (e.g. the requests topic).
+    pub fn add_topic(&self, thread: i64) {
+        self.inner.lock().expect("lock").live_threads.insert(thread);
     }
 
     /// Deletes a forum topic (sends to it now fail with "thread not found").

@@ -16,5 +16,6 @@ mod order;
 mod properties;
 mod reliability;
 mod scale;
+mod staff_desk;
 mod storage;
 mod unbind;
