@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use posdesk::config::Settings;
+use posdesk::config::{Loaded, Settings, redact_url};
 use posdesk::conversation::Msg;
 use posdesk::delivery::ChannelDelivery;
 use posdesk::domain::{Lang, RequestStatus};
@@ -65,8 +65,18 @@ enum Commands {
         #[command(subcommand)]
         command: TicketCommands,
     },
-    /// Check config, database, Bot API (getMe) and the staff chat.
-    Check,
+    /// Check config, database, Bot API (getMe) and the staff chat (never
+    /// migrates).
+    Check {
+        /// Only load and check the configuration (same as `config check`).
+        #[arg(long)]
+        config_only: bool,
+    },
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommands,
+    },
     /// Copy every table of the configured database into another one (e.g.
     /// SQLite to PostgreSQL); the target is migrated first and must be empty.
     CopyDb {
@@ -79,6 +89,13 @@ enum Commands {
         #[command(subcommand)]
         command: WebhookCommands,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommands {
+    /// Print the effective configuration (secrets redacted) and where each
+    /// value came from (file, env, default); exit 2 on any problem.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,12 +183,27 @@ fn usage(message: impl Into<String>) -> Error {
 /// Runs one command.
 pub async fn run(args: Args) -> Result<(), Error> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let mut settings = Settings::load(args.config.as_deref(), &env)?;
+    let loaded = Settings::load_with_sources(args.config.as_deref(), &env)?;
+    if let Commands::Config {
+        command: ConfigCommands::Check,
+    }
+    | Commands::Check { config_only: true } = args.command
+    {
+        return config_check(&loaded);
+    }
+    let config_file = loaded.file.clone();
+    let mut settings = loaded.settings;
     let quiet = matches!(
         args.command,
         Commands::Chat { .. } | Commands::Classify { .. }
     );
     init_logging(&settings, quiet);
+    if config_file.is_none() && matches!(args.command, Commands::Run) {
+        tracing::warn!(
+            database = %redact_url(&settings.database.url),
+            "no config file (--config, POSDESK_CONFIG or ./posdesk.toml): running on defaults and the environment"
+        );
+    }
     match args.command {
         Commands::Run => run_bot(settings).await,
         Commands::Chat { demo, lang, user } => {
@@ -231,7 +263,8 @@ pub async fn run(args: Args) -> Result<(), Error> {
             }
             Ok(())
         }
-        Commands::Check => check(settings).await,
+        Commands::Check { .. } => check(settings).await,
+        Commands::Config { .. } => Ok(()),
         Commands::Webhook { command } => webhook(settings, command).await,
         Commands::CopyDb { to } => {
             let source = app::open_store(&settings).await?;
@@ -251,16 +284,6 @@ pub async fn run(args: Args) -> Result<(), Error> {
             target.close().await;
             Ok(())
         }
-    }
-}
-
-fn redact_url(url: &str) -> String {
-    match url.split_once('@') {
-        Some((head, tail)) => match head.split_once("://") {
-            Some((scheme, _)) => format!("{scheme}://***@{tail}"),
-            None => format!("***@{tail}"),
-        },
-        None => url.to_string(),
     }
 }
 
@@ -471,6 +494,20 @@ async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(
     }
 }
 
+fn config_check(loaded: &Loaded) -> Result<(), Error> {
+    let file = match &loaded.file {
+        Some(file) => format!("# config file: {}\n", file.display()),
+        None => "# no config file (defaults and environment only)\n".to_string(),
+    };
+    // A closed pipe (`| head`) is not an error of the configuration.
+    let _ = write!(
+        std::io::stdout().lock(),
+        "{file}{}# config: ok\n",
+        loaded.render()
+    );
+    Ok(())
+}
+
 async fn check(settings: Settings) -> Result<(), Error> {
     let mut problems = Vec::new();
     println!("config: ok (brand {:?})", settings.brand);
@@ -478,26 +515,30 @@ async fn check(settings: Settings) -> Result<(), Error> {
         Ok(_) => println!("texts and intent rules: ok"),
         Err(e) => problems.push(format!("texts or intent rules: {e}")),
     }
-    let store = match app::open_store(&settings).await {
+    // A check changes nothing: no migrations, only a connection and a ping.
+    match posdesk::storage::Store::connect(
+        &settings.database.url,
+        settings.database.max_connections,
+    )
+    .await
+    {
         Ok(store) => {
-            println!("database: ok ({})", store.backend());
-            Some(store)
+            match store.ping().await {
+                Ok(()) => println!("database: ok ({})", store.backend()),
+                Err(e) => problems.push(format!("database: {e}")),
+            }
+            store.close().await;
         }
-        Err(e) => {
-            problems.push(format!("database: {e}"));
-            None
-        }
-    };
+        Err(e) => problems.push(format!("database: {e}")),
+    }
     if settings.otp.delivery.is_empty() {
         problems
             .push("otp.delivery is not set (webhook or log): merchants cannot get codes".into());
     }
     if settings.telegram.token.is_empty() {
         problems.push("no bot token: set TELOXIDE_TOKEN".into());
-    } else if let Some(store) = store {
-        let engine =
-            app::build_engine(settings.clone(), store, app::delivery_for(&settings)?).await?;
-        match telegram::make_bot(&engine) {
+    } else {
+        match telegram::bot_for(&settings.telegram) {
             Ok(bot) => match telegram::get_me(&bot).await {
                 Ok(name) => println!("Bot API: ok (@{name})"),
                 Err(e) => problems.push(format!("Bot API getMe failed: {e}")),
@@ -510,7 +551,7 @@ async fn check(settings: Settings) -> Result<(), Error> {
                 settings.support.contact
             );
         } else {
-            match telegram::make_bot(&engine) {
+            match telegram::bot_for(&settings.telegram) {
                 Ok(bot) => {
                     match telegram::check_staff_chat(&bot, settings.support.staff_chat_id).await {
                         Ok(()) => println!("staff chat: ok"),

@@ -27,7 +27,12 @@ use crate::i18n::strip_html;
 
 /// Builds the Bot API client from the settings (token, API URL).
 pub fn make_bot(engine: &Engine) -> Result<Bot, crate::Error> {
-    let settings = &engine.settings.telegram;
+    bot_for(&engine.settings.telegram)
+}
+
+/// Builds the Bot API client from `[telegram]` alone (for `posdesk check`,
+/// which builds no engine).
+pub fn bot_for(settings: &crate::config::TelegramSettings) -> Result<Bot, crate::Error> {
     if settings.token.is_empty() {
         return Err(crate::Error::Config(crate::config::ConfigError::Invalid(
             "no bot token: set TELOXIDE_TOKEN (or telegram.token)".into(),
