@@ -562,6 +562,15 @@ mod tests {
     }
 
     #[test]
+    fn webhook_delivery_needs_a_secret() {
+        let text = "[otp]\ndelivery = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/sms\"\n";
+        let e = Settings::from_toml_and_env(text, &BTreeMap::new()).expect_err("no secret");
+        assert!(e.to_string().contains("otp.webhook_secret"), "{e}");
+        let env = [("POSDESK_OTP__WEBHOOK_SECRET".to_string(), "s".to_string())].into();
+        Settings::from_toml_and_env(text, &env).expect("with a secret");
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), "Secret(<redacted>)");

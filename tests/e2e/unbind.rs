@@ -13,6 +13,33 @@ fn reference_in(text: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_gateway_request_cannot_be_replayed_later() {
+    let app = TestApp::spawn().await;
+    app.say(42, "/unbind").await;
+    app.say(42, MERCHANT).await;
+    let sms = app.sms.nth(1).await;
+    assert!(sms.signature_ok);
+    let sent_at: i64 = sms
+        .timestamp
+        .parse()
+        .expect("X-Posdesk-Timestamp is unix seconds");
+    let secret = crate::sms_gateway::SECRET.as_bytes();
+    let verify =
+        |now| posdesk::otp::verify_request(secret, &sms.timestamp, &sms.signature, &sms.raw, now);
+    assert!(verify(sent_at + 60), "accepted within five minutes");
+    assert!(!verify(sent_at + 6 * 60), "refused six minutes later");
+    // A fresh timestamp on the old signature does not verify either.
+    let later = (sent_at + 6 * 60).to_string();
+    assert!(!posdesk::otp::verify_request(
+        secret,
+        &later,
+        &sms.signature,
+        &sms.raw,
+        sent_at + 6 * 60
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_unbinds_from_start_to_a_completed_notice() {
     let app = TestApp::spawn().await;
     let menu = app.say(42, "/start").await;
