@@ -72,6 +72,13 @@ enum Commands {
         #[arg(long)]
         config_only: bool,
     },
+    /// Probe the running service's /healthz (for container and load-balancer
+    /// health checks; no curl needed): exit 0 on 200, 1 otherwise.
+    Healthcheck {
+        /// The URL to probe (default: /healthz on http.admin_listen, else http.listen).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// The configuration.
     Config {
         #[command(subcommand)]
@@ -195,7 +202,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
     let mut settings = loaded.settings;
     let quiet = matches!(
         args.command,
-        Commands::Chat { .. } | Commands::Classify { .. }
+        Commands::Chat { .. } | Commands::Classify { .. } | Commands::Healthcheck { .. }
     );
     init_logging(&settings, quiet);
     if config_file.is_none() && matches!(args.command, Commands::Run) {
@@ -265,6 +272,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
         }
         Commands::Check { .. } => check(settings).await,
         Commands::Config { .. } => Ok(()),
+        Commands::Healthcheck { url } => healthcheck(&settings, url).await,
         Commands::Webhook { command } => webhook(settings, command).await,
         Commands::CopyDb { to } => {
             let source = app::open_store(&settings).await?;
@@ -296,26 +304,36 @@ async fn run_bot(settings: Settings) -> Result<(), Error> {
     if settings.otp.delivery.is_empty() {
         tracing::warn!("otp.delivery is not set: merchants cannot receive one-time codes");
     }
+    // Bind first: an address in use ends the start here, not at shutdown.
+    let listeners = http::Listeners::bind(&settings.http).await?;
     let store = app::open_store(&settings).await?;
     let delivery = app::delivery_for(&settings)?;
     let engine = app::build_engine(settings, store, delivery).await?;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let http_engine = engine.clone();
-    let http = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop_rx.changed().await;
-        };
-        http::serve(http_engine, shutdown).await
+    let bot = telegram::make_bot(&engine)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        telegram::wait_for_stop_signal().await;
+        // /readyz answers 503 from here on, while the turns in hand finish.
+        let _ = stop_tx.send(true);
     });
-    let result = telegram::run_polling(engine.clone()).await;
-    let _ = stop_tx.send(true);
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(http::serve(
+        engine.clone(),
+        listeners,
+        http::Readiness::new(stop_rx.clone()),
+        async move {
+            let _ = http_stop_rx.await;
+        },
+    ));
+    telegram::run_until(engine.clone(), bot, stop_rx).await;
+    let _ = http_stop_tx.send(());
     match http.await {
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP server stopped"),
         Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
         Ok(Ok(())) => {}
     }
     engine.close().await;
-    result
+    Ok(())
 }
 
 async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), Error> {
@@ -488,9 +506,39 @@ async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(
                     Ok(())
                 }
                 Err(StatusChangeError::Store(e)) => Err(Error::Store(e)),
+                Err(e @ StatusChangeError::ReasonTooLong { .. }) => Err(usage(e.to_string())),
                 Err(e) => Err(Error::Runtime(e.to_string())),
             }
         }
+    }
+}
+
+async fn healthcheck(settings: &Settings, url: Option<String>) -> Result<(), Error> {
+    let url = url.unwrap_or_else(|| {
+        let address = match settings.http.admin_listen.trim() {
+            "" => settings.http.listen.as_str(),
+            admin => admin,
+        };
+        // A wildcard address is reached on the loopback interface.
+        let address = address
+            .replace("0.0.0.0:", "127.0.0.1:")
+            .replace("[::]:", "[::1]:");
+        format!("http://{address}/healthz")
+    });
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot build an HTTP client: {e}")))?;
+    match client.get(&url).send().await {
+        Ok(response) if response.status().is_success() => {
+            println!("healthy ({url}: {})", response.status());
+            Ok(())
+        }
+        Ok(response) => Err(Error::Runtime(format!(
+            "unhealthy: {url} answered {}",
+            response.status()
+        ))),
+        Err(e) => Err(Error::Runtime(format!("unhealthy: {url}: {e}"))),
     }
 }
 
@@ -500,9 +548,9 @@ fn config_check(loaded: &Loaded) -> Result<(), Error> {
         None => "# no config file (defaults and environment only)\n".to_string(),
     };
     // A closed pipe (`| head`) is not an error of the configuration.
-    let _ = write!(
+    let _ = writeln!(
         std::io::stdout().lock(),
-        "{file}{}# config: ok\n",
+        "{file}{}# config: ok",
         loaded.render()
     );
     Ok(())

@@ -973,6 +973,15 @@ impl Engine {
         let Some(reference) = Reference::parse(reference) else {
             return Err(StatusChangeError::BadReference);
         };
+        // A reason that cannot fit in a Telegram message would change the
+        // status and leave the merchant untold: refuse it up front.
+        if let Some(reason) = reason
+            && reason.chars().count() > MAX_REASON_CHARS
+        {
+            return Err(StatusChangeError::ReasonTooLong {
+                max: MAX_REASON_CHARS,
+            });
+        }
         let now_ms = self.now().timestamp_millis();
         let reason = reason.map(redact::redacted);
         let mut tx = self.store.begin().await?;
@@ -1043,12 +1052,24 @@ impl Engine {
     }
 }
 
+/// Longest reason a status change takes: the notice (template plus reason)
+/// stays well within Telegram's 4,096 characters a message.
+pub const MAX_REASON_CHARS: usize = 1000;
+
 /// Why a status change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum StatusChangeError {
     /// Not a reference.
     #[error("not a valid reference (expected UB-YYYYMMDD-XXXXX)")]
     BadReference,
+    /// The reason would not fit in the merchant's notice.
+    #[error(
+        "the reason is longer than {max} characters (it must fit in the merchant's Telegram message)"
+    )]
+    ReasonTooLong {
+        /// The limit.
+        max: usize,
+    },
     /// Unknown reference.
     #[error("no request with this reference")]
     NotFound,

@@ -100,10 +100,7 @@ pub async fn run_polling(engine: Arc<Engine>) -> Result<(), crate::Error> {
     let bot = make_bot(&engine)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        tokio::select! {
-            _ = wait_for_sigterm() => tracing::info!("SIGTERM: finishing the turns in hand"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the turns in hand"),
-        }
+        wait_for_stop_signal().await;
         let _ = stop_tx.send(true);
     });
     run_until(engine, bot, stop_rx).await;
@@ -206,6 +203,14 @@ last error: {}",
         info.pending_update_count,
         info.last_error_message.unwrap_or_else(|| "(none)".into()),
     ))
+}
+
+/// Resolves at SIGTERM or Ctrl-C (logged).
+pub async fn wait_for_stop_signal() {
+    tokio::select! {
+        _ = wait_for_sigterm() => tracing::info!("SIGTERM: finishing the turns in hand"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the turns in hand"),
+    }
 }
 
 async fn wait_for_sigterm() {

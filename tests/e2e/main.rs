@@ -11,6 +11,7 @@ mod console;
 mod foundation;
 mod handoff;
 mod intents;
+mod operations;
 mod properties;
 mod reliability;
 mod scale;

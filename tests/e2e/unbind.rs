@@ -267,11 +267,11 @@ async fn the_status_api_refuses_a_wrong_token_and_bad_input() {
         rejected.text()
     );
     assert!(rejected.buttons().contains(&"menu:human".to_string()));
-    let health = reqwest::get(format!("{}/healthz", app.http_url))
+    let health = reqwest::get(format!("{}/healthz", app.admin_url))
         .await
         .expect("healthz");
     assert_eq!(health.status(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", app.http_url))
+    let metrics = reqwest::get(format!("{}/metrics", app.admin_url))
         .await
         .expect("metrics")
         .text()
