@@ -405,30 +405,59 @@ async fn import(settings: &Settings, file: &PathBuf) -> Result<(), Error> {
     let reader = std::fs::File::open(file)
         .map_err(|e| usage(format!("cannot open {}: {e}", file.display())))?;
     let store = app::open_store(settings).await?;
-    let show_progress = std::io::stderr().is_terminal();
     let now = chrono::Utc::now().timestamp_millis();
-    let report = merchants::import(&store, reader, &derived.merchant_pattern, now, |n| {
-        if show_progress {
-            eprint!("\rread {n} rows");
+    // A bar on a terminal; plain lines (every tenth of the file) otherwise.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
+        ) {
+            bar.set_style(style);
         }
-    })
+        bar
+    });
+    let mut next_line = 0u64;
+    let report = merchants::import(
+        &store,
+        reader,
+        &derived.merchant_pattern,
+        now,
+        |p| match &bar {
+            Some(bar) => {
+                bar.set_length(p.total);
+                bar.set_position(p.done);
+            }
+            None if p.total >= 5_000 && p.done >= next_line => {
+                eprintln!("read {}/{} rows", p.done, p.total);
+                next_line = p.done + p.total / 10;
+            }
+            None => {}
+        },
+    )
     .await
     .map_err(|e| match e {
         merchants::ImportError::Store(e) => Error::Store(e),
         other => usage(other.to_string()),
     })?;
-    if show_progress {
-        eprintln!();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     for error in &report.errors {
         eprintln!("line {}: {}", error.line, error.reason);
     }
     println!(
-        "imported {} new, {} updated, {} rejected",
+        "imported {} new, {} updated, {} rejected ({})",
         report.inserted,
         report.updated,
-        report.errors.len()
+        report.errors.len(),
+        report.encoding
     );
+    if report.inserted + report.updated == 0 && !report.errors.is_empty() {
+        return Err(Error::Runtime(format!(
+            "nothing imported: all {} rows were rejected",
+            report.errors.len()
+        )));
+    }
     Ok(())
 }
 
@@ -470,7 +499,15 @@ async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(
             println!("created    {}", format_ms(r.created_at));
             println!("updated    {}", format_ms(r.updated_at));
             println!("audit:");
-            for a in store.audit_for_merchant(&r.merchant_id).await? {
+            // Only this request's lines (each names its reference), not
+            // every line of the merchant.
+            let reference = r.reference.clone();
+            for a in store
+                .audit_for_merchant(&r.merchant_id)
+                .await?
+                .into_iter()
+                .filter(|a| a.detail.contains(&reference))
+            {
                 println!(
                     "  {}  {:<22} {:<14} {}",
                     format_ms(a.at),

@@ -34,6 +34,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::domain::RequestStatus;
 use crate::engine::{Engine, MAX_REASON_CHARS, StatusChangeError};
+use crate::metrics::DatabaseGauges;
 
 /// A client must send a request's headers within this time (and an idle
 /// keep-alive connection is closed after it).
@@ -319,7 +320,7 @@ async fn webhook(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: Bo
         .unwrap_or(b"");
     let expected = engine.settings.telegram.webhook_secret.expose();
     if expected.is_empty() || !constant_time_eq(given, expected.as_bytes()) {
-        engine.metrics.inc("posdesk_webhook_rejected_total", "");
+        engine.metrics.webhook_rejected();
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let Ok(body) = axum::body::to_bytes(body, WEBHOOK_BODY_LIMIT).await else {
@@ -363,44 +364,29 @@ async fn healthz(State(engine): State<Arc<Engine>>) -> Response {
 }
 
 async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
-    let mut out = String::new();
+    // Each value is one COUNT(*) or MIN() query: a scrape costs the same
+    // with ten rows or a million.
     let store = &engine.store;
-    if let Ok(n) = store.outbox_pending_count().await {
-        out.push_str("# HELP posdesk_outbox_pending Messages committed but not yet sent.\n");
-        out.push_str("# TYPE posdesk_outbox_pending gauge\n");
-        out.push_str(&format!("posdesk_outbox_pending {n}\n"));
-    }
-    if let Ok(oldest) = store.outbox_oldest_pending().await {
-        let lag = oldest
-            .map(|t| (engine.now().timestamp_millis() - t).max(0) as f64 / 1000.0)
-            .unwrap_or(0.0);
-        out.push_str("# HELP posdesk_outbox_lag_seconds Age of the oldest message not yet sent.\n");
-        out.push_str("# TYPE posdesk_outbox_lag_seconds gauge\n");
-        out.push_str(&format!("posdesk_outbox_lag_seconds {lag}\n"));
-    }
-    if let Ok(n) = store.inbox_len().await {
-        out.push_str("# HELP posdesk_inbox_pending Updates received but not yet applied.\n# TYPE posdesk_inbox_pending gauge\n");
-        out.push_str(&format!("posdesk_inbox_pending {n}\n"));
-    }
-    if let Ok(tickets) = store.list_tickets(true, 100_000).await {
-        out.push_str("# HELP posdesk_tickets_open Tickets open or claimed.\n# TYPE posdesk_tickets_open gauge\n");
-        out.push_str(&format!("posdesk_tickets_open {}\n", tickets.len()));
-    }
-    out.push_str("# HELP posdesk_unbind_requests Unbinding requests by status (latest 100000).\n# TYPE posdesk_unbind_requests gauge\n");
-    if let Ok(requests) = store.list_requests(None, 100_000).await {
-        for status in RequestStatus::ALL {
-            let n = requests
-                .iter()
-                .filter(|r| r.status == status.as_str())
-                .count();
-            out.push_str(&format!(
-                "posdesk_unbind_requests{{status=\"{}\"}} {n}\n",
-                status.as_str()
-            ));
-        }
-    }
-    out.push_str(&engine.metrics.render());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    let now_ms = engine.now().timestamp_millis();
+    let db = DatabaseGauges {
+        outbox_pending: store.outbox_pending_count().await.ok(),
+        outbox_lag_seconds: store.outbox_oldest_pending().await.ok().map(|oldest| {
+            oldest
+                .map(|t| (now_ms - t).max(0) as f64 / 1000.0)
+                .unwrap_or(0.0)
+        }),
+        inbox_pending: store.inbox_len().await.ok(),
+        tickets_open: store.count_open_tickets().await.ok(),
+        requests: store.count_requests_by_status().await.ok(),
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        engine.metrics.render(&db),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

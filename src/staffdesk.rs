@@ -88,7 +88,8 @@ impl Engine {
             message_id: None,
             event,
         };
-        self.turn_in(tx, &inbound).await?;
+        let (outcome, _) = self.turn_in(tx, &inbound).await?;
+        self.metrics.add(&outcome.tally);
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 
 mod writer;
 
+use crate::metrics::{Counted, Tally};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,8 @@ pub struct TurnOutcome {
     pub toast: Option<Option<String>>,
     /// Delete the incoming message (it held a secret).
     pub delete_incoming: bool,
+    /// The turn's counts, added to the metrics once it committed.
+    pub tally: Tally,
 }
 
 /// What a committed turn leaves for its channel: the outcome and the codes to deliver.
@@ -375,20 +378,21 @@ impl Engine {
                 .map(|mut f| f.check(inbound.chat_id, now_ms, per_minute))
                 .unwrap_or(Flood::Pass);
             if verdict != Flood::Pass {
-                self.metrics.inc("posdesk_flood_dropped_total", "");
+                self.metrics.flood_dropped();
                 return self.flooded(&inbound, verdict == Flood::Notice).await;
             }
         }
         let mut attempt = 0;
         let started = std::time::Instant::now();
-        self.metrics.inc(
-            "posdesk_updates_total",
-            format!("kind=\"{}\"", inbound.event.kind()),
-        );
+        self.metrics.update(inbound.event.kind());
         loop {
             match self.queue_turn(&inbound).await {
                 Ok((outcome, deliveries)) => {
                     self.metrics.observe_turn(started.elapsed());
+                    // Counted here, once the turn committed: a retried turn
+                    // counts once.
+                    self.metrics.add(&outcome.tally);
+                    self.metrics.codes_sent(deliveries.len());
                     for message in deliveries {
                         self.spawn_delivery(inbound.chat_id, inbound.user.clone(), message);
                     }
@@ -400,7 +404,7 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(20 * (1 << attempt))).await;
                 }
                 Err(e) => {
-                    self.metrics.inc("posdesk_turn_failures_total", "");
+                    self.metrics.turn_failed();
                     return Err(e.into());
                 }
             }
@@ -454,7 +458,7 @@ impl Engine {
             let delivered = match engine.delivery.deliver(&message).await {
                 Ok(()) => true,
                 Err(e) => {
-                    engine.metrics.inc("posdesk_codes_failed_total", "");
+                    engine.metrics.code_failed();
                     tracing::warn!(merchant = %message.merchant, error = %e, "one-time code not delivered");
                     false
                 }
@@ -645,8 +649,7 @@ impl Engine {
                 match effect {
                     Effect::Send(out) => {
                         if let Some(first) = out.parts.first() {
-                            self.metrics
-                                .inc("posdesk_replies_total", format!("msg=\"{}\"", first.id));
+                            outcome.tally.add(Counted::Reply(first.id));
                         }
                         sends.push(out)
                     }
@@ -666,20 +669,14 @@ impl Engine {
                         phone,
                         code,
                         expires_at,
-                    } => {
-                        self.metrics.inc("posdesk_codes_sent_total", "");
-                        deliveries.push(OtpMessage {
-                            merchant,
-                            phone,
-                            code,
-                            expires_at,
-                        })
-                    }
+                    } => deliveries.push(OtpMessage {
+                        merchant,
+                        phone,
+                        code,
+                        expires_at,
+                    }),
                     Effect::OpenTicket { reason } => {
-                        self.metrics.inc(
-                            "posdesk_handoffs_total",
-                            format!("reason=\"{}\"", reason.as_str()),
-                        );
+                        outcome.tally.add(Counted::Handoff(reason.as_str()));
                         let opened = self.open_ticket(tx, inbound, &conv, reason, now_ms).await?;
                         ticket = Some(TicketView {
                             id: opened.id,
@@ -757,8 +754,7 @@ impl Engine {
                     Some((seen, intent)) if seen == text => intent.as_str(),
                     _ => self.classifier.classify(text).as_str(),
                 };
-                self.metrics
-                    .inc("posdesk_intents_total", format!("intent=\"{intent}\""));
+                outcome.tally.add(Counted::Intent(intent));
                 (Some(intent), Some(redact::redacted(text)))
             }
             Event::Edited(text) => (None, Some(redact::redacted(text))),

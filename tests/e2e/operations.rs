@@ -429,3 +429,194 @@ async fn config_mistakes_exit_2_naming_the_fix() {
     );
     store.close().await;
 }
+
+/// Names of the samples a `/metrics` text exposes.
+fn sample_names(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_queries_only_metrics_that_metrics_exposes() {
+    let app = TestApp::spawn().await;
+    let text = reqwest::get(format!("{}/metrics", app.admin_url))
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    let exposed = sample_names(&text);
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../deploy/grafana-dashboard.json"))
+            .expect("the dashboard is JSON");
+    let name = regex::Regex::new(r"\b(?:posdesk|process)_[a-z_]+\b").expect("regex");
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for m in name.find_iter(expr) {
+                queried += 1;
+                assert!(
+                    exposed.contains(m.as_str()),
+                    "panel {:?} queries {} which /metrics does not expose",
+                    panel["title"],
+                    m.as_str()
+                );
+            }
+        }
+    }
+    assert!(queried > 10, "the dashboard queries posdesk's metrics");
+    // Every metric has its help text.
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let metric = line.split_whitespace().nth(2).expect("name");
+        assert!(
+            text.contains(&format!("# HELP {metric} ")),
+            "{metric} has no HELP"
+        );
+    }
+}
+
+#[test]
+fn the_compose_file_dockerfile_and_unit_are_what_the_readme_describes() {
+    let compose: serde_yaml::Value =
+        serde_yaml::from_str(include_str!("../../deploy/compose.yaml")).expect("compose parses");
+    let services = &compose["services"];
+    for service in ["postgres", "posdesk"] {
+        assert!(
+            services[service]["healthcheck"]["test"].is_sequence(),
+            "{service} has a healthcheck"
+        );
+        assert!(
+            services[service]["volumes"].is_sequence(),
+            "{service} keeps its data on a volume"
+        );
+    }
+    let probe = serde_yaml::to_string(&services["posdesk"]["healthcheck"]["test"]).expect("yaml");
+    assert!(probe.contains("healthcheck"), "{probe}");
+    let env = &services["posdesk"]["environment"];
+    for var in [
+        "TELOXIDE_TOKEN_FILE",
+        "DATABASE_URL_FILE",
+        "POSDESK_OTP__WEBHOOK_SECRET_FILE",
+    ] {
+        let path = env[var].as_str().expect("a *_FILE variable");
+        assert!(path.starts_with("/run/secrets/"), "{var} = {path}");
+    }
+    for secret in compose["secrets"].as_mapping().expect("secrets").values() {
+        assert!(secret["file"].as_str().is_some(), "secrets are files");
+    }
+    let dockerfile = include_str!("../../deploy/Dockerfile");
+    let healthcheck = dockerfile
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK"))
+        .expect("a HEALTHCHECK");
+    assert!(
+        healthcheck.contains(r#"CMD ["posdesk", "healthcheck"]"#)
+            && !healthcheck.contains("/bin/sh"),
+        "exec form, no shell: {healthcheck}"
+    );
+    assert!(dockerfile.contains("VOLUME"), "the database is on a volume");
+    let ignore = include_str!("../../.dockerignore");
+    for entry in ["target/", ".git/", "*.db", "posdesk.toml"] {
+        assert!(ignore.contains(entry), ".dockerignore lists {entry}");
+    }
+    let unit = include_str!("../../deploy/posdesk.service");
+    for directive in [
+        "RestartPreventExitStatus=2",
+        "SystemCallFilter=@system-service",
+        "RestrictAddressFamilies=",
+        "CapabilityBoundingSet=\n",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "PrivateDevices=yes",
+        "UMask=0077",
+        "DynamicUser=yes",
+        "LimitNOFILE=",
+    ] {
+        assert!(unit.contains(directive), "the unit sets {directive:?}");
+    }
+}
+
+/// The Docker healthcheck's own command against a live `posdesk run`, the
+/// way the container runs it (no shell, no curl).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_container_healthcheck_command_passes_against_a_live_run() {
+    let api = FakeBotApi::start().await;
+    let dockerfile = include_str!("../../deploy/Dockerfile");
+    let line = dockerfile
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK"))
+        .expect("a HEALTHCHECK");
+    let json = line.split("CMD").nth(1).expect("CMD").trim();
+    let argv: Vec<String> = serde_json::from_str(json).expect("exec form is a JSON array");
+    assert_eq!(argv[0], "posdesk");
+    let api_for_thread = api.clone();
+    let healthy = tokio::task::spawn_blocking(move || {
+        let mut running = Running::start(&api_for_thread);
+        running.wait_healthy(&api_for_thread);
+        let status = posdesk(running.dir.path(), &api_for_thread.url, running.port)
+            .args(&argv[1..])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run the healthcheck");
+        running.terminate();
+        let _ = running.wait_exit(Duration::from_secs(20));
+        status.success()
+    })
+    .await
+    .expect("join");
+    assert!(healthy);
+}
+
+#[test]
+fn merchants_import_reads_gbk_and_fails_when_nothing_is_imported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    let import = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_posdesk"))
+            .args(["merchants", "import", file])
+            .env_remove("POSDESK_CONFIG")
+            .env("DATABASE_URL", &url)
+            .current_dir(dir.path())
+            .output()
+            .expect("run posdesk")
+    };
+    let (gbk, _, _) = encoding_rs::GBK.encode(posdesk::merchants::DEMO_CSV);
+    std::fs::write(dir.path().join("gbk.csv"), &gbk).expect("write");
+    let output = import("gbk.csv");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("imported 3 new, 0 updated, 0 rejected (GB18030)"),
+        "{stdout}"
+    );
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "merchant_id,name,phone,card_number,bank_name\nx,,,,\n",
+    )
+    .expect("write");
+    let output = import("bad.csv");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "nothing imported is a failure"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("nothing imported"),
+        "{stderr}"
+    );
+    let no_header = posdesk::merchants::DEMO_CSV
+        .split_once('\n')
+        .expect("lines")
+        .1;
+    std::fs::write(dir.path().join("noheader.csv"), no_header).expect("write");
+    let output = import("noheader.csv");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not the header"), "{stderr}");
+}
