@@ -44,7 +44,8 @@ enum Commands {
     },
     /// Read utterances on stdin, one a line; write the intent id of each.
     Classify {
-        /// Preferred language (rules of both languages always apply).
+        /// Preferred language: rules of both languages always apply; where two
+        /// intents score the same, the one this language's rules found wins.
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
     },
@@ -234,7 +235,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 .await
             }
         }
-        Commands::Classify { lang: _ } => classify(&settings),
+        Commands::Classify { lang } => classify(&settings, lang),
         Commands::Migrate => {
             let store = app::open_store(&settings).await?;
             println!("migrations applied ({})", store.backend());
@@ -384,14 +385,14 @@ async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), 
     result
 }
 
-fn classify(settings: &Settings) -> Result<(), Error> {
+fn classify(settings: &Settings, lang: Option<Lang>) -> Result<(), Error> {
     let classifier = app::load_classifier(settings)?;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
         // Invalid UTF-8 on a line still gets an answer, so output stays aligned.
         let line = line.unwrap_or_default();
-        let intent = classifier.classify(&line);
+        let intent = classifier.classify_preferring(&line, lang);
         if writeln!(out, "{}", intent.as_str()).is_err() {
             break;
         }

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::domain::Lang;
+
 /// What a merchant's free text is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Intent {
@@ -166,6 +168,8 @@ fn one() -> f64 {
 
 struct Rule {
     intent: Intent,
+    /// The language of the file the rule came from (by its folder name).
+    lang: Option<Lang>,
     weight: f64,
     /// Matches where any of the rule's patterns matches.
     any: Regex,
@@ -232,6 +236,7 @@ impl Classifier {
                 })?;
                 rules.push(Rule {
                     intent,
+                    lang: file_lang(file),
                     weight: raw.weight,
                     any,
                 });
@@ -256,22 +261,32 @@ impl Classifier {
 
     /// The intent of one utterance.
     pub fn classify(&self, text: &str) -> Intent {
+        self.classify_preferring(text, None)
+    }
+
+    /// The intent of one utterance; rules of every language apply, and
+    /// where two intents score the same, the one matched by a rule of
+    /// `prefer` wins (`posdesk classify --lang`).
+    pub fn classify_preferring(&self, text: &str, prefer: Option<Lang>) -> Intent {
         let normalised = self.normaliser.normalise(text);
         if normalised.is_empty() {
             return Intent::Unknown;
         }
-        let mut scores: HashMap<Intent, f64> = HashMap::new();
+        let mut scores: HashMap<Intent, (f64, bool)> = HashMap::new();
         for rule in &self.rules {
             if rule.any.is_match(&normalised) {
-                *scores.entry(rule.intent).or_insert(0.0) += rule.weight;
+                let entry = scores.entry(rule.intent).or_insert((0.0, false));
+                entry.0 += rule.weight;
+                entry.1 |= prefer.is_some() && rule.lang == prefer;
             }
         }
         scores
             .into_iter()
-            .filter(|(_, score)| *score >= self.threshold)
-            .max_by(|(a, sa), (b, sb)| {
+            .filter(|(_, (score, _))| *score >= self.threshold)
+            .max_by(|(a, (sa, pa)), (b, (sb, pb))| {
                 sa.partial_cmp(sb)
                     .unwrap_or(std::cmp::Ordering::Equal)
+                    .then_with(|| pa.cmp(pb))
                     .then_with(|| b.priority().cmp(&a.priority()))
             })
             .map(|(intent, _)| intent)
@@ -279,9 +294,32 @@ impl Classifier {
     }
 }
 
+/// The language of a rule file from its path (`…/zh-CN/intents.toml`).
+fn file_lang(file: &str) -> Option<Lang> {
+    file.split(['/', '\\']).find_map(Lang::parse)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preferred_language_breaks_ties() {
+        let zh = "[[rule]]\nintent = \"unbind_start\"\npatterns = ['card']\n";
+        let en = "[[rule]]\nintent = \"unbind_stuck\"\npatterns = ['card']\n";
+        let c =
+            Classifier::from_sources(&[("zh-CN/intents.toml", zh), ("en/intents.toml", en)], "")
+                .expect("valid"); // ok: a test; failing loudly is the point
+        assert_eq!(
+            c.classify_preferring("card", Some(Lang::ZhCn)),
+            Intent::UnbindStart
+        );
+        assert_eq!(
+            c.classify_preferring("card", Some(Lang::En)),
+            Intent::UnbindStuck
+        );
+        assert_eq!(c.classify("card"), c.classify_preferring("card", None));
+    }
 
     const RULES: &str = r#"
 threshold = 1.0
