@@ -296,14 +296,14 @@ mod tests {
     #[test]
     fn gbk_files_decode_and_other_bytes_are_refused() {
         let (bytes, _, _) = encoding_rs::GBK.encode(DEMO_CSV);
-        let (text, encoding) = decode(&bytes).expect("GBK decodes");
+        let (text, encoding) = decode(&bytes).expect("GBK decodes"); // ok: a test; failing loudly is the point
         assert_eq!(encoding, "GB18030");
         assert_eq!(text, DEMO_CSV);
-        let (rows, report) = parsed(&text).expect("parses");
+        let (rows, report) = parsed(&text).expect("parses"); // ok: a test; failing loudly is the point
         assert_eq!((rows.len(), report.errors.len()), (3, 0));
         assert_eq!(rows[0].name, "示例便利店");
         let bom = [b"\xEF\xBB\xBF".as_slice(), DEMO_CSV.as_bytes()].concat();
-        assert_eq!(decode(&bom).expect("utf-8").1, "UTF-8");
+        assert_eq!(decode(&bom).expect("utf-8").1, "UTF-8"); // ok: a test; failing loudly is the point
         assert!(matches!(
             decode(b"\xFF\xFE\x00\x81\x30"),
             Err(ImportError::Encoding)
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_file_without_its_header_says_so() {
-        let body = DEMO_CSV.split_once('\n').expect("lines").1;
+        let body = DEMO_CSV.split_once('\n').expect("lines").1; // ok: a test; failing loudly is the point
         let e = parsed(body).expect_err("no header");
         assert!(matches!(e, ImportError::NoHeader { .. }), "{e}");
         assert!(!e.to_string().contains("6222021234567890123"), "{e}");
@@ -333,7 +333,7 @@ mod tests {
                 "M10020030{i},{name},1380013123{i},6222********012{i},Bank\n"
             ));
         }
-        let (rows, report) = parsed(&text).expect("parses");
+        let (rows, report) = parsed(&text).expect("parses"); // ok: a test; failing loudly is the point
         assert_eq!(rows.len(), 9, "{report:?}");
         assert_eq!(report.errors.len(), 1, "{report:?}");
         assert_eq!(report.errors[0].line, 5);

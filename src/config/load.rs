@@ -497,8 +497,8 @@ mod tests {
             "{e}"
         );
         // Variables of the tests and tools are not keys.
-        from_text("x", "", &env(&[("POSDESK_TEST_BACKEND", "postgres")])).expect("ignored");
-        from_text("x", "", &env(&[("POSDESK_CONFIG", "/nonexistent")])).expect("ignored");
+        from_text("x", "", &env(&[("POSDESK_TEST_BACKEND", "postgres")])).expect("ignored"); // ok: a test; failing loudly is the point
+        from_text("x", "", &env(&[("POSDESK_CONFIG", "/nonexistent")])).expect("ignored"); // ok: a test; failing loudly is the point
     }
 
     #[test]
@@ -522,7 +522,7 @@ mod tests {
                 ("POSDESK_OTP__MAX_ATTEMPTS", "7"),
             ]),
         )
-        .expect("valid");
+        .expect("valid"); // ok: a test; failing loudly is the point
         assert_eq!(loaded.settings.http.api_token.expose(), "123456");
         assert_eq!(loaded.settings.brand, "true");
         assert_eq!(loaded.settings.otp.max_attempts, 7);
@@ -537,14 +537,14 @@ mod tests {
 
     #[test]
     fn file_variables_read_secrets_and_sources_are_kept() {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::tempdir().expect("temp dir"); // ok: a test; failing loudly is the point
         let secret = dir.path().join("token");
-        std::fs::write(&secret, "42:from-a-file\n").expect("write");
+        std::fs::write(&secret, "42:from-a-file\n").expect("write"); // ok: a test; failing loudly is the point
         let vars = env(&[
-            ("TELOXIDE_TOKEN_FILE", secret.to_str().expect("utf-8")),
+            ("TELOXIDE_TOKEN_FILE", secret.to_str().expect("utf-8")), // ok: a test; failing loudly is the point
             ("POSDESK_UNBIND__SLA_HOURS", "72"),
         ]);
-        let loaded = from_text("posdesk.toml", "brand = \"Acme\"\n", &vars).expect("valid");
+        let loaded = from_text("posdesk.toml", "brand = \"Acme\"\n", &vars).expect("valid"); // ok: a test; failing loudly is the point
         assert_eq!(loaded.settings.telegram.token.expose(), "42:from-a-file");
         assert_eq!(
             loaded.sources["telegram.token"],
@@ -594,7 +594,7 @@ mod tests {
     #[test]
     fn database_passwords_are_masked() {
         let vars = env(&[("DATABASE_URL", "postgres://bot:hunter2@db/posdesk")]);
-        let shown = from_text("x", "", &vars).expect("valid").render();
+        let shown = from_text("x", "", &vars).expect("valid").render(); // ok: a test; failing loudly is the point
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("postgres://***@db/posdesk"), "{shown}");
     }
