@@ -620,3 +620,27 @@ fn merchants_import_reads_gbk_and_fails_when_nothing_is_imported() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not the header"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_show_lists_only_that_requests_audit_lines() {
+    let app = TestApp::spawn().await;
+    let reference = submitted_reference(&app).await;
+    let url = app.settings.database.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_posdesk"))
+            .args(["requests", "show", &reference])
+            .env_remove("POSDESK_CONFIG")
+            .env("DATABASE_URL", url)
+            .output()
+            .expect("run posdesk")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("unbind.submitted"), "{stdout}");
+    assert!(
+        !stdout.contains("otp.issued"),
+        "the merchant's other audit lines stay out: {stdout}"
+    );
+}
