@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use posdesk::config::Settings;
+use posdesk::config::{Loaded, Settings, redact_url};
 use posdesk::conversation::Msg;
 use posdesk::delivery::ChannelDelivery;
 use posdesk::domain::{Lang, RequestStatus};
@@ -44,7 +44,8 @@ enum Commands {
     },
     /// Read utterances on stdin, one a line; write the intent id of each.
     Classify {
-        /// Preferred language (rules of both languages always apply).
+        /// Preferred language: rules of both languages always apply; where two
+        /// intents score the same, the one this language's rules found wins.
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
         /// After a tab: the rule-file name of the intent, its score, the
@@ -69,8 +70,25 @@ enum Commands {
         #[command(subcommand)]
         command: TicketCommands,
     },
-    /// Check config, database, Bot API (getMe) and the staff chat.
-    Check,
+    /// Check config, database, Bot API (getMe) and the staff chat (never
+    /// migrates).
+    Check {
+        /// Only load and check the configuration (same as `config check`).
+        #[arg(long)]
+        config_only: bool,
+    },
+    /// Probe the running service's /healthz (for container and load-balancer
+    /// health checks; no curl needed): exit 0 on 200, 1 otherwise.
+    Healthcheck {
+        /// The URL to probe (default: /healthz on http.admin_listen, else http.listen).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommands,
+    },
     /// Copy every table of the configured database into another one (e.g.
     /// SQLite to PostgreSQL); the target is migrated first and must be empty.
     CopyDb {
@@ -83,6 +101,13 @@ enum Commands {
         #[command(subcommand)]
         command: WebhookCommands,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommands {
+    /// Print the effective configuration (secrets redacted) and where each
+    /// value came from (file, env, default); exit 2 on any problem.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,12 +202,27 @@ fn usage(message: impl Into<String>) -> Error {
 /// Runs one command.
 pub async fn run(args: Args) -> Result<(), Error> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let mut settings = Settings::load(args.config.as_deref(), &env)?;
+    let loaded = Settings::load_with_sources(args.config.as_deref(), &env)?;
+    if let Commands::Config {
+        command: ConfigCommands::Check,
+    }
+    | Commands::Check { config_only: true } = args.command
+    {
+        return config_check(&loaded);
+    }
+    let config_file = loaded.file.clone();
+    let mut settings = loaded.settings;
     let quiet = matches!(
         args.command,
-        Commands::Chat { .. } | Commands::Classify { .. }
+        Commands::Chat { .. } | Commands::Classify { .. } | Commands::Healthcheck { .. }
     );
     init_logging(&settings, quiet);
+    if config_file.is_none() && matches!(args.command, Commands::Run) {
+        tracing::warn!(
+            database = %redact_url(&settings.database.url),
+            "no config file (--config, POSDESK_CONFIG or ./posdesk.toml): running on defaults and the environment"
+        );
+    }
     match args.command {
         Commands::Run => run_bot(settings).await,
         Commands::Chat { demo, lang, user } => {
@@ -206,7 +246,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 .await
             }
         }
-        Commands::Classify { lang: _, explain } => classify(&settings, explain),
+        Commands::Classify { lang, explain } => classify(&settings, lang, explain),
         Commands::Migrate => {
             let store = app::open_store(&settings).await?;
             println!("migrations applied ({})", store.backend());
@@ -279,7 +319,9 @@ pub async fn run(args: Args) -> Result<(), Error> {
             }
             Ok(())
         }
-        Commands::Check => check(settings).await,
+        Commands::Check { .. } => check(settings).await,
+        Commands::Config { .. } => Ok(()),
+        Commands::Healthcheck { url } => healthcheck(&settings, url).await,
         Commands::Webhook { command } => webhook(settings, command).await,
         Commands::CopyDb { to } => {
             let source = app::open_store(&settings).await?;
@@ -302,16 +344,6 @@ pub async fn run(args: Args) -> Result<(), Error> {
     }
 }
 
-fn redact_url(url: &str) -> String {
-    match url.split_once('@') {
-        Some((head, tail)) => match head.split_once("://") {
-            Some((scheme, _)) => format!("{scheme}://***@{tail}"),
-            None => format!("***@{tail}"),
-        },
-        None => url.to_string(),
-    }
-}
-
 async fn run_bot(settings: Settings) -> Result<(), Error> {
     if settings.telegram.token.is_empty() {
         return Err(usage(
@@ -321,26 +353,36 @@ async fn run_bot(settings: Settings) -> Result<(), Error> {
     if settings.otp.delivery.is_empty() {
         tracing::warn!("otp.delivery is not set: merchants cannot receive one-time codes");
     }
+    // Bind first: an address in use ends the start here, not at shutdown.
+    let listeners = http::Listeners::bind(&settings.http).await?;
     let store = app::open_store(&settings).await?;
     let delivery = app::delivery_for(&settings)?;
     let engine = app::build_engine(settings, store, delivery).await?;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let http_engine = engine.clone();
-    let http = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop_rx.changed().await;
-        };
-        http::serve(http_engine, shutdown).await
+    let bot = telegram::make_bot(&engine)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        telegram::wait_for_stop_signal().await;
+        // /readyz answers 503 from here on, while the turns in hand finish.
+        let _ = stop_tx.send(true);
     });
-    let result = telegram::run_polling(engine.clone()).await;
-    let _ = stop_tx.send(true);
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(http::serve(
+        engine.clone(),
+        listeners,
+        http::Readiness::new(stop_rx.clone()),
+        async move {
+            let _ = http_stop_rx.await;
+        },
+    ));
+    telegram::run_until(engine.clone(), bot, stop_rx).await;
+    let _ = http_stop_tx.send(());
     match http.await {
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP server stopped"),
         Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
         Ok(Ok(())) => {}
     }
     engine.close().await;
-    result
+    Ok(())
 }
 
 async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), Error> {
@@ -391,7 +433,7 @@ async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), 
     result
 }
 
-fn classify(settings: &Settings, explain: bool) -> Result<(), Error> {
+fn classify(settings: &Settings, lang: Option<Lang>, explain: bool) -> Result<(), Error> {
     let classifier = app::load_classifier(settings)?;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -399,7 +441,7 @@ fn classify(settings: &Settings, explain: bool) -> Result<(), Error> {
         // Invalid UTF-8 on a line still gets an answer, so output stays aligned.
         let line = line.unwrap_or_default();
         let written = if explain {
-            let explanation = classifier.explain(&line);
+            let explanation = classifier.explain_preferring(&line, lang);
             writeln!(
                 out,
                 "{}\t{}",
@@ -407,7 +449,11 @@ fn classify(settings: &Settings, explain: bool) -> Result<(), Error> {
                 explanation.detail()
             )
         } else {
-            writeln!(out, "{}", classifier.classify(&line).as_str())
+            writeln!(
+                out,
+                "{}",
+                classifier.classify_preferring(&line, lang).as_str()
+            )
         };
         if written.is_err() {
             break;
@@ -422,30 +468,59 @@ async fn import(settings: &Settings, file: &PathBuf) -> Result<(), Error> {
     let reader = std::fs::File::open(file)
         .map_err(|e| usage(format!("cannot open {}: {e}", file.display())))?;
     let store = app::open_store(settings).await?;
-    let show_progress = std::io::stderr().is_terminal();
     let now = chrono::Utc::now().timestamp_millis();
-    let report = merchants::import(&store, reader, &derived.merchant_pattern, now, |n| {
-        if show_progress {
-            eprint!("\rread {n} rows");
+    // A bar on a terminal; plain lines (every tenth of the file) otherwise.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
+        ) {
+            bar.set_style(style);
         }
-    })
+        bar
+    });
+    let mut next_line = 0u64;
+    let report = merchants::import(
+        &store,
+        reader,
+        &derived.merchant_pattern,
+        now,
+        |p| match &bar {
+            Some(bar) => {
+                bar.set_length(p.total);
+                bar.set_position(p.done);
+            }
+            None if p.total >= 5_000 && p.done >= next_line => {
+                eprintln!("read {}/{} rows", p.done, p.total);
+                next_line = p.done + p.total / 10;
+            }
+            None => {}
+        },
+    )
     .await
     .map_err(|e| match e {
         merchants::ImportError::Store(e) => Error::Store(e),
         other => usage(other.to_string()),
     })?;
-    if show_progress {
-        eprintln!();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     for error in &report.errors {
         eprintln!("{error}");
     }
     println!(
-        "imported {} new, {} updated, {} rejected",
+        "imported {} new, {} updated, {} rejected ({})",
         report.inserted,
         report.updated,
-        report.errors.len()
+        report.errors.len(),
+        report.encoding
     );
+    if report.inserted + report.updated == 0 && !report.errors.is_empty() {
+        return Err(Error::Runtime(format!(
+            "nothing imported: all {} rows were rejected",
+            report.errors.len()
+        )));
+    }
     Ok(())
 }
 
@@ -487,7 +562,15 @@ async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(
             println!("created    {}", format_ms(r.created_at));
             println!("updated    {}", format_ms(r.updated_at));
             println!("audit:");
-            for a in store.audit_for_merchant(&r.merchant_id).await? {
+            // Only this request's lines (each names its reference), not
+            // every line of the merchant.
+            let reference = r.reference.clone();
+            for a in store
+                .audit_for_merchant(&r.merchant_id)
+                .await?
+                .into_iter()
+                .filter(|a| a.detail.contains(&reference))
+            {
                 println!(
                     "  {}  {:<22} {:<14} {}",
                     format_ms(a.at),
@@ -523,10 +606,54 @@ async fn requests(settings: &mut Settings, command: RequestCommands) -> Result<(
                     Ok(())
                 }
                 Err(StatusChangeError::Store(e)) => Err(Error::Store(e)),
+                Err(e @ StatusChangeError::ReasonTooLong { .. }) => Err(usage(e.to_string())),
                 Err(e) => Err(Error::Runtime(e.to_string())),
             }
         }
     }
+}
+
+async fn healthcheck(settings: &Settings, url: Option<String>) -> Result<(), Error> {
+    let url = url.unwrap_or_else(|| {
+        let address = match settings.http.admin_listen.trim() {
+            "" => settings.http.listen.as_str(),
+            admin => admin,
+        };
+        // A wildcard address is reached on the loopback interface.
+        let address = address
+            .replace("0.0.0.0:", "127.0.0.1:")
+            .replace("[::]:", "[::1]:");
+        format!("http://{address}/healthz")
+    });
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot build an HTTP client: {e}")))?;
+    match client.get(&url).send().await {
+        Ok(response) if response.status().is_success() => {
+            println!("healthy ({url}: {})", response.status());
+            Ok(())
+        }
+        Ok(response) => Err(Error::Runtime(format!(
+            "unhealthy: {url} answered {}",
+            response.status()
+        ))),
+        Err(e) => Err(Error::Runtime(format!("unhealthy: {url}: {e}"))),
+    }
+}
+
+fn config_check(loaded: &Loaded) -> Result<(), Error> {
+    let file = match &loaded.file {
+        Some(file) => format!("# config file: {}\n", file.display()),
+        None => "# no config file (defaults and environment only)\n".to_string(),
+    };
+    // A closed pipe (`| head`) is not an error of the configuration.
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{file}{}# config: ok",
+        loaded.render()
+    );
+    Ok(())
 }
 
 async fn check(settings: Settings) -> Result<(), Error> {
@@ -536,26 +663,30 @@ async fn check(settings: Settings) -> Result<(), Error> {
         Ok(_) => println!("texts and intent rules: ok"),
         Err(e) => problems.push(format!("texts or intent rules: {e}")),
     }
-    let store = match app::open_store(&settings).await {
+    // A check changes nothing: no migrations, only a connection and a ping.
+    match posdesk::storage::Store::connect(
+        &settings.database.url,
+        settings.database.max_connections,
+    )
+    .await
+    {
         Ok(store) => {
-            println!("database: ok ({})", store.backend());
-            Some(store)
+            match store.ping().await {
+                Ok(()) => println!("database: ok ({})", store.backend()),
+                Err(e) => problems.push(format!("database: {e}")),
+            }
+            store.close().await;
         }
-        Err(e) => {
-            problems.push(format!("database: {e}"));
-            None
-        }
-    };
+        Err(e) => problems.push(format!("database: {e}")),
+    }
     if settings.otp.delivery.is_empty() {
         problems
             .push("otp.delivery is not set (webhook or log): merchants cannot get codes".into());
     }
     if settings.telegram.token.is_empty() {
         problems.push("no bot token: set TELOXIDE_TOKEN".into());
-    } else if let Some(store) = store {
-        let engine =
-            app::build_engine(settings.clone(), store, app::delivery_for(&settings)?).await?;
-        match telegram::make_bot(&engine) {
+    } else {
+        match telegram::bot_for(&settings.telegram) {
             Ok(bot) => match telegram::get_me(&bot).await {
                 Ok(name) => println!("Bot API: ok (@{name})"),
                 Err(e) => problems.push(format!("Bot API getMe failed: {e}")),
@@ -568,7 +699,7 @@ async fn check(settings: Settings) -> Result<(), Error> {
                 settings.support.contact
             );
         } else {
-            match telegram::make_bot(&engine) {
+            match telegram::bot_for(&settings.telegram) {
                 Ok(bot) => {
                     match telegram::check_staff_chat(&bot, settings.support.staff_chat_id).await {
                         Ok(()) => println!("staff chat: ok"),

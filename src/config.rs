@@ -10,7 +10,11 @@ use std::fmt;
 use std::path::Path;
 
 use regex::Regex;
-use serde::Deserialize;
+
+mod load;
+
+pub use load::{Loaded, Source, env_name, redact_url};
+use serde::{Deserialize, Serialize};
 
 /// A configuration problem, reported as one sentence naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +52,24 @@ impl Secret {
     }
 }
 
+/// Serialised (for `posdesk config check`) as `<redacted>` when set: the
+/// value itself never leaves through serde.
+impl Serialize for Secret {
+    fn serialize<S>(&self, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        S: serde::Serializer,
+    {
+        if self.0.is_empty() {
+            serializer.serialize_str("")
+        } else {
+            serializer.serialize_str(REDACTED)
+        }
+    }
+}
+
+/// What `posdesk config check` shows instead of a secret.
+pub const REDACTED: &str = "<redacted>";
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
@@ -59,7 +81,7 @@ impl fmt::Debug for Secret {
 }
 
 /// All settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// The acquirer's display name used in texts.
@@ -105,7 +127,7 @@ impl Default for Settings {
 }
 
 /// `[telegram]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct TelegramSettings {
     /// Bot token (`TELOXIDE_TOKEN`).
@@ -140,7 +162,7 @@ impl Default for TelegramSettings {
 }
 
 /// `[database]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DatabaseSettings {
     /// `sqlite://…` or `postgres://…` (`DATABASE_URL`).
@@ -159,11 +181,15 @@ impl Default for DatabaseSettings {
 }
 
 /// `[http]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct HttpSettings {
-    /// Listen address.
+    /// Listen address: everything, or only the webhook when `admin_listen`
+    /// is set.
     pub listen: String,
+    /// Optional second address for health, metrics and the back-office API
+    /// (empty: all on `listen`).
+    pub admin_listen: String,
     /// Bearer token of the back-office API; the API is off while empty.
     pub api_token: Secret,
 }
@@ -172,13 +198,14 @@ impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             listen: "127.0.0.1:8080".into(),
+            admin_listen: String::new(),
             api_token: Secret::default(),
         }
     }
 }
 
 /// `[support]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SupportSettings {
     /// The staff supergroup (0: none configured).
@@ -230,7 +257,7 @@ impl Default for SupportSettings {
 }
 
 /// `[otp]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct OtpSettings {
     /// `webhook` or `log`; empty means not configured.
@@ -282,7 +309,7 @@ impl Default for OtpSettings {
 }
 
 /// `[unbind]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct UnbindSettings {
     /// Completed or pending unbinds allowed per period.
@@ -313,7 +340,7 @@ impl Default for UnbindSettings {
 }
 
 /// `[merchant]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct MerchantSettings {
     /// Format of a merchant number after normalisation.
@@ -332,7 +359,7 @@ impl Default for MerchantSettings {
 }
 
 /// `[limits]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LimitSettings {
     /// Longest text the bot reads.
@@ -351,7 +378,7 @@ impl Default for LimitSettings {
 }
 
 /// `[log]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LogSettings {
     /// `text` or `json`.
@@ -370,7 +397,7 @@ impl Default for LogSettings {
 }
 
 /// `[i18n]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct I18nSettings {
     /// A folder laid out like `locales/` whose files replace the built-in
@@ -392,20 +419,21 @@ pub struct Derived {
 }
 
 impl Settings {
-    /// Loads `path` (if given or if `posdesk.toml` exists) and overlays the
-    /// environment `env`.
+    /// Loads the config file (`--config`, else `POSDESK_CONFIG`, else
+    /// `posdesk.toml` if present) and overlays the environment `env`.
     pub fn load(
         path: Option<&Path>,
         env: &BTreeMap<String, String>,
     ) -> Result<Settings, ConfigError> {
-        let text = match path {
-            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.display().to_string(),
-                source,
-            })?,
-            None => std::fs::read_to_string("posdesk.toml").unwrap_or_default(),
-        };
-        Settings::from_toml_and_env(&text, env)
+        Ok(load::load(path, env)?.settings)
+    }
+
+    /// [`Settings::load`] keeping where each value came from.
+    pub fn load_with_sources(
+        path: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Loaded, ConfigError> {
+        load::load(path, env)
     }
 
     /// Parses TOML text and overlays the environment.
@@ -413,28 +441,7 @@ impl Settings {
         text: &str,
         env: &BTreeMap<String, String>,
     ) -> Result<Settings, ConfigError> {
-        let mut root: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
-        for (key, value) in env {
-            let path: Vec<String> = match key.as_str() {
-                "TELOXIDE_TOKEN" => vec!["telegram".into(), "token".into()],
-                "TELOXIDE_API_URL" => vec!["telegram".into(), "api_url".into()],
-                "DATABASE_URL" => vec!["database".into(), "url".into()],
-                other => match other.strip_prefix("POSDESK_") {
-                    Some(rest) if !rest.starts_with("TEST_") => {
-                        rest.split("__").map(str::to_ascii_lowercase).collect()
-                    }
-                    _ => continue,
-                },
-            };
-            set_path(&mut root, &path, env_value(value));
-        }
-        let settings: Settings = toml::Value::Table(root)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
-        settings.derive()?;
-        Ok(settings)
+        Ok(load::from_text("config", text, env)?.settings)
     }
 
     /// Checks and compiles the derived values.
@@ -504,6 +511,11 @@ impl Settings {
                 "otp.delivery = \"webhook\" needs otp.webhook_url".into(),
             ));
         }
+        if self.otp.delivery == "webhook" && self.otp.webhook_secret.is_empty() {
+            return Err(ConfigError::Invalid(
+                "otp.delivery = \"webhook\" needs otp.webhook_secret (the gateway checks the signature with it); set it or POSDESK_OTP__WEBHOOK_SECRET_FILE".into(),
+            ));
+        }
         Ok(Derived {
             merchant_pattern,
             unbind_tz: tz(&self.unbind.timezone, "unbind.timezone")?,
@@ -523,36 +535,6 @@ fn parse_hhmm(text: &str) -> Option<u32> {
     let (h, m) = text.trim().split_once(':')?;
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
-}
-
-fn env_value(raw: &str) -> toml::Value {
-    // Numbers, booleans and arrays are written as TOML; anything else is a string.
-    match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(raw.into())),
-        Err(_) => toml::Value::String(raw.into()),
-    }
-}
-
-fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut table = root;
-    for part in parents {
-        let entry = table
-            .entry(part.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
-        }
-        let toml::Value::Table(next) = entry else {
-            return;
-        };
-        table = next;
-    }
-    table.insert(last.clone(), value);
 }
 
 #[cfg(test)]
@@ -589,6 +571,15 @@ mod tests {
             Settings::from_toml_and_env("[unbind]\ntimezone = \"Mars/Base\"\n", &BTreeMap::new())
                 .expect_err("invalid");
         assert!(e.to_string().contains("unbind.timezone"), "{e}");
+    }
+
+    #[test]
+    fn webhook_delivery_needs_a_secret() {
+        let text = "[otp]\ndelivery = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/sms\"\n";
+        let e = Settings::from_toml_and_env(text, &BTreeMap::new()).expect_err("no secret");
+        assert!(e.to_string().contains("otp.webhook_secret"), "{e}");
+        let env = [("POSDESK_OTP__WEBHOOK_SECRET".to_string(), "s".to_string())].into();
+        Settings::from_toml_and_env(text, &env).expect("with a secret"); // ok: a test; failing loudly is the point
     }
 
     #[test]

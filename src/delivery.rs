@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Secret;
 use crate::domain::{MerchantId, OtpCode, Phone};
-use crate::otp::sign_body;
+use crate::otp::sign_request;
 
 /// A code to deliver.
 #[derive(Debug, Clone)]
@@ -88,15 +88,18 @@ impl WebhookDelivery {
     }
 
     async fn post(&self, body: &[u8]) -> Result<(), DeliveryError> {
-        let signature = sign_body(self.secret.expose().as_bytes(), body);
         // Retry only when the connection itself failed: the gateway never saw
         // the request, so a retry cannot send two SMS.
         let mut last_error = String::new();
         for attempt in 0..3u64 {
+            // Signed at each attempt: the timestamp is the time of sending.
+            let timestamp = Utc::now().timestamp();
+            let signature = sign_request(self.secret.expose().as_bytes(), timestamp, body);
             let result = self
                 .client
                 .post(&self.url)
                 .header("Content-Type", "application/json")
+                .header("X-Posdesk-Timestamp", timestamp.to_string())
                 .header("X-Posdesk-Signature", &signature)
                 .body(body.to_vec())
                 .send()

@@ -46,6 +46,17 @@ pub struct ImportReport {
     pub updated: u64,
     /// Rejected lines.
     pub errors: Vec<RowError>,
+    /// The file's encoding: `UTF-8` or `GB18030` (which includes GBK).
+    pub encoding: &'static str,
+}
+
+/// How far the reading got, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Data lines read.
+    pub done: u64,
+    /// Data lines in the file.
+    pub total: u64,
 }
 
 /// A file-level problem (nothing imported).
@@ -54,20 +65,39 @@ pub enum ImportError {
     /// Unreadable file.
     #[error("cannot read the CSV: {0}")]
     Read(String),
-    /// Wrong header (what the file has is not echoed: a file without its
-    /// header starts with a merchant's row).
-    #[error(
-        "the first line of the CSV must be the header {expected} (its first line has {found} columns)"
-    )]
+    /// Neither UTF-8 nor GBK/GB18030.
+    #[error("the CSV is neither UTF-8 nor GBK/GB18030: save it from Excel as \"CSV UTF-8\"")]
+    Encoding,
+    /// The first line is a merchant, not the header.
+    #[error("the first line is data, not the header: add the line {expected} at the top")]
+    NoHeader {
+        /// The contract header.
+        expected: String,
+    },
+    /// Wrong header.
+    #[error("the CSV header must be {expected}, found {found}")]
     Header {
         /// The contract header.
         expected: String,
-        /// How many columns the file's first line has.
-        found: usize,
+        /// What the file has (numbers masked).
+        found: String,
     },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The file's text: UTF-8 (with or without BOM) as is, else GB18030 (what
+/// Excel on a Chinese Windows saves, GBK included).
+pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok((text.to_string(), "UTF-8"));
+    }
+    match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(text) => Ok((text.into_owned(), "GB18030")),
+        None => Err(ImportError::Encoding),
+    }
 }
 
 /// Parses and validates one record; never returns the card number itself.
@@ -101,89 +131,135 @@ pub fn parse_row(fields: &[&str], pattern: &Regex) -> Result<MerchantRow, String
     })
 }
 
-/// Imports a CSV; good rows are kept even when others are rejected.
-/// `progress` is called with the number of data lines read so far.
+/// Imports a CSV; good rows are kept even when others are rejected, and
+/// all of them are written in one transaction. `progress` is told how many
+/// data lines were read.
 pub async fn import(
     store: &Store,
-    reader: impl Read,
+    mut reader: impl Read,
     pattern: &Regex,
     now_ms: i64,
-    mut progress: impl FnMut(u64),
+    mut progress: impl FnMut(Progress),
 ) -> Result<ImportReport, ImportError> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::None)
-        .from_reader(reader);
-    let headers = csv
-        .headers()
-        .map_err(|e| ImportError::Read(e.to_string()))?
-        .clone();
-    let found: Vec<String> = headers
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| ImportError::Read(e.to_string()))?;
+    let (text, encoding) = decode(&bytes)?;
+    let (rows, mut report) = parse(&text, pattern, &mut progress)?;
+    report.encoding = encoding;
+    let (inserted, updated) = store.upsert_merchants(&rows, now_ms).await?;
+    report.inserted = inserted;
+    report.updated = updated;
+    Ok(report)
+}
+
+/// Parses the whole text: checks the header, validates each row, and
+/// recovers from an unclosed quote by rejecting its line and reading on
+/// from the next one.
+pub fn parse(
+    text: &str,
+    pattern: &Regex,
+    progress: &mut impl FnMut(Progress),
+) -> Result<(Vec<MerchantRow>, ImportReport), ImportError> {
+    let header_end = text.find('\n').map_or(text.len(), |i| i + 1);
+    let header = fields_of(&text[..header_end]);
+    let found: Vec<String> = header
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
+        .map(|h| h.trim().to_ascii_lowercase())
         .collect();
     if found != HEADER {
+        let borrowed: Vec<&str> = header.iter().map(String::as_str).collect();
+        if header.len() == HEADER.len() && parse_row(&borrowed, pattern).is_ok() {
+            return Err(ImportError::NoHeader {
+                expected: HEADER.join(","),
+            });
+        }
         return Err(ImportError::Header {
             expected: HEADER.join(","),
-            found: found.len(),
+            found: crate::redact::redacted(&found.join(",")),
         });
     }
+    let total = text[header_end..].lines().count() as u64;
     let mut report = ImportReport::default();
-    let mut record = csv::StringRecord::new();
-    let mut count = 0u64;
+    let mut rows = Vec::new();
+    // `offset` is where the slice being read starts; its line 1 is file
+    // line `line_base + 1`.
+    let (mut offset, mut line_base) = (header_end, 1u64);
+    let mut read = 0u64;
     loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(line);
-                let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "the line is not valid UTF-8".to_string(),
-                    _ => "the line is not valid CSV".to_string(),
-                };
-                report.errors.push(RowError {
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::None)
+            .from_reader(&text.as_bytes()[offset..]);
+        let mut restart = None;
+        let mut record = csv::StringRecord::new();
+        loop {
+            let at = csv.position().clone();
+            let result = csv.read_record(&mut record);
+            let start = record.position().cloned().unwrap_or(at);
+            let line = line_base + start.line();
+            match result {
+                Ok(false) => break,
+                Ok(true) if !record.iter().any(|f| f.contains(['\n', '\r'])) => {}
+                // A field over several lines: a quote opened and never
+                // closed (merchant fields have no line breaks).
+                Ok(true) | Err(_) => {
+                    report.errors.push(RowError {
+                        line,
+                        merchant: None,
+                        reason: "a quote opened on this line is never closed".into(),
+                    });
+                    let from = offset + start.byte() as usize;
+                    restart = text[from..].find('\n').map(|i| (from + i + 1, line));
+                    break;
+                }
+            }
+            read += 1;
+            if record.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let fields: Vec<&str> = record.iter().collect();
+            match parse_row(&fields, pattern) {
+                Ok(row) => rows.push(row),
+                Err(reason) => report.errors.push(RowError {
                     line,
-                    merchant: None,
+                    merchant: fields
+                        .first()
+                        .and_then(|m| MerchantId::parse(m, pattern))
+                        .map(|m| m.as_str().to_string()),
                     reason,
-                });
-                // A UTF-8 error leaves the reader usable; anything else ends the file.
-                if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                    continue;
-                }
-                break;
+                }),
+            }
+            if read.is_multiple_of(500) {
+                progress(Progress { done: read, total });
             }
         }
-        count += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(line);
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let fields: Vec<&str> = record.iter().collect();
-        match parse_row(&fields, pattern) {
-            Ok(row) => {
-                if store.upsert_merchant(&row, now_ms).await? {
-                    report.inserted += 1;
-                } else {
-                    report.updated += 1;
-                }
+        match restart {
+            Some((next, line)) if next < text.len() => {
+                read += 1;
+                offset = next;
+                line_base = line;
             }
-            Err(reason) => report.errors.push(RowError {
-                line,
-                merchant: fields
-                    .first()
-                    .and_then(|m| MerchantId::parse(m, pattern))
-                    .map(|m| m.as_str().to_string()),
-                reason,
-            }),
-        }
-        if count.is_multiple_of(500) {
-            progress(count);
+            _ => break,
         }
     }
-    progress(count);
-    Ok(report)
+    progress(Progress { done: total, total });
+    Ok((rows, report))
+}
+
+/// The fields of one line (for the header check).
+fn fields_of(line: &str) -> Vec<String> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match csv.read_record(&mut record) {
+        Ok(true) => record.iter().map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The sample merchants of `posdesk chat --demo`, as CSV.
@@ -243,5 +319,56 @@ mod tests {
             .is_err()
         );
         assert!(parse_row(&["M100200300"], &pattern()).is_err());
+    }
+
+    fn parsed(text: &str) -> Result<(Vec<MerchantRow>, ImportReport), ImportError> {
+        parse(text, &pattern(), &mut |_| {})
+    }
+
+    #[test]
+    fn gbk_files_decode_and_other_bytes_are_refused() {
+        let (bytes, _, _) = encoding_rs::GBK.encode(DEMO_CSV);
+        let (text, encoding) = decode(&bytes).expect("GBK decodes"); // ok: a test; failing loudly is the point
+        assert_eq!(encoding, "GB18030");
+        assert_eq!(text, DEMO_CSV);
+        let (rows, report) = parsed(&text).expect("parses"); // ok: a test; failing loudly is the point
+        assert_eq!((rows.len(), report.errors.len()), (3, 0));
+        assert_eq!(rows[0].name, "示例便利店");
+        let bom = [b"\xEF\xBB\xBF".as_slice(), DEMO_CSV.as_bytes()].concat();
+        assert_eq!(decode(&bom).expect("utf-8").1, "UTF-8"); // ok: a test; failing loudly is the point
+        assert!(matches!(
+            decode(b"\xFF\xFE\x00\x81\x30"),
+            Err(ImportError::Encoding)
+        ));
+    }
+
+    #[test]
+    fn a_file_without_its_header_says_so() {
+        let body = DEMO_CSV.split_once('\n').expect("lines").1; // ok: a test; failing loudly is the point
+        let e = parsed(body).expect_err("no header");
+        assert!(matches!(e, ImportError::NoHeader { .. }), "{e}");
+        assert!(!e.to_string().contains("6222021234567890123"), "{e}");
+        let e = parsed("id,name\n").expect_err("wrong header");
+        assert!(matches!(e, ImportError::Header { .. }), "{e}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_rejects_its_line_only() {
+        let mut text = String::from("merchant_id,name,phone,card_number,bank_name\n");
+        for i in 0..10 {
+            let name = if i == 3 {
+                "\"Broken shop".to_string()
+            } else {
+                format!("Shop {i}")
+            };
+            text.push_str(&format!(
+                "M10020030{i},{name},1380013123{i},6222********012{i},Bank\n"
+            ));
+        }
+        let (rows, report) = parsed(&text).expect("parses"); // ok: a test; failing loudly is the point
+        assert_eq!(rows.len(), 9, "{report:?}");
+        assert_eq!(report.errors.len(), 1, "{report:?}");
+        assert_eq!(report.errors[0].line, 5);
+        assert!(report.errors[0].reason.contains("quote"));
     }
 }

@@ -39,11 +39,48 @@ pub fn verify_code(key: &[u8], merchant: &MerchantId, code: &OtpCode, stored_hex
         .is_ok()
 }
 
-/// HMAC-SHA256 of a body as `sha256=<hex>`, the SMS gateway signature header.
-pub fn sign_body(secret: &[u8], body: &[u8]) -> String {
+/// How far a gateway lets `X-Posdesk-Timestamp` be from its clock.
+pub const SIGNATURE_WINDOW_SECONDS: i64 = 300;
+
+/// The SMS gateway signature header: `sha256=<hex>` of
+/// HMAC-SHA256(secret, `"<timestamp>.<raw body>"`), the timestamp being the
+/// `X-Posdesk-Timestamp` header (unix seconds), so a captured request cannot
+/// be replayed outside the window.
+pub fn sign_request(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let mut mac = keyed(secret);
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// What a gateway does with a request (and what the tests' fake gateway
+/// does): the timestamp is within [`SIGNATURE_WINDOW_SECONDS`] of `now` and
+/// the signature matches, compared in constant time.
+pub fn verify_request(
+    secret: &[u8],
+    timestamp_header: &str,
+    signature_header: &str,
+    body: &[u8],
+    now: i64,
+) -> bool {
+    let Ok(timestamp) = timestamp_header.trim().parse::<i64>() else {
+        return false;
+    };
+    if (now - timestamp).abs() > SIGNATURE_WINDOW_SECONDS {
+        return false;
+    }
+    let Some(given) = signature_header
+        .strip_prefix("sha256=")
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
+    let mut mac = keyed(secret);
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
 }
 
 #[cfg(test)]
@@ -65,5 +102,35 @@ mod tests {
         assert!(!verify_code(b"key", &other, &code, &h));
         assert!(!verify_code(b"other-key", &m, &code, &h));
         assert!(!verify_code(b"key", &m, &code, "not hex"));
+    }
+
+    #[test]
+    fn a_request_signature_covers_the_timestamp_and_expires() {
+        let body = br#"{"code":"123456"}"#;
+        let now = 1_780_000_000;
+        let signature = sign_request(b"secret", now, body);
+        // The documented construction: HMAC of "<timestamp>.<body>".
+        let mut mac = keyed(b"secret");
+        mac.update(format!("{now}.").as_bytes());
+        mac.update(body);
+        assert_eq!(
+            signature,
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        );
+        let ts = now.to_string();
+        assert!(verify_request(b"secret", &ts, &signature, body, now + 299));
+        assert!(
+            !verify_request(b"secret", &ts, &signature, body, now + 301),
+            "replayed later"
+        );
+        assert!(!verify_request(
+            b"secret",
+            &(now + 1).to_string(),
+            &signature,
+            body,
+            now
+        ));
+        assert!(!verify_request(b"other", &ts, &signature, body, now));
+        assert!(!verify_request(b"secret", &ts, &signature, b"{}", now));
     }
 }

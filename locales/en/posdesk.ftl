@@ -504,6 +504,8 @@ staff-request-updated = Request { $reference } is now "{ $status }"; the merchan
 staff-request-unchanged = Request { $reference } is already "{ $status }".
 staff-request-not-allowed = Request { $reference } is "{ $status }" and cannot change to that.
 staff-request-not-found = There is no request { $reference }.
+
+staff-request-reason-too-long = That reason is too long: keep it within { $max } characters, or the merchant's notice cannot be delivered. Please reply with a shorter one.
 staff-unknown-command = There is no { $command } command. Send /help to see what works.
 staff-needs-topic = This command works in a ticket's topic. Send /help for the details.
 staff-help =

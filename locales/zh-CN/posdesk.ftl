@@ -447,6 +447,8 @@ staff-request-updated = 申请 { $reference } 已改为「{ $status }」，已�
 staff-request-unchanged = 申请 { $reference } 已经是「{ $status }」。
 staff-request-not-allowed = 申请 { $reference } 目前是「{ $status }」，不能再改为这个状态。
 staff-request-not-found = 找不到申请 { $reference }。
+
+staff-request-reason-too-long = 驳回原因太长了，请控制在 { $max } 个字以内，否则商户收不到这条通知。请重新回复一个简短的原因。
 staff-unknown-command = 没有 { $command } 这个命令。发送 /help 查看可用命令。
 staff-needs-topic = 这个命令要在工单的话题里使用。发送 /help 查看说明。
 staff-help =

@@ -9,6 +9,7 @@ mod writer;
 
 pub use staff::{StaffInput, StaffReply, StaffRequest};
 
+use crate::metrics::{Counted, Tally};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +72,8 @@ pub struct TurnOutcome {
     pub toast: Option<Option<String>>,
     /// Delete the incoming message (it held a secret).
     pub delete_incoming: bool,
+    /// The turn's counts, added to the metrics once it committed.
+    pub tally: Tally,
 }
 
 /// What a committed turn leaves for its channel: the outcome and the codes to deliver.
@@ -388,20 +391,21 @@ impl Engine {
                 .map(|mut f| f.check(inbound.chat_id, now_ms, per_minute))
                 .unwrap_or(Flood::Pass);
             if verdict != Flood::Pass {
-                self.metrics.inc("posdesk_flood_dropped_total", "");
+                self.metrics.flood_dropped();
                 return self.flooded(&inbound, verdict == Flood::Notice).await;
             }
         }
         let mut attempt = 0;
         let started = std::time::Instant::now();
-        self.metrics.inc(
-            "posdesk_updates_total",
-            format!("kind=\"{}\"", inbound.event.kind()),
-        );
+        self.metrics.update(inbound.event.kind());
         loop {
             match self.queue_turn(&inbound).await {
                 Ok((outcome, deliveries)) => {
                     self.metrics.observe_turn(started.elapsed());
+                    // Counted here, once the turn committed: a retried turn
+                    // counts once.
+                    self.metrics.add(&outcome.tally);
+                    self.metrics.codes_sent(deliveries.len());
                     for message in deliveries {
                         self.spawn_delivery(inbound.chat_id, inbound.user.clone(), message);
                     }
@@ -413,7 +417,7 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(20 * (1 << attempt))).await;
                 }
                 Err(e) => {
-                    self.metrics.inc("posdesk_turn_failures_total", "");
+                    self.metrics.turn_failed();
                     return Err(e.into());
                 }
             }
@@ -467,7 +471,7 @@ impl Engine {
             let delivered = match engine.delivery.deliver(&message).await {
                 Ok(()) => true,
                 Err(e) => {
-                    engine.metrics.inc("posdesk_codes_failed_total", "");
+                    engine.metrics.code_failed();
                     tracing::warn!(merchant = %message.merchant, error = %e, "one-time code not delivered");
                     false
                 }
@@ -682,8 +686,7 @@ impl Engine {
                 match effect {
                     Effect::Send(out) => {
                         if let Some(first) = out.parts.first() {
-                            self.metrics
-                                .inc("posdesk_replies_total", format!("msg=\"{}\"", first.id));
+                            outcome.tally.add(Counted::Reply(first.id));
                         }
                         sends.push(out)
                     }
@@ -704,7 +707,6 @@ impl Engine {
                         code,
                         expires_at,
                     } => {
-                        self.metrics.inc("posdesk_codes_sent_total", "");
                         // Committed with the turn: if this process dies
                         // before the gateway's answer is recorded, the row
                         // outlives it and the merchant is told (no merchant
@@ -726,10 +728,7 @@ impl Engine {
                         })
                     }
                     Effect::OpenTicket { reason } => {
-                        self.metrics.inc(
-                            "posdesk_handoffs_total",
-                            format!("reason=\"{}\"", reason.as_str()),
-                        );
+                        outcome.tally.add(Counted::Handoff(reason.as_str()));
                         // A merchant locked out while entering codes is not verified,
                         // but staff need the number they tried (to unlock it).
                         let asked = match &before.state {
@@ -821,8 +820,7 @@ impl Engine {
                     Some((seen, intent)) if seen == text => intent.name(),
                     _ => self.classifier.classify(text).name(),
                 };
-                self.metrics
-                    .inc("posdesk_intents_total", format!("intent=\"{intent}\""));
+                outcome.tally.add(Counted::Intent(intent));
                 (Some(intent), typed)
             }
             Event::Edited(_) => (None, typed),
@@ -1005,6 +1003,15 @@ impl Engine {
         let Some(reference) = Reference::parse(reference) else {
             return Err(StatusChangeError::BadReference);
         };
+        // A reason that cannot fit in a Telegram message would change the
+        // status and leave the merchant untold: refuse it up front.
+        if let Some(reason) = reason
+            && reason.chars().count() > MAX_REASON_CHARS
+        {
+            return Err(StatusChangeError::ReasonTooLong {
+                max: MAX_REASON_CHARS,
+            });
+        }
         let now_ms = self.now().timestamp_millis();
         let mut tx = self.store.begin().await?;
         match self
@@ -1124,7 +1131,7 @@ impl Engine {
                 chat_id = code.chat_id,
                 "a one-time code's delivery was cut off (restart); the merchant is told to ask for a new one"
             );
-            self.metrics.inc("posdesk_codes_lost_total", "");
+            self.metrics.code_failed();
             let inbound = Inbound {
                 chat_id: code.chat_id,
                 user: UserInfo {
@@ -1164,12 +1171,24 @@ impl Engine {
     }
 }
 
+/// Longest reason a status change takes: the notice (template plus reason)
+/// stays well within Telegram's 4,096 characters a message.
+pub const MAX_REASON_CHARS: usize = 1000;
+
 /// Why a status change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum StatusChangeError {
     /// Not a reference.
     #[error("not a valid reference (expected UB-YYYYMMDD-XXXXX)")]
     BadReference,
+    /// The reason would not fit in the merchant's notice.
+    #[error(
+        "the reason is longer than {max} characters (it must fit in the merchant's Telegram message)"
+    )]
+    ReasonTooLong {
+        /// The limit.
+        max: usize,
+    },
     /// Unknown reference.
     #[error("no request with this reference")]
     NotFound,

@@ -762,7 +762,8 @@ impl Engine {
             message_id: None,
             event,
         };
-        self.turn_in(tx, &inbound).await?;
+        let (outcome, _) = self.turn_in(tx, &inbound).await?;
+        self.metrics.add(&outcome.tally);
         Ok(())
     }
 
@@ -1098,6 +1099,9 @@ fn status_answer(
         Err(StatusChangeError::NotAllowed(current, _)) => Msg::new("staff-request-not-allowed")
             .arg("reference", reference.as_str())
             .arg("status", Arg::Ref(current.message_id())),
+        Err(StatusChangeError::ReasonTooLong { max }) => {
+            Msg::new("staff-request-reason-too-long").arg("max", max as i64)
+        }
         Err(StatusChangeError::BadReference | StatusChangeError::NotFound) => {
             Msg::new("staff-request-not-found").arg("reference", reference.as_str())
         }

@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::domain::Lang;
+
 /// What a merchant's free text is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Intent {
@@ -331,6 +333,8 @@ fn one() -> f64 {
 
 struct Rule {
     intent: Intent,
+    /// The language of the file the rule came from (by its folder name).
+    lang: Option<Lang>,
     weight: f64,
     /// Where it comes from: `file#number`.
     source: String,
@@ -414,6 +418,7 @@ impl Classifier {
                 })?;
                 rules.push(Rule {
                     intent,
+                    lang: file_lang(file),
                     weight: raw.weight,
                     source: format!("{file}#{}", i + 1),
                     any,
@@ -474,12 +479,24 @@ impl Classifier {
 
     /// The intent of one utterance.
     pub fn classify(&self, text: &str) -> Intent {
-        self.explain(text).intent
+        self.explain_preferring(text, None).intent
+    }
+
+    /// The intent of one utterance; rules of every language apply, and
+    /// where two intents score the same, the one matched by a rule of
+    /// `prefer` wins (`posdesk classify --lang`).
+    pub fn classify_preferring(&self, text: &str, prefer: Option<Lang>) -> Intent {
+        self.explain_preferring(text, prefer).intent
     }
 
     /// The intent of one utterance with the reasons: every intent's score,
     /// best first, and the rules that matched.
     pub fn explain(&self, text: &str) -> Explanation {
+        self.explain_preferring(text, None)
+    }
+
+    /// [`Classifier::explain`], ties going to rules of `prefer`.
+    pub fn explain_preferring(&self, text: &str, prefer: Option<Lang>) -> Explanation {
         let normalised = self.normaliser.normalise(text);
         let mut explanation = Explanation {
             intent: Intent::Unknown,
@@ -491,19 +508,23 @@ impl Classifier {
         if normalised.is_empty() {
             return explanation;
         }
-        let mut scores: HashMap<Intent, f64> = HashMap::new();
+        let mut scores: HashMap<Intent, (f64, bool)> = HashMap::new();
         for rule in &self.rules {
             if rule.any.is_match(&normalised) {
-                *scores.entry(rule.intent).or_insert(0.0) += rule.weight;
+                let entry = scores.entry(rule.intent).or_insert((0.0, false));
+                entry.0 += rule.weight;
+                entry.1 |= prefer.is_some() && rule.lang == prefer;
                 explanation.matched.push((rule.intent, rule.source.clone()));
             }
         }
-        let mut ranked: Vec<(Intent, f64)> = scores.into_iter().collect();
-        ranked.sort_by(|(a, sa), (b, sb)| {
+        let mut ranked: Vec<(Intent, (f64, bool))> = scores.into_iter().collect();
+        ranked.sort_by(|(a, (sa, pa)), (b, (sb, pb))| {
             sb.partial_cmp(sa)
                 .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| pb.cmp(pa))
                 .then_with(|| a.priority().cmp(&b.priority()))
         });
+        let ranked: Vec<(Intent, f64)> = ranked.into_iter().map(|(i, (s, _))| (i, s)).collect();
         let rules_best = ranked
             .first()
             .copied()
@@ -642,9 +663,32 @@ impl Explanation {
     }
 }
 
+/// The language of a rule file from its path (`…/zh-CN/intents.toml`).
+fn file_lang(file: &str) -> Option<Lang> {
+    file.split(['/', '\\']).find_map(Lang::parse)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preferred_language_breaks_ties() {
+        let zh = "[[rule]]\nintent = \"unbind_start\"\npatterns = ['card']\n";
+        let en = "[[rule]]\nintent = \"unbind_stuck\"\npatterns = ['card']\n";
+        let c =
+            Classifier::from_sources(&[("zh-CN/intents.toml", zh), ("en/intents.toml", en)], "")
+                .expect("valid"); // ok: a test; failing loudly is the point
+        assert_eq!(
+            c.classify_preferring("card", Some(Lang::ZhCn)),
+            Intent::UnbindStart
+        );
+        assert_eq!(
+            c.classify_preferring("card", Some(Lang::En)),
+            Intent::UnbindStuck
+        );
+        assert_eq!(c.classify("card"), c.classify_preferring("card", None));
+    }
 
     const RULES: &str = r#"
 threshold = 1.0

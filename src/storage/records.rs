@@ -157,6 +157,37 @@ impl Store {
         })
     }
 
+    /// Upserts many merchants in one transaction (all or none); returns
+    /// how many were new and how many updated.
+    pub async fn upsert_merchants(
+        &self,
+        rows: &[MerchantRow],
+        now: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        with_pool_write!(self, p => {
+            let mut tx = p.begin().await?;
+            let (mut inserted, mut updated) = (0u64, 0u64);
+            for m in rows {
+                let existed = sqlx::query("SELECT 1 AS x FROM merchants WHERE merchant_id = $1")
+                    .bind(&m.merchant_id).fetch_optional(&mut *tx).await?.is_some();
+                sqlx::query(
+                    "INSERT INTO merchants (merchant_id, name, phone, card_mask, bank_name, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (merchant_id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
+                     card_mask = excluded.card_mask, bank_name = excluded.bank_name, updated_at = excluded.updated_at",
+                )
+                .bind(&m.merchant_id).bind(&m.name).bind(&m.phone).bind(&m.card_mask).bind(&m.bank_name).bind(now)
+                .execute(&mut *tx).await?;
+                if existed {
+                    updated += 1;
+                } else {
+                    inserted += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok((inserted, updated))
+        })
+    }
+
     /// Number of merchants.
     pub async fn merchant_count(&self) -> Result<i64, StoreError> {
         with_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) AS n FROM merchants").fetch_one(p).await?.try_get("n")?))
@@ -177,6 +208,22 @@ impl Store {
             };
             rows.iter().map(request_from_row).collect()
         })
+    }
+
+    /// Requests by status, counted in the database (for `/metrics`).
+    pub async fn count_requests_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        with_pool!(self, p => {
+            let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM unbind_requests GROUP BY status")
+                .fetch_all(p).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get::<String, _>("status")?, r.try_get::<i64, _>("n")?)))
+                .collect()
+        })
+    }
+
+    /// Tickets open or claimed, counted in the database (for `/metrics`).
+    pub async fn count_open_tickets(&self) -> Result<i64, StoreError> {
+        with_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) AS n FROM tickets WHERE status IN ('open', 'claimed')").fetch_one(p).await?.try_get("n")?))
     }
 
     /// One request.

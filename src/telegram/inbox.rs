@@ -150,9 +150,7 @@ pub async fn poll(bot: Bot, engine: Arc<Engine>, parsed: Parsed, mut stop: watch
                 updates
             }
             Err(e) => {
-                engine
-                    .metrics
-                    .inc("posdesk_telegram_errors_total", "method=\"getUpdates\"");
+                engine.metrics.telegram_error("getUpdates", "network");
                 tracing::warn!(error = %e, ?backoff, "getUpdates failed; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}

@@ -27,7 +27,12 @@ use crate::i18n::strip_html;
 
 /// Builds the Bot API client from the settings (token, API URL).
 pub fn make_bot(engine: &Engine) -> Result<Bot, crate::Error> {
-    let settings = &engine.settings.telegram;
+    bot_for(&engine.settings.telegram)
+}
+
+/// Builds the Bot API client from `[telegram]` alone (for `posdesk check`,
+/// which builds no engine).
+pub fn bot_for(settings: &crate::config::TelegramSettings) -> Result<Bot, crate::Error> {
     if settings.token.is_empty() {
         return Err(crate::Error::Config(crate::config::ConfigError::Invalid(
             "no bot token: set TELOXIDE_TOKEN (or telegram.token)".into(),
@@ -120,10 +125,7 @@ pub async fn run_polling(engine: Arc<Engine>) -> Result<(), crate::Error> {
     let bot = make_bot(&engine)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        tokio::select! {
-            _ = wait_for_sigterm() => tracing::info!("SIGTERM: finishing the turns in hand"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the turns in hand"),
-        }
+        wait_for_stop_signal().await;
         let _ = stop_tx.send(true);
     });
     run_until(engine, bot, stop_rx).await;
@@ -236,6 +238,14 @@ last error: {}",
         info.pending_update_count,
         info.last_error_message.unwrap_or_else(|| "(none)".into()),
     ))
+}
+
+/// Resolves at SIGTERM or Ctrl-C (logged).
+pub async fn wait_for_stop_signal() {
+    tokio::select! {
+        _ = wait_for_sigterm() => tracing::info!("SIGTERM: finishing the turns in hand"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the turns in hand"),
+    }
 }
 
 async fn wait_for_sigterm() {

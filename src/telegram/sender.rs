@@ -410,9 +410,7 @@ impl Sender {
             Failure::ThreadGone => "thread_gone",
             Failure::Permanent(_) => "400",
         };
-        self.engine
-            .metrics
-            .inc("posdesk_telegram_errors_total", format!("kind=\"{kind}\""));
+        self.engine.metrics.telegram_error("send", kind);
         failure
     }
 

@@ -66,8 +66,11 @@ pub struct TestApp {
     pub engine: Arc<Engine>,
     /// Settings in use.
     pub settings: Settings,
-    /// Base URL of the bot's HTTP server (health, metrics, back-office API).
+    /// Base URL of `http.listen` (everything, or only the webhook when
+    /// `http.admin_listen` is set).
     pub http_url: String,
+    /// Base URL of health, metrics and the back-office API.
+    pub admin_url: String,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     _dir: Arc<tempfile::TempDir>,
@@ -87,6 +90,7 @@ pub fn test_settings(api: &FakeBotApi, sms: &SmsGateway, db_url: &str) -> Settin
     s.support.staff_chat_id = STAFF_CHAT;
     s.support.hours = "Mon-Sun 00:00-24:00".into();
     s.http.api_token = Secret::new("backoffice-token");
+    s.http.listen = "127.0.0.1:0".into();
     s
 }
 
@@ -145,25 +149,30 @@ impl TestApp {
             bot,
             stop_rx.clone(),
         ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listeners = posdesk::http::Listeners::bind(&settings.http)
             .await
             .expect("bind http");
-        let http_url = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = posdesk::http::router(engine.clone());
-        let mut http_stop = stop_rx;
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.changed().await;
-                })
-                .await;
-        });
+        let http_url = format!("http://{}", listeners.public_addr().expect("addr"));
+        let admin_url = listeners
+            .admin_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_else(|| http_url.clone());
+        let mut http_stop = stop_rx.clone();
+        tokio::spawn(posdesk::http::serve(
+            engine.clone(),
+            listeners,
+            posdesk::http::Readiness::new(stop_rx),
+            async move {
+                let _ = http_stop.changed().await;
+            },
+        ));
         TestApp {
             api,
             sms,
             engine,
             settings,
             http_url,
+            admin_url,
             stop,
             task: Some(task),
             _dir: dir,
@@ -262,7 +271,7 @@ impl TestApp {
         reqwest::Client::new()
             .post(format!(
                 "{}/api/v1/unbind-requests/{reference}/status",
-                self.http_url
+                self.admin_url
             ))
             .bearer_auth(token)
             .json(&serde_json::json!({ "status": status, "reason": reason }))

@@ -12,6 +12,7 @@ mod foundation;
 mod handoff;
 mod intents;
 mod leaks;
+mod operations;
 mod order;
 mod properties;
 mod reliability;

@@ -22,6 +22,12 @@ pub struct Sms {
     pub body: Value,
     /// Whether the signature checked out.
     pub signature_ok: bool,
+    /// `X-Posdesk-Timestamp` as sent.
+    pub timestamp: String,
+    /// `X-Posdesk-Signature` as sent.
+    pub signature: String,
+    /// The raw body.
+    pub raw: Vec<u8>,
 }
 
 impl Sms {
@@ -54,15 +60,29 @@ pub struct SmsGateway {
 }
 
 async fn receive(State(state): State<GatewayState>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let expected = posdesk::otp::sign_body(SECRET.as_bytes(), &body);
-    let given = headers
-        .get("X-Posdesk-Signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    // What a real gateway does: the timestamp within five minutes of its
+    // clock, the HMAC of "<timestamp>.<body>".
+    let signature_ok = posdesk::otp::verify_request(
+        SECRET.as_bytes(),
+        &header("X-Posdesk-Timestamp"),
+        &header("X-Posdesk-Signature"),
+        &body,
+        chrono::Utc::now().timestamp(),
+    );
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     state.received.lock().expect("lock").push(Sms {
         body: json,
-        signature_ok: given == expected,
+        signature_ok,
+        timestamp: header("X-Posdesk-Timestamp"),
+        signature: header("X-Posdesk-Signature"),
+        raw: body.to_vec(),
     });
     StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK)
 }

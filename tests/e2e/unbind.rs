@@ -13,6 +13,33 @@ fn reference_in(text: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_gateway_request_cannot_be_replayed_later() {
+    let app = TestApp::spawn().await;
+    app.say(42, "/unbind").await;
+    app.say(42, MERCHANT).await;
+    let sms = app.sms.nth(1).await;
+    assert!(sms.signature_ok);
+    let sent_at: i64 = sms
+        .timestamp
+        .parse()
+        .expect("X-Posdesk-Timestamp is unix seconds");
+    let secret = crate::sms_gateway::SECRET.as_bytes();
+    let verify =
+        |now| posdesk::otp::verify_request(secret, &sms.timestamp, &sms.signature, &sms.raw, now);
+    assert!(verify(sent_at + 60), "accepted within five minutes");
+    assert!(!verify(sent_at + 6 * 60), "refused six minutes later");
+    // A fresh timestamp on the old signature does not verify either.
+    let later = (sent_at + 6 * 60).to_string();
+    assert!(!posdesk::otp::verify_request(
+        secret,
+        &later,
+        &sms.signature,
+        &sms.raw,
+        sent_at + 6 * 60
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_unbinds_from_start_to_a_completed_notice() {
     let app = TestApp::spawn().await;
     let menu = app.say(42, "/start").await;
@@ -240,11 +267,11 @@ async fn the_status_api_refuses_a_wrong_token_and_bad_input() {
         rejected.text()
     );
     assert!(rejected.buttons().contains(&"menu:human".to_string()));
-    let health = reqwest::get(format!("{}/healthz", app.http_url))
+    let health = reqwest::get(format!("{}/healthz", app.admin_url))
         .await
         .expect("healthz");
     assert_eq!(health.status(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", app.http_url))
+    let metrics = reqwest::get(format!("{}/metrics", app.admin_url))
         .await
         .expect("metrics")
         .text()
