@@ -531,7 +531,16 @@ impl Classifier {
             .filter(|(_, s)| *s >= self.threshold);
         let rules_second = ranked.get(1).map_or(0.0, |(_, s)| s.max(0.0));
         explanation.scores = ranked;
-        let opinion = self.model.as_ref().map(|m| m.opinion(&normalised));
+        // The model is asked only when the rules are not clear on their own.
+        let decisive = match rules_best {
+            Some((Intent::Chat(_), _)) => true,
+            Some((_, score)) => score >= WEAK_RULE && score - rules_second >= RULE_MARGIN,
+            None => false,
+        };
+        let opinion = match decisive {
+            true => None,
+            false => self.model.as_ref().map(|m| m.opinion(&normalised)),
+        };
         let (intent, clarify) = decide(rules_best, rules_second, opinion.as_ref());
         explanation.intent = intent;
         explanation.clarify = clarify;

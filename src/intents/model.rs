@@ -27,8 +27,8 @@ const L2: f64 = 1e-4;
 /// A trained model.
 pub struct Model {
     classes: Vec<Intent>,
-    /// Feature name → index.
-    index: HashMap<String, usize>,
+    /// Feature (hashed) → index.
+    index: HashMap<u64, usize>,
     /// `weights[feature * classes + class]`.
     weights: Vec<f64>,
     bias: Vec<f64>,
@@ -70,7 +70,7 @@ impl Model {
                 classes.push(*intent);
             }
         }
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<u64, usize> = HashMap::new();
         let encoded: Vec<(Vec<usize>, usize)> = examples
             .iter()
             .filter_map(|(text, intent)| {
@@ -174,33 +174,81 @@ pub fn sound(c: char) -> Option<String> {
     Some(s)
 }
 
-/// The features of a normalised text (duplicates removed).
-fn features(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// FNV-1a over a feature's kind and its parts: features are hashed, not
+/// spelled out, so training and reading allocate one vector per text.
+struct FeatureHash(u64);
+
+impl FeatureHash {
+    fn new(kind: u8) -> FeatureHash {
+        let mut h = FeatureHash(0xcbf2_9ce4_8422_2325);
+        h.byte(kind);
+        h
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.0 ^= u64::from(b);
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+
+    fn str(mut self, s: &str) -> FeatureHash {
+        for b in s.bytes() {
+            self.byte(b);
+        }
+        self.byte(0xff);
+        self
+    }
+
+    fn char(mut self, c: char) -> FeatureHash {
+        let mut buf = [0u8; 4];
+        for b in c.encode_utf8(&mut buf).bytes() {
+            self.byte(b);
+        }
+        self.byte(0xff);
+        self
+    }
+}
+
+/// The features of a normalised text (duplicates removed): Han syllables
+/// and syllable pairs, Han character pairs, Latin words and their trigrams.
+fn features(text: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
     let mut sounds: Vec<String> = Vec::new();
     let mut chars: Vec<char> = Vec::new();
-    let flush_han = |sounds: &mut Vec<String>, chars: &mut Vec<char>, out: &mut Vec<String>| {
+    let flush_han = |sounds: &mut Vec<String>, chars: &mut Vec<char>, out: &mut Vec<u64>| {
         for s in sounds.iter() {
-            out.push(format!("s:{s}"));
+            out.push(FeatureHash::new(b's').str(s).0);
         }
         for pair in sounds.windows(2) {
-            out.push(format!("ss:{}{}", pair[0], pair[1]));
+            out.push(FeatureHash::new(b'p').str(&pair[0]).str(&pair[1]).0);
         }
         for pair in chars.windows(2) {
-            out.push(format!("cc:{}{}", pair[0], pair[1]));
+            out.push(FeatureHash::new(b'c').char(pair[0]).char(pair[1]).0);
         }
         sounds.clear();
         chars.clear();
     };
-    let mut word = String::new();
-    let flush_word = |word: &mut String, out: &mut Vec<String>| {
+    let mut word: Vec<char> = Vec::new();
+    let flush_word = |word: &mut Vec<char>, out: &mut Vec<u64>| {
         if word.is_empty() {
             return;
         }
-        out.push(format!("w:{word}"));
-        let padded: Vec<char> = format!("<{word}>").chars().collect();
+        let mut whole = FeatureHash::new(b'w');
+        for c in word.iter() {
+            whole = whole.char(*c);
+        }
+        out.push(whole.0);
+        let mut padded = Vec::with_capacity(word.len() + 2);
+        padded.push('<');
+        padded.extend(word.iter().copied());
+        padded.push('>');
         for tri in padded.windows(3) {
-            out.push(format!("t:{}", tri.iter().collect::<String>()));
+            out.push(
+                FeatureHash::new(b't')
+                    .char(tri[0])
+                    .char(tri[1])
+                    .char(tri[2])
+                    .0,
+            );
         }
         word.clear();
     };
@@ -213,11 +261,7 @@ fn features(text: &str) -> Vec<String> {
             }
             None if c.is_alphanumeric() => {
                 flush_han(&mut sounds, &mut chars, &mut out);
-                if c.is_ascii_digit() {
-                    word.push('0');
-                } else {
-                    word.push(c);
-                }
+                word.push(if c.is_ascii_digit() { '0' } else { c });
             }
             None => {
                 flush_han(&mut sounds, &mut chars, &mut out);
@@ -227,7 +271,7 @@ fn features(text: &str) -> Vec<String> {
     }
     flush_han(&mut sounds, &mut chars, &mut out);
     flush_word(&mut word, &mut out);
-    out.sort();
+    out.sort_unstable();
     out.dedup();
     out
 }
