@@ -225,7 +225,7 @@ mod tests {
                 p90: 5400
             })
         );
-        let (avg, n) = stats.all.csat.expect("rated");
+        let (avg, n) = stats.all.csat.expect("rated"); // ok: a test
         assert_eq!(n, 11);
         assert!((avg - 46.0 / 11.0).abs() < 1e-9);
         assert_eq!(stats.agents.len(), 2);
