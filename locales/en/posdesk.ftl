@@ -214,7 +214,9 @@ faq-security =
     Please keep in mind:
     • { $brand } staff and this bot will never ask for your card PIN, password or full card number
     • Enter the verification code yourself, only in this chat, and never forward it to anyone
+    • Unbinding or changing the card costs nothing and needs no deposit or transfer; anyone asking you to move money to a "safe account", share your screen, install an app or open a link is a scammer
     • Anyone who asks for a password or code is a scammer posing as support: stop replying to them
+    • Already gave a code or password away? Change the password now, call your card's bank, and send /human to tell us
     • Check your login records and transaction history regularly; if anything looks wrong, send /human
 
 faq-after-unbind =
