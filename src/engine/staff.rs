@@ -79,6 +79,29 @@ enum CardMode {
 }
 
 impl Engine {
+    /// A staff-group card or post rendered in the staff language: its
+    /// lines as one HTML text, and its buttons.
+    fn render_card(&self, card: card::Card) -> (String, Vec<Vec<(String, String)>>) {
+        let lang = self.staff_lang();
+        let html = card
+            .lines
+            .iter()
+            .map(|line| self.texts.render(lang, line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let buttons = self
+            .texts
+            .render_outgoing(
+                lang,
+                &Outgoing {
+                    parts: Vec::new(),
+                    keyboard: card.keyboard,
+                },
+            )
+            .buttons;
+        (html, buttons)
+    }
+
     /// Whether `user` may act as staff: anyone in the staff group, or only the
     /// allow-list when one is configured.
     pub fn is_staff(&self, user_id: i64) -> bool {
@@ -392,23 +415,7 @@ impl Engine {
             return Ok(());
         }
         let post = card::request_post(&facts);
-        let lang = self.staff_lang();
-        let html = post
-            .lines
-            .iter()
-            .map(|line| self.texts.render(lang, line))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let buttons = self
-            .texts
-            .render_outgoing(
-                lang,
-                &Outgoing {
-                    parts: Vec::new(),
-                    keyboard: post.keyboard,
-                },
-            )
-            .buttons;
+        let (html, buttons) = self.render_card(post);
         let reference = facts.reference.as_str().to_string();
         let payload = match edit {
             false => OutboxPayload::RequestPost {
@@ -846,23 +853,7 @@ impl Engine {
         }
         let facts = self.card_facts(tx, row, ticket, now_ms).await?;
         let card = card::card(&facts, now_ms);
-        let lang = self.staff_lang();
-        let html = card
-            .lines
-            .iter()
-            .map(|line| self.texts.render(lang, line))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let buttons = self
-            .texts
-            .render_outgoing(
-                lang,
-                &Outgoing {
-                    parts: Vec::new(),
-                    keyboard: card.keyboard,
-                },
-            )
-            .buttons;
+        let (html, buttons) = self.render_card(card);
         let payload = match mode {
             CardMode::New => OutboxPayload::Card { html, buttons },
             CardMode::Edit => OutboxPayload::EditCard { html, buttons },

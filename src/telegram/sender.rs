@@ -525,20 +525,7 @@ impl Sender {
                 let Some(post) = post.and_then(|id| i32::try_from(id).ok()) else {
                     return Ok(());
                 };
-                let request = self
-                    .bot
-                    .edit_message_text(chat, MessageId(post), html.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard(buttons));
-                match request.await {
-                    Ok(_) => Ok(()),
-                    Err(RequestError::Api(e))
-                        if e.to_string().to_lowercase().contains("not modified") =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
+                self.edit_in_place(chat, post, html, buttons).await
             }
             OutboxPayload::Relay {
                 html,
@@ -615,21 +602,7 @@ impl Sender {
                 let Some(card) = card.and_then(|id| i32::try_from(id).ok()) else {
                     return Ok(());
                 };
-                let request = self
-                    .bot
-                    .edit_message_text(chat, MessageId(card), html.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard(buttons));
-                match request.await {
-                    Ok(_) => Ok(()),
-                    // The same card again (two changes that look alike).
-                    Err(RequestError::Api(e))
-                        if e.to_string().to_lowercase().contains("not modified") =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
+                self.edit_in_place(chat, card, html, buttons).await
             }
             OutboxPayload::Topic { op } => {
                 let Some(thread) = thread else {
@@ -689,6 +662,32 @@ impl Sender {
             request = request.message_thread_id(thread);
         }
         request.await.map(|m| m.id)
+    }
+}
+
+impl Sender {
+    /// Edits a message the bot posted (a card, a request post) to `html`
+    /// and `buttons`; the same text again ("not modified", two changes that
+    /// look alike) is not a failure.
+    async fn edit_in_place(
+        &self,
+        chat: ChatId,
+        message: i32,
+        html: &str,
+        buttons: &[Vec<(String, String)>],
+    ) -> Result<(), RequestError> {
+        let request = self
+            .bot
+            .edit_message_text(chat, MessageId(message), html.to_string())
+            .parse_mode(ParseMode::Html)
+            .reply_markup(keyboard(buttons));
+        match request.await {
+            Ok(_) => Ok(()),
+            Err(RequestError::Api(e)) if e.to_string().to_lowercase().contains("not modified") => {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
