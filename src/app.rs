@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::Error;
 use crate::config::Settings;
 use crate::delivery::{LogDelivery, NoDelivery, OtpDelivery, WebhookDelivery};
+use crate::domain::Lang;
 use crate::engine::Engine;
+use crate::faq::{Catalogue, FaqError};
 use crate::i18n::Texts;
 use crate::intents::Classifier;
 use crate::storage::Store;
@@ -28,6 +30,14 @@ pub const BUILTIN_RULES: [(&str, &str); 2] = [
 /// The built-in traditional-to-simplified table.
 pub const BUILTIN_T2S: &str = include_str!("../locales/zh-CN/t2s.tsv");
 
+/// The built-in FAQ catalogue.
+pub const BUILTIN_FAQ: &str = include_str!("../locales/faq.toml");
+
+/// The built-in FAQ catalogue, parsed.
+pub fn builtin_faq() -> Result<Catalogue, FaqError> {
+    Catalogue::parse("locales/faq.toml", BUILTIN_FAQ)
+}
+
 /// The built-in labelled phrasings the statistical model learns from.
 pub const BUILTIN_PHRASINGS: &str = include_str!("../locales/phrasings.tsv");
 
@@ -35,14 +45,17 @@ pub const BUILTIN_PHRASINGS: &str = include_str!("../locales/phrasings.tsv");
 /// `i18n.locales_dir`.
 pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
     if settings.i18n.locales_dir.is_empty() {
-        return Ok(Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S)?
-            .with_phrasings("locales/phrasings.tsv", BUILTIN_PHRASINGS)?);
+        return Ok(
+            Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S, builtin_faq()?)?
+                .with_phrasings("locales/phrasings.tsv", BUILTIN_PHRASINGS)?,
+        );
     }
     let dir = Path::new(&settings.i18n.locales_dir);
     let read = |rel: &str| {
         std::fs::read_to_string(dir.join(rel))
             .map_err(|e| Error::Runtime(format!("cannot read {}: {e}", dir.join(rel).display())))
     };
+    let faq = Catalogue::parse("faq.toml", &read("faq.toml")?)?;
     let zh = read("zh-CN/intents.toml")?;
     let en = read("en/intents.toml")?;
     let t2s = read("zh-CN/t2s.tsv")?;
@@ -50,8 +63,30 @@ pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
     Ok(Classifier::from_sources(
         &[("zh-CN/intents.toml", &zh), ("en/intents.toml", &en)],
         &t2s,
+        faq,
     )?
     .with_phrasings("phrasings.tsv", &phrasings)?)
+}
+
+/// Every problem of the FAQ catalogue against the texts and the rules, one
+/// a line (empty: all good). Start-up refuses a catalogue with problems.
+pub fn faq_problems(settings: &Settings, texts: &Texts, classifier: &Classifier) -> Vec<String> {
+    let faq = classifier.faq();
+    let languages: Vec<&str> = Lang::ALL.iter().map(|l| l.as_str()).collect();
+    faq.check_against(
+        &languages,
+        |lang, id| Lang::parse(lang).is_some_and(|l| texts.has(l, id)),
+        |lang, topic| {
+            let Some(lang) = Lang::parse(lang) else {
+                return Ok(());
+            };
+            texts
+                .try_render(lang, &crate::conversation::topic_answer(topic, settings))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+        |id| classifier.rule_languages(crate::intents::Intent::Faq(id)),
+    )
 }
 
 /// The texts, built in or from `i18n.locales_dir`.
@@ -92,5 +127,9 @@ pub async fn build_engine(
 ) -> Result<Arc<Engine>, Error> {
     let texts = load_texts(&settings)?;
     let classifier = load_classifier(&settings)?;
+    let problems = faq_problems(&settings, &texts, &classifier);
+    if !problems.is_empty() {
+        return Err(Error::Faq(problems.join("\n")));
+    }
     Engine::new(store, settings, texts, classifier, delivery).await
 }

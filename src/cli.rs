@@ -89,6 +89,11 @@ enum Commands {
         #[command(subcommand)]
         command: ConfigCommands,
     },
+    /// The FAQ catalogue (locales/faq.toml, or faq.toml in i18n.locales_dir).
+    Faq {
+        #[command(subcommand)]
+        command: FaqCommands,
+    },
     /// Copy every table of the configured database into another one (e.g.
     /// SQLite to PostgreSQL); the target is migrated first and must be empty.
     CopyDb {
@@ -108,6 +113,16 @@ enum ConfigCommands {
     /// Print the effective configuration (secrets redacted) and where each
     /// value came from (file, env, default); exit 2 on any problem.
     Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum FaqCommands {
+    /// Check every topic against the texts and intent rules of every
+    /// language, as start-up does, without starting; exit 2 with one line a
+    /// problem.
+    Check,
+    /// List the topics: id, menu row, what `classify` prints, label.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +336,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
         }
         Commands::Check { .. } => check(settings).await,
         Commands::Config { .. } => Ok(()),
+        Commands::Faq { command } => faq(&settings, command),
         Commands::Healthcheck { url } => healthcheck(&settings, url).await,
         Commands::Webhook { command } => webhook(settings, command).await,
         Commands::CopyDb { to } => {
@@ -433,6 +449,45 @@ async fn chat_demo(mut settings: Settings, lang: Lang, user: i64) -> Result<(), 
     result
 }
 
+fn faq(settings: &Settings, command: FaqCommands) -> Result<(), Error> {
+    let texts = app::load_texts(settings)?;
+    let classifier = app::load_classifier(settings)?;
+    let catalogue = classifier.faq();
+    match command {
+        FaqCommands::Check => {
+            let problems = app::faq_problems(settings, &texts, &classifier);
+            if !problems.is_empty() {
+                return Err(Error::Faq(problems.join("\n")));
+            }
+            println!(
+                "faq: ok ({} topics, {} in the menu; texts and rules in {})",
+                catalogue.topics().len(),
+                catalogue
+                    .topics()
+                    .iter()
+                    .filter(|t| t.menu.is_some())
+                    .count(),
+                Lang::ALL.map(|l| l.as_str()).join(", ")
+            );
+        }
+        FaqCommands::List => {
+            let mut out = std::io::stdout().lock();
+            for topic in catalogue.topics() {
+                let menu = topic.menu.map_or("-".to_string(), |row| row.to_string());
+                let label = texts.render(Lang::ZhCn, &posdesk::conversation::Msg::new(topic.label));
+                let _ = writeln!(
+                    out,
+                    "{:<24} menu {:<2} classify {:<22} {label}",
+                    topic.id.as_str(),
+                    menu,
+                    catalogue.reported_id(topic.id),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn classify(settings: &Settings, lang: Option<Lang>, explain: bool) -> Result<(), Error> {
     let classifier = app::load_classifier(settings)?;
     let stdin = std::io::stdin();
@@ -445,14 +500,16 @@ fn classify(settings: &Settings, lang: Option<Lang>, explain: bool) -> Result<()
             writeln!(
                 out,
                 "{}\t{}",
-                explanation.intent.as_str(),
+                explanation.intent.reported_id(classifier.faq()),
                 explanation.detail()
             )
         } else {
             writeln!(
                 out,
                 "{}",
-                classifier.classify_preferring(&line, lang).as_str()
+                classifier
+                    .classify_preferring(&line, lang)
+                    .reported_id(classifier.faq())
             )
         };
         if written.is_err() {
@@ -659,9 +716,13 @@ fn config_check(loaded: &Loaded) -> Result<(), Error> {
 async fn check(settings: Settings) -> Result<(), Error> {
     let mut problems = Vec::new();
     println!("config: ok (brand {:?})", settings.brand);
-    match app::load_texts(&settings).and_then(|_| app::load_classifier(&settings)) {
-        Ok(_) => println!("texts and intent rules: ok"),
-        Err(e) => problems.push(format!("texts or intent rules: {e}")),
+    match app::load_texts(&settings).and_then(|texts| {
+        let classifier = app::load_classifier(&settings)?;
+        Ok(app::faq_problems(&settings, &texts, &classifier))
+    }) {
+        Ok(faq) if faq.is_empty() => println!("texts, intent rules and FAQ catalogue: ok"),
+        Ok(faq) => problems.extend(faq.into_iter().map(|p| format!("faq: {p}"))),
+        Err(e) => problems.push(format!("texts, intent rules or FAQ catalogue: {e}")),
     }
     // A check changes nothing: no migrations, only a connection and a ping.
     match posdesk::storage::Store::connect(

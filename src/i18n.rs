@@ -169,6 +169,15 @@ impl Texts {
                 Arg::Str(s) => FluentValue::from(escape_html(s)),
                 Arg::Num(n) => FluentValue::from(*n),
                 Arg::Ref(id) => FluentValue::from(self.try_render(lang, &Msg::new(id))?),
+                Arg::Msg(inner) => FluentValue::from(self.try_render(lang, inner)?),
+                Arg::List(items) => {
+                    let separator = self.try_render(lang, &Msg::new("list-separator"))?;
+                    let rendered = items
+                        .iter()
+                        .map(|item| self.try_render(lang, item))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    FluentValue::from(rendered.join(&separator))
+                }
             };
             args.set(*name, value);
         }

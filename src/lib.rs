@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`conversation`]: the pure core, `step(conversation, event, ctx)`.
+//! - [`faq`]: the FAQ catalogue (locales/faq.toml), checked at start-up.
 //! - [`intents`]: normaliser and rule matcher (rules in locales/).
 //! - [`i18n`]: Fluent texts and rendering.
 //! - [`domain`]: parsed values (merchant numbers, codes, references…).
@@ -26,6 +27,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod domain;
 pub mod engine;
+pub mod faq;
 pub mod http;
 pub mod i18n;
 pub mod intents;
@@ -49,6 +51,13 @@ pub enum Error {
     /// Intent rules broken (exit code 2).
     #[error(transparent)]
     Rules(#[from] intents::RulesError),
+    /// The FAQ catalogue is broken (exit code 2).
+    #[error(transparent)]
+    FaqFile(#[from] faq::FaqError),
+    /// The FAQ catalogue does not fit the texts or rules (exit code 2): one
+    /// problem a line.
+    #[error("the FAQ catalogue has problems:\n{0}")]
+    Faq(String),
     /// Database failure (exit code 1).
     #[error(transparent)]
     Store(#[from] storage::StoreError),
@@ -61,7 +70,11 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Texts(_) | Error::Rules(_) => 2,
+            Error::Config(_)
+            | Error::Texts(_)
+            | Error::Rules(_)
+            | Error::FaqFile(_)
+            | Error::Faq(_) => 2,
             Error::Store(storage::StoreError::BadUrl(_)) => 2,
             Error::Store(_) | Error::Runtime(_) => 1,
         }

@@ -164,6 +164,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Shows every topic of the FAQ catalogue in the intents counter from
+    /// the start (at zero), like the intents with behaviour.
+    pub fn know_topics(&self, faq: &crate::faq::Catalogue) {
+        for topic in faq.topics() {
+            let _ = self.intents.get_or_create(&IntentLabel {
+                intent: topic.id.as_str().into(),
+            });
+        }
+    }
+
     /// Registers every metric, the known label values at zero.
     pub fn new() -> Metrics {
         let mut root = Registry::default();
@@ -325,7 +335,7 @@ impl Metrics {
                 .updates
                 .get_or_create(&KindLabel { kind: kind.into() });
         }
-        for intent in Intent::ALL {
+        for intent in Intent::BEHAVIOUR {
             let _ = metrics.intents.get_or_create(&IntentLabel {
                 intent: intent.as_str().into(),
             });

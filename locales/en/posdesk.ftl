@@ -136,6 +136,14 @@ btn-faq-unbind-prepare = Before you unbind
 btn-faq-unbind-limits = Limits and time windows
 btn-faq-security = Staying safe
 btn-faq-after-unbind = After unbinding
+btn-faq-unbind-cost = Does unbinding cost anything?
+btn-faq-card-frozen = Card frozen or lost
+btn-faq-new-card-check-failed = New card fails the check
+btn-faq-request-rejected = Why was it rejected?
+btn-faq-cancel-request = Withdraw a request
+btn-faq-bind-new-account = Binding the new card
+btn-faq-new-card-requirements = What the new card must be
+btn-faq-merchant-number = Finding the merchant number
 btn-rate-1 = ⭐ 1
 btn-rate-2 = ⭐⭐ 2
 btn-rate-3 = ⭐⭐⭐ 3
@@ -143,6 +151,55 @@ btn-rate-4 = ⭐⭐⭐⭐ 4
 btn-rate-5 = ⭐⭐⭐⭐⭐ 5
 btn-claim = Claim
 btn-close = Close ticket
+
+faq-unbind-cost =
+    Unbinding your settlement card is free: no fee, no deposit, and no transfer to any account.
+    It is done only here: no app to install, no screen sharing, no link to click.
+    Anyone who asks you to pay, transfer money or give them a code "for unbinding" is pretending to be { $brand }. Hang up or block them.
+
+faq-card-frozen =
+    If your settlement card is frozen, closed or reported lost, payouts may not reach you, so act soon:
+    1. Tap "Unbind settlement card" to release this card first
+    2. Have a working new card ready to bind once unbinding is done
+    3. Tap "Talk to a person" and describe what happened to the card; support will follow up on payouts that could not be made
+    Your card's bank can tell you why it was frozen.
+
+faq-new-card-check-failed =
+    When a new card is bound, the bank checks four things: the holder's name, ID number, card number, and the phone number the bank has on file. If any one differs, binding fails.
+    • The name and ID must match the business owner (or legal representative) registered with us
+    • The phone number is the one you gave the bank when opening the card; if you changed numbers, update it at the bank first
+    • Check the card number digit by digit; the card must be an active debit card
+    If everything matches and it still fails, ask for a person.
+
+faq-request-rejected =
+    Common reasons a request is rejected:
+    • The limit was reached, or it was submitted during paused hours
+    • Another request is already in progress
+    • The details don't match what is registered, or the account has a risk flag
+    The rejection notice gives the reason. If it doesn't, or it isn't clear, ask for a person: support will look at your request with you.
+
+faq-cancel-request =
+    Once submitted, a request goes to review and can't be withdrawn here.
+    To withdraw it, ask for a person soon and give the reference (send /status to see it); while it isn't finished, support can cancel it for you.
+
+faq-bind-new-account =
+    I only unbind the old card here; the new card is bound elsewhere.
+    Once unbinding is complete, bind the new settlement card in the { $brand } merchant app, or ask your account manager. If you're not sure where, ask for a person.
+    Check the new card's requirements first so the bank's check doesn't fail.
+
+faq-new-card-requirements =
+    The new settlement card usually has to be:
+    • For an individual business: a debit card in the owner's own name (credit cards can't be used)
+    • For a company: the company's business account; whether a personal account is allowed depends on your contract
+    • Active, with the holder's name, ID number, card number and bank phone number all matching your registration
+    Your contract has the final word; ask for a person if you're unsure.
+
+faq-merchant-number =
+    You can find your merchant number:
+    • On every sales slip (card receipt), printed as "Merchant No.", usually 15 digits
+    • In the merchant app, under your profile or merchant details
+    • In the papers you received when you signed up
+    Once you have it, tap "Unbind settlement card" and send it to me; it looks like <code>{ $example }</code>.
 
 ## FAQ answers
 
@@ -205,7 +262,7 @@ faq-unbind-limits =
     }
     • { $blackout ->
         [none] No paused hours at the moment: you can apply any time
-       *[other] No unbinding daily between { $blackout } ({ $timezone } time)
+       *[other] No unbinding daily between { $blackout } ({ $timezone })
     }
     • Too many wrong codes in a row lock verification for a while
     Requests beyond these limits are refused. If your case is special, send /human to reach a person.
@@ -304,7 +361,7 @@ unbind-refused-limit = Unbinding isn't possible right now: the limit is { $max_u
        *[other] every { $period_days } days
     } and you've reached it. You can apply again from { $next_date }. If your case is special, please ask for a person.
 
-unbind-refused-blackout = Unbinding is paused every day between { $window } ({ $timezone } time). Please try again after { $next_time }.
+unbind-refused-blackout = Unbinding is paused every day between { $window } ({ $timezone }). Please try again after { $next_time }.
 
 unbind-refused-pending = You already have an unbinding request, <code>{ $reference }</code>, in progress. A new one can be made once it's finished; send /status to follow it.
 
@@ -593,3 +650,17 @@ request-post-created = Submitted: { $at }
 request-post-reason = Reason: { $reason }
 
 card-line-code = • typed a number (maybe a code; hidden)
+
+## Times and lists
+
+list-separator = ;{" "}
+zone-beijing = Beijing time
+hours-span = { $days } { $from }–{ $to }
+hours-days = { $first }–{ $last }
+day-mon = Mon
+day-tue = Tue
+day-wed = Wed
+day-thu = Thu
+day-fri = Fri
+day-sat = Sat
+day-sun = Sun

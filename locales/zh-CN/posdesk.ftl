@@ -136,6 +136,14 @@ btn-faq-unbind-prepare = 解绑前要准备什么
 btn-faq-unbind-limits = 解绑次数与时段
 btn-faq-security = 账户安全提醒
 btn-faq-after-unbind = 解绑后要做什么
+btn-faq-unbind-cost = 解绑要收费吗
+btn-faq-card-frozen = 结算卡冻结或挂失
+btn-faq-new-card-check-failed = 新卡绑定校验失败
+btn-faq-request-rejected = 申请为什么被拒
+btn-faq-cancel-request = 撤回已提交的申请
+btn-faq-bind-new-account = 怎么绑定新卡
+btn-faq-new-card-requirements = 新卡有什么要求
+btn-faq-merchant-number = 商户编号在哪看
 btn-rate-1 = ⭐ 1
 btn-rate-2 = ⭐⭐ 2
 btn-rate-3 = ⭐⭐⭐ 3
@@ -143,6 +151,55 @@ btn-rate-4 = ⭐⭐⭐⭐ 4
 btn-rate-5 = ⭐⭐⭐⭐⭐ 5
 btn-claim = 接单
 btn-close = 关闭工单
+
+faq-unbind-cost =
+    解绑结算卡完全免费：不收手续费，不要押金，也不需要向任何账户转账。
+    办理只在这里进行，不用下载软件、不用共享屏幕、不用点任何链接。
+    凡是以解绑为由让您交钱、转账或索要验证码的，都是冒充 { $brand } 的骗子，请直接挂断或拉黑。
+
+faq-card-frozen =
+    结算卡被冻结、销户或挂失后，结算款可能无法到账，建议尽快处理：
+    1. 点“解绑结算卡”，先把这张卡解绑
+    2. 准备一张能正常使用的新卡，解绑完成后绑定
+    3. 点“人工客服”并说明卡的情况，客服会优先帮您跟进暂时无法到账的款项
+    卡被冻结的原因请向发卡银行咨询。
+
+faq-new-card-check-failed =
+    新卡绑定时，银行会核对四项信息：户名、身份证号、卡号和银行预留手机号，任何一项对不上都会失败。
+    • 户名和身份证号要与商户登记的经营者（或法人）一致
+    • 预留手机号以开卡时在银行登记的为准，换过号请先到银行更新
+    • 卡号请逐位核对，卡片需为正常状态的借记卡
+    核对无误仍然失败，请转人工客服。
+
+faq-request-rejected =
+    申请被拒绝的常见原因：
+    • 超出次数限制，或在暂停办理的时段提交
+    • 已有一笔申请正在处理
+    • 商户资料与登记信息不一致，或账户存在风险提示
+    拒绝通知里写有具体原因；没写或看不明白，请转人工，客服会结合您的申请说明。
+
+faq-cancel-request =
+    申请提交后就进入审核，您在这里不能自行撤回。
+    如需撤回，请尽快转人工客服，并提供申请编号（发送 /status 可以查看）；申请还没办结时，客服可以帮您撤销。
+
+faq-bind-new-account =
+    我这里只负责解绑旧卡，新卡的绑定不在这里办理。
+    旧卡解绑完成后，请在 { $brand } 的商户 App 里绑定新结算卡，或联系您的客户经理协助；不确定入口的话可以转人工问客服。
+    绑定前请先看看新卡的要求，以免校验失败。
+
+faq-new-card-requirements =
+    新结算卡一般需要满足：
+    • 个体商户：经营者（法人）本人名下的借记卡，不能用信用卡
+    • 企业商户：公司的对公账户；能否用对私账户以签约时的约定为准
+    • 卡片状态正常，开户名、身份证号、卡号和银行预留手机号都要与登记信息一致
+    具体以您的签约要求为准，不确定的可以转人工确认。
+
+faq-merchant-number =
+    商户编号在这些地方可以找到：
+    • 每张签购单（刷卡小票）上印的“商户编号”，通常是 15 位数字
+    • 商户 App 的“我的”或商户信息页面
+    • 开通时收到的入网资料
+    找到后点“解绑结算卡”，再把编号发给我，格式类似 <code>{ $example }</code>。
 
 ## 常见问题
 
@@ -181,7 +238,7 @@ faq-unbind-limits =
     • 每 { $period_days } 天最多解绑 { $max_unbinds } 次
     • { $blackout ->
         [none] 目前没有暂停办理的时段，随时可以申请
-       *[other] 每天 { $blackout }（{ $timezone } 时间）暂停办理解绑
+       *[other] 每天 { $blackout }（{ $timezone }）暂停办理解绑
     }
     • 验证码连续输错过多，会暂时锁定
     超出限制的申请会被拒绝。如有特殊情况，请发送 /human 联系人工客服。
@@ -259,7 +316,7 @@ unbind-final-confirm =
 
 unbind-refused-limit = 暂时无法解绑：每 { $period_days } 天最多可解绑 { $max_unbinds } 次，您已达到上限，{ $next_date } 起可再次申请。如有特殊情况，请联系人工客服。
 
-unbind-refused-blackout = 每天 { $window }（{ $timezone } 时间）暂停办理解绑，请在 { $next_time } 之后再试。
+unbind-refused-blackout = 每天 { $window }（{ $timezone }）暂停办理解绑，请在 { $next_time } 之后再试。
 
 unbind-refused-pending = 您已有一笔解绑申请 <code>{ $reference }</code> 正在处理中，需等它办结后才能再次申请。可发送 /status 查看进度。
 
@@ -536,3 +593,17 @@ request-post-created = 提交时间：{ $at }
 request-post-reason = 原因：{ $reason }
 
 card-line-code = • 输入了一串数字（可能是验证码，已隐藏）
+
+## 时间与列表
+
+list-separator = ；
+zone-beijing = 北京时间
+hours-span = { $days } { $from }–{ $to }
+hours-days = { $first }至{ $last }
+day-mon = 周一
+day-tue = 周二
+day-wed = 周三
+day-thu = 周四
+day-fri = 周五
+day-sat = 周六
+day-sun = 周日

@@ -17,6 +17,11 @@ pub enum Arg {
     Num(i64),
     /// Another message of locales/ (without arguments), rendered in the same language.
     Ref(&'static str),
+    /// Another message with arguments, rendered in the same language.
+    Msg(Box<Msg>),
+    /// Messages rendered in the same language and joined by its
+    /// `list-separator`.
+    List(Vec<Msg>),
 }
 
 impl From<&str> for Arg {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Lang, MerchantId, OtpCode};
+use crate::faq::FaqId;
 use crate::intents::Intent;
 
 use super::facts::{MerchantFacts, TicketOpened};
@@ -214,7 +215,7 @@ pub enum CallbackData {
     /// `menu:main`: back to the main menu.
     MenuMain,
     /// `faq:<intent id>`: one FAQ answer.
-    Faq(Intent),
+    Faq(FaqId),
     /// `clarify:<intent id>`: the merchant's pick after "did you mean A or B?".
     Clarify(Intent),
     /// `outside:<topic>`: a person for a question out of the bot's scope.
@@ -248,9 +249,9 @@ impl CallbackData {
             ["menu", "status"] => CallbackData::MenuStatus,
             ["menu", "human"] => CallbackData::MenuHuman,
             ["menu", "main"] => CallbackData::MenuMain,
-            ["faq", id] => match Intent::parse(id) {
-                Some(intent) if intent.is_faq() => CallbackData::Faq(intent),
-                _ => CallbackData::Invalid(data.into()),
+            ["faq", id] => match FaqId::known(id) {
+                Some(id) => CallbackData::Faq(id),
+                None => CallbackData::Invalid(data.into()),
             },
             ["outside", topic] => match crate::intents::Outside::parse(&format!("outside.{topic}"))
             {
@@ -292,7 +293,7 @@ impl CallbackData {
             CallbackData::MenuStatus => "menu:status".into(),
             CallbackData::MenuHuman => "menu:human".into(),
             CallbackData::MenuMain => "menu:main".into(),
-            CallbackData::Faq(intent) => format!("faq:{}", intent.as_str()),
+            CallbackData::Faq(id) => format!("faq:{id}"),
             CallbackData::Clarify(intent) => format!("clarify:{}", intent.as_str()),
             CallbackData::Outside(topic) => topic.name().replacen('.', ":", 1),
             CallbackData::Lang(lang) => format!("lang:{}", lang.as_str()),
@@ -310,6 +311,8 @@ mod tests {
 
     #[test]
     fn callback_data_round_trips() {
+        let faq = crate::app::builtin_faq().expect("the built-in catalogue"); // ok: a test
+        let topic = |id: &str| faq.find(id).map(|t| t.id).expect("a topic"); // ok: a test
         let all = [
             CallbackData::UnbindConfirm,
             CallbackData::UnbindCancel,
@@ -319,8 +322,8 @@ mod tests {
             CallbackData::MenuStatus,
             CallbackData::MenuHuman,
             CallbackData::MenuMain,
-            CallbackData::Faq(Intent::VerificationFailed),
-            CallbackData::Clarify(Intent::UnbindStuck),
+            CallbackData::Faq(topic("verification_failed")),
+            CallbackData::Clarify(Intent::Faq(topic("unbind_stuck"))),
             CallbackData::Outside(crate::intents::Outside::Terminal),
             CallbackData::Outside(crate::intents::Outside::SettlementTiming),
             CallbackData::Clarify(Intent::ProgressQuery),

@@ -74,7 +74,7 @@ pub(super) fn opened(t: &mut Turn<'_, '_>, opened: TicketOpened) {
                 .unwrap_or_default();
             parts.push(
                 Msg::new("handoff-off-hours")
-                    .arg("hours", support.hours.as_str())
+                    .arg("hours", hours_text(&support.hours))
                     .arg("next_open", next),
             );
         }
@@ -94,9 +94,7 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
             t.conv.lang = Some(lang);
             t.say(Msg::new("lang-set"), Vec::new());
         }
-        Event::Callback(CallbackData::MenuFaq) => {
-            t.say(Msg::new("faq-menu"), keyboards::faq_menu())
-        }
+        Event::Callback(CallbackData::MenuFaq) => t.faq_menu(),
         Event::Callback(CallbackData::Faq(intent)) => t.faq(intent, false),
         Event::Callback(CallbackData::MenuMain) => waiting_help(t),
         Event::Callback(CallbackData::MenuStatus) => status_while_waiting(t),
@@ -128,7 +126,7 @@ fn command_while_waiting(t: &mut Turn<'_, '_>, ticket: &TicketView, command: Com
     match command {
         Command::Cancel => withdraw(t, ticket),
         Command::Human => already_open(t, ticket),
-        Command::Faq => t.say(Msg::new("faq-menu"), keyboards::faq_menu()),
+        Command::Faq => t.faq_menu(),
         Command::Lang => t.say(Msg::new("lang-choose"), keyboards::languages()),
         Command::Status => status_while_waiting(t),
         Command::Unbind => t.say(Msg::new("handoff-unbind-later"), Vec::new()),
@@ -257,6 +255,48 @@ pub fn on_duty<Tz: TimeZone>(
     }
     (open_now, next)
 }
+
+/// Opening hours in the reader's language (周一至周五 9:00–18:00); an
+/// unparseable spec is shown as written.
+pub fn hours_text(hours: &str) -> Arg {
+    let specs: Vec<HoursSpec> = hours.split(';').filter_map(HoursSpec::parse).collect();
+    if specs.is_empty() {
+        return Arg::Str(hours.to_string());
+    }
+    let clock = |minute: u32| format!("{}:{:02}", minute / 60, minute % 60);
+    Arg::List(
+        specs
+            .iter()
+            .map(|spec| {
+                let days = match spec.first == spec.last {
+                    true => Msg::new(DAY_NAMES[spec.first as usize % 7]),
+                    false => Msg::new("hours-days")
+                        .arg("first", Arg::Ref(DAY_NAMES[spec.first as usize % 7]))
+                        .arg("last", Arg::Ref(DAY_NAMES[spec.last as usize % 7])),
+                };
+                Msg::new("hours-span")
+                    .arg("days", Arg::Msg(Box::new(days)))
+                    .arg("from", clock(spec.start))
+                    .arg("to", clock(spec.end % (24 * 60)))
+            })
+            .collect(),
+    )
+}
+
+/// A time zone by the name people use: 北京时间 for China's zones, else
+/// its IANA name.
+pub fn zone_name(zone: &str) -> Arg {
+    match zone {
+        "Asia/Shanghai" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Harbin" | "PRC" => {
+            Arg::Ref("zone-beijing")
+        }
+        other => Arg::Str(other.to_string()),
+    }
+}
+
+const DAY_NAMES: [&str; 7] = [
+    "day-mon", "day-tue", "day-wed", "day-thu", "day-fri", "day-sat", "day-sun",
+];
 
 struct HoursSpec {
     first: u32,

@@ -1,5 +1,6 @@
 //! The inline keyboards the bot shows, by purpose.
 
+use crate::faq::{Catalogue, FollowUp, Topic};
 use crate::intents::Intent;
 
 use super::effect::Button;
@@ -22,62 +23,60 @@ pub fn main_menu() -> Keyboard {
     ]
 }
 
-/// One button per FAQ topic, then back to the menu.
-pub fn faq_menu() -> Keyboard {
-    let topic = |label, intent| Button::new(label, CallbackData::Faq(intent));
-    vec![
-        vec![topic(
-            "btn-faq-verification-failed",
-            Intent::VerificationFailed,
-        )],
-        vec![topic("btn-faq-unbind-stuck", Intent::UnbindStuck)],
-        vec![topic(
-            "btn-faq-new-account-inactive",
-            Intent::NewAccountInactive,
-        )],
-        vec![
-            topic("btn-faq-unbind-prepare", Intent::UnbindPrepare),
-            topic("btn-faq-unbind-limits", Intent::UnbindLimits),
-        ],
-        vec![
-            topic("btn-faq-security", Intent::Security),
-            topic("btn-faq-after-unbind", Intent::AfterUnbind),
-        ],
-        vec![Button::new("btn-menu", CallbackData::MenuMain)],
-    ]
+/// The catalogue's menu rows, then back to the menu.
+pub fn faq_menu(faq: &Catalogue) -> Keyboard {
+    let mut rows: Keyboard = faq
+        .menu_rows()
+        .into_iter()
+        .map(|row| row.into_iter().map(topic_button).collect())
+        .collect();
+    rows.push(vec![Button::new("btn-menu", CallbackData::MenuMain)]);
+    rows
+}
+
+/// A button that shows a topic's answer.
+pub fn topic_button(topic: &Topic) -> Button {
+    Button::new(topic.label, CallbackData::Faq(topic.id))
 }
 
 /// The button label naming an intent (in a clarifying question).
-pub fn intent_label(intent: Intent) -> &'static str {
+pub fn intent_label(intent: Intent, faq: &Catalogue) -> &'static str {
     match intent {
         Intent::UnbindStart => "btn-unbind",
         Intent::ProgressQuery => "btn-status",
-        Intent::VerificationFailed => "btn-faq-verification-failed",
-        Intent::UnbindStuck => "btn-faq-unbind-stuck",
-        Intent::NewAccountInactive => "btn-faq-new-account-inactive",
-        Intent::UnbindPrepare => "btn-faq-unbind-prepare",
-        Intent::UnbindLimits => "btn-faq-unbind-limits",
-        Intent::Security => "btn-faq-security",
-        Intent::AfterUnbind => "btn-faq-after-unbind",
+        Intent::Faq(id) => faq.get(id).map_or("btn-faq", |t| t.label),
         _ => "btn-human",
     }
 }
 
-/// What to offer under an FAQ answer.
-pub fn after_faq(intent: Intent) -> Keyboard {
-    let first = match intent {
-        Intent::VerificationFailed | Intent::UnbindPrepare | Intent::UnbindLimits => {
-            Button::new("btn-unbind", CallbackData::MenuUnbind)
-        }
-        Intent::UnbindStuck | Intent::NewAccountInactive | Intent::AfterUnbind => {
-            Button::new("btn-status", CallbackData::MenuStatus)
-        }
-        _ => Button::new("btn-faq", CallbackData::MenuFaq),
+/// What to offer under an FAQ answer: the topic's `then` buttons, the short
+/// ones two a row first, then the links to other topics one a row; by
+/// default the FAQ menu and a person.
+pub fn after_faq(topic: &Topic, faq: &Catalogue) -> Keyboard {
+    let then = match topic.then.is_empty() {
+        true => &[FollowUp::Faq, FollowUp::Human][..],
+        false => &topic.then[..],
     };
-    vec![
-        vec![first, Button::new("btn-human", CallbackData::MenuHuman)],
-        vec![Button::new("btn-menu", CallbackData::MenuMain)],
-    ]
+    let short: Vec<Button> = then
+        .iter()
+        .filter_map(|follow| match follow {
+            FollowUp::Unbind => Some(Button::new("btn-unbind", CallbackData::MenuUnbind)),
+            FollowUp::Status => Some(Button::new("btn-status", CallbackData::MenuStatus)),
+            FollowUp::Faq => Some(Button::new("btn-faq", CallbackData::MenuFaq)),
+            FollowUp::Human => Some(Button::new("btn-human", CallbackData::MenuHuman)),
+            FollowUp::Menu => Some(Button::new("btn-menu", CallbackData::MenuMain)),
+            FollowUp::Topic(_) => None,
+        })
+        .collect();
+    let links = then.iter().filter_map(|follow| match follow {
+        FollowUp::Topic(id) => faq.get(*id).map(|other| vec![topic_button(other)]),
+        _ => None,
+    });
+    short
+        .chunks(2)
+        .map(<[Button]>::to_vec)
+        .chain(links)
+        .collect()
 }
 
 /// While waiting for a person: the FAQ and the requests.

@@ -5,7 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::config::Settings;
 use crate::domain::{Reference, RequestStatus};
+use crate::faq::{Catalogue, FaqId, Quote, Topic};
 use crate::intents::{ChitChat, Intent, Outside};
 use crate::redact;
 
@@ -14,6 +16,9 @@ use super::event::{CallbackData, Command, Event, MediaKind};
 use super::keyboards::{self, Keyboard};
 use super::state::{Conversation, Purpose, State};
 use super::{Ctx, Transition, handoff, unbind};
+
+/// The catalogue topic a completed request points to.
+const AFTER_UNBIND: &str = "after_unbind";
 
 /// A bare one-time-code-like number (4 to 10 digits, spaces or dashes allowed).
 pub(super) static CODE_LIKE: LazyLock<Regex> =
@@ -124,11 +129,13 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
 }
 
 /// The message that tells a merchant their request changed status.
-/// `None` for `submitted`, which the back office never sets.
+/// `None` for `submitted`, which the back office never sets. A completed
+/// request offers the catalogue's `after_unbind` answer when it has one.
 pub fn notification_for_status(
     reference: &Reference,
     status: RequestStatus,
     reason: Option<&str>,
+    faq: &Catalogue,
 ) -> Option<Outgoing> {
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let reason_arg = |msg: Msg| match reason {
@@ -146,10 +153,10 @@ pub fn notification_for_status(
         ),
         RequestStatus::Completed => (
             Msg::new("notify-completed").arg("reference", reference.as_str()),
-            vec![vec![super::Button::new(
-                "btn-faq-after-unbind",
-                CallbackData::Faq(Intent::AfterUnbind),
-            )]],
+            match faq.find(AFTER_UNBIND) {
+                Some(topic) => vec![vec![keyboards::topic_button(topic)]],
+                None => keyboards::main_menu(),
+            },
         ),
         RequestStatus::Rejected => (
             reason_arg(Msg::new("notify-rejected").arg("reference", reference.as_str())),
@@ -272,7 +279,7 @@ impl<'a, 'c> Turn<'a, 'c> {
             }
             Command::Unbind => unbind::start(self, Purpose::Unbind),
             Command::Status => unbind::status(self),
-            Command::Faq => self.say(Msg::new("faq-menu"), keyboards::faq_menu()),
+            Command::Faq => self.faq_menu(),
             Command::Human => handoff::request(self, TicketReason::UserRequest),
             Command::Cancel => self.cancel(),
             Command::Lang => self.say(Msg::new("lang-choose"), keyboards::languages()),
@@ -377,14 +384,20 @@ impl<'a, 'c> Turn<'a, 'c> {
     fn clarify(&mut self, a: Intent, b: Intent) {
         let button = |intent: Intent| {
             super::Button::new(
-                keyboards::intent_label(intent),
+                keyboards::intent_label(intent, self.ctx.classifier.faq()),
                 CallbackData::Clarify(intent),
             )
         };
         self.say(
             Msg::new("clarify-question")
-                .arg("first", super::Arg::Ref(keyboards::intent_label(a)))
-                .arg("second", super::Arg::Ref(keyboards::intent_label(b))),
+                .arg(
+                    "first",
+                    super::Arg::Ref(keyboards::intent_label(a, self.ctx.classifier.faq())),
+                )
+                .arg(
+                    "second",
+                    super::Arg::Ref(keyboards::intent_label(b, self.ctx.classifier.faq())),
+                ),
             vec![
                 vec![button(a)],
                 vec![button(b)],
@@ -444,7 +457,7 @@ impl<'a, 'c> Turn<'a, 'c> {
             }
             Intent::Chat(kind) => self.chit_chat(kind),
             Intent::Outside(topic) => self.outside(topic),
-            faq => self.faq(faq, mentions_password),
+            Intent::Faq(id) => self.faq(id, mentions_password),
         }
     }
 
@@ -548,19 +561,29 @@ impl<'a, 'c> Turn<'a, 'c> {
         true
     }
 
-    /// Sends an FAQ answer.
-    pub fn faq(&mut self, intent: Intent, mentions_password: bool) {
-        let Some(answer) = faq_answer(intent, self.ctx) else {
-            return self.say(Msg::new("faq-menu"), keyboards::faq_menu());
+    /// Sends an FAQ answer; a topic the live catalogue does not have (an
+    /// old button) gets the menu.
+    pub fn faq(&mut self, id: FaqId, mentions_password: bool) {
+        let faq = self.ctx.classifier.faq();
+        let Some(topic) = faq.get(id) else {
+            return self.say(Msg::new("faq-menu"), keyboards::faq_menu(faq));
         };
         let mut parts = Vec::new();
-        if mentions_password && intent != Intent::Security {
+        if mentions_password && !topic.safety {
             parts.push(
                 Msg::new("sensitive-password").arg("brand", self.ctx.settings.brand.as_str()),
             );
         }
-        parts.push(answer);
-        self.say_parts(parts, keyboards::after_faq(intent));
+        parts.push(topic_answer(topic, self.ctx.settings));
+        self.say_parts(parts, keyboards::after_faq(topic, faq));
+    }
+
+    /// The FAQ menu.
+    pub fn faq_menu(&mut self) {
+        self.say(
+            Msg::new("faq-menu"),
+            keyboards::faq_menu(self.ctx.classifier.faq()),
+        );
     }
 
     fn callback(&mut self, data: CallbackData) {
@@ -569,11 +592,11 @@ impl<'a, 'c> Turn<'a, 'c> {
             CallbackData::UnbindCancel if self.conv.state.in_flow() => self.cancel(),
             CallbackData::UnbindResend => unbind::resend_pressed(self),
             CallbackData::MenuUnbind => unbind::start(self, Purpose::Unbind),
-            CallbackData::MenuFaq => self.say(Msg::new("faq-menu"), keyboards::faq_menu()),
+            CallbackData::MenuFaq => self.faq_menu(),
             CallbackData::MenuStatus => unbind::status(self),
             CallbackData::MenuHuman => handoff::request(self, TicketReason::UserRequest),
             CallbackData::MenuMain => self.menu(),
-            CallbackData::Faq(intent) => self.faq(intent, false),
+            CallbackData::Faq(id) => self.faq(id, false),
             CallbackData::Clarify(intent) => self.answer_intent(intent, ""),
             CallbackData::Outside(topic) => handoff::request(self, TicketReason::Outside(topic)),
             CallbackData::Lang(lang) => {
@@ -596,36 +619,37 @@ impl<'a, 'c> Turn<'a, 'c> {
     }
 }
 
-/// The FAQ answer of an intent, with its arguments from the settings.
-pub fn faq_answer(intent: Intent, ctx: &Ctx<'_>) -> Option<Msg> {
-    faq_message(intent, ctx.settings)
+/// The answer of an FAQ topic under `settings` (`None`: not in `faq`).
+pub fn faq_message(id: FaqId, faq: &Catalogue, s: &Settings) -> Option<Msg> {
+    faq.get(id).map(|topic| topic_answer(topic, s))
 }
 
-/// The FAQ answer of an intent under `settings` (`None` for non-FAQ intents).
-pub fn faq_message(intent: Intent, s: &crate::config::Settings) -> Option<Msg> {
-    Some(match intent {
-        Intent::UnbindPrepare => Msg::new("faq-unbind-prepare").arg("brand", s.brand.as_str()),
-        Intent::VerificationFailed => Msg::new("faq-verification-failed")
-            .arg("code_minutes", s.otp.valid_minutes)
-            .arg("max_attempts", s.otp.max_attempts)
-            .arg("lock_minutes", s.otp.lock_minutes)
-            .arg("resend_seconds", s.otp.resend_seconds),
-        Intent::UnbindStuck => Msg::new("faq-unbind-stuck").arg("sla_hours", s.unbind.sla_hours),
-        Intent::NewAccountInactive => Msg::new("faq-new-account-inactive"),
-        Intent::UnbindLimits => {
-            let blackout = if s.unbind.blackout.is_empty() {
-                "none".to_string()
-            } else {
-                s.unbind.blackout.join(", ")
-            };
-            Msg::new("faq-unbind-limits")
-                .arg("max_unbinds", s.unbind.max_per_period)
-                .arg("period_days", s.unbind.period_days)
-                .arg("blackout", blackout)
-                .arg("timezone", s.unbind.timezone.as_str())
-        }
-        Intent::Security => Msg::new("faq-security").arg("brand", s.brand.as_str()),
-        Intent::AfterUnbind => Msg::new("faq-after-unbind"),
-        _ => return None,
-    })
+/// A topic's answer with the settings it quotes.
+pub fn topic_answer(topic: &Topic, s: &Settings) -> Msg {
+    topic
+        .quotes
+        .iter()
+        .fold(Msg::new(topic.answer), |msg, quote| {
+            msg.arg(quote.name(), quoted(*quote, s))
+        })
+}
+
+/// The value of a quoted setting; zones and hours in the reader's language.
+fn quoted(quote: Quote, s: &Settings) -> super::Arg {
+    match quote {
+        Quote::Brand => s.brand.as_str().into(),
+        Quote::CodeMinutes => s.otp.valid_minutes.into(),
+        Quote::MaxAttempts => s.otp.max_attempts.into(),
+        Quote::LockMinutes => s.otp.lock_minutes.into(),
+        Quote::ResendSeconds => s.otp.resend_seconds.into(),
+        Quote::CodeDigits => (s.otp.digits as i64).into(),
+        Quote::SlaHours => s.unbind.sla_hours.into(),
+        Quote::MaxUnbinds => s.unbind.max_per_period.into(),
+        Quote::PeriodDays => s.unbind.period_days.into(),
+        Quote::Blackout if s.unbind.blackout.is_empty() => "none".into(),
+        Quote::Blackout => s.unbind.blackout.join(", ").into(),
+        Quote::Timezone => handoff::zone_name(&s.unbind.timezone),
+        Quote::SupportHours => handoff::hours_text(&s.support.hours),
+        Quote::MerchantIdExample => s.merchant.id_example.as_str().into(),
+    }
 }

@@ -49,9 +49,13 @@ use super::{
 };
 
 static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(|| {
-    Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S)
-        .and_then(|c| c.with_phrasings("locales/phrasings.tsv", crate::app::BUILTIN_PHRASINGS))
-        .expect("built-in intent rules and phrasings load") // ok: a test; failing loudly is the point
+    Classifier::from_sources(
+        &BUILTIN_RULES,
+        BUILTIN_T2S,
+        crate::app::builtin_faq().expect("the built-in catalogue"), // ok: a test
+    )
+    .and_then(|c| c.with_phrasings("locales/phrasings.tsv", crate::app::BUILTIN_PHRASINGS))
+    .expect("built-in intent rules and phrasings load") // ok: a test; failing loudly is the point
 });
 
 /// The registered merchant of most scripts.
@@ -581,6 +585,11 @@ fn render_msg(msg: &Msg) -> String {
             Arg::Str(s) => format!("{name}={s}"),
             Arg::Num(n) => format!("{name}={n}"),
             Arg::Ref(id) => format!("{name}={id}"),
+            Arg::Msg(inner) => format!("{name}={}", render_msg(inner)),
+            Arg::List(items) => format!(
+                "{name}=[{}]",
+                items.iter().map(render_msg).collect::<Vec<_>>().join("; ")
+            ),
         })
         .collect();
     format!("{}({})", msg.id, args.join(", "))
@@ -810,18 +819,18 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &[
             (OFF_TOPIC, "idle", &["send unknown [menu:human menu:main]"]),
             (
-                "解绑 新卡 钱",
+                "解绑需要验证码吗",
                 "idle",
                 &[
-                    "send clarify-question [clarify:unbind_start | clarify:new_account_inactive | menu:human]",
+                    "send clarify-question [clarify:unbind_prepare | clarify:verification_failed | menu:human]",
                 ],
             ),
             (
-                "[clarify:new_account_inactive]",
+                "[clarify:verification_failed]",
                 "idle",
                 &[
                     "toast",
-                    "send faq-new-account-inactive [menu:status menu:human | menu:main]",
+                    "send faq-verification-failed [menu:unbind menu:human | menu:main]",
                 ],
             ),
         ],
@@ -833,10 +842,10 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &mut Harness::new(),
         &[
             (
-                "解绑 新卡 钱",
+                "需要换绑",
                 "idle",
                 &[
-                    "send clarify-question [clarify:unbind_start | clarify:new_account_inactive | menu:human]",
+                    "send clarify-question [clarify:unbind_start | clarify:unbind_prepare | menu:human]",
                 ],
             ),
             (
@@ -945,7 +954,7 @@ fn each_faq_intent_is_answered_from_free_text() {
     let table: &[(&str, &str)] = &[
         (
             "解绑需要准备什么",
-            "send faq-unbind-prepare(brand=DemoPay) [menu:unbind menu:human | menu:main]",
+            "send faq-unbind-prepare(brand=DemoPay) [menu:unbind menu:human | faq:new_card_requirements]",
         ),
         (
             "收不到验证码",
@@ -961,7 +970,7 @@ fn each_faq_intent_is_answered_from_free_text() {
         ),
         (
             "解绑次数有限制吗",
-            "send faq-unbind-limits(max_unbinds=3, period_days=30, blackout=none, timezone=Asia/Shanghai) [menu:unbind menu:human | menu:main]",
+            "send faq-unbind-limits(max_unbinds=3, period_days=30, blackout=none, timezone=zone-beijing) [menu:unbind menu:human | menu:main]",
         ),
         (
             "有人冒充客服要我的验证码",
@@ -969,11 +978,64 @@ fn each_faq_intent_is_answered_from_free_text() {
         ),
         (
             "解绑后要做什么",
-            "send faq-after-unbind [menu:status menu:human | menu:main]",
+            "send faq-after-unbind [menu:status menu:human | faq:bind_new_account]",
         ),
     ];
     for (text, line) in table {
         check(&mut Harness::new(), &[(text, "idle", &[line])]);
+    }
+}
+
+/// The topics added as data (locales/faq.toml), asked in both languages.
+#[test]
+fn each_catalogue_topic_is_answered_in_both_languages() {
+    let table: &[(&str, &str, &str)] = &[
+        (
+            "解绑要收费吗",
+            "does unbinding cost anything?",
+            "send faq-unbind-cost(brand=DemoPay) [menu:unbind menu:main | faq:security]",
+        ),
+        (
+            "我的结算卡被冻结了",
+            "my settlement card was frozen",
+            "send faq-card-frozen [menu:unbind menu:human]",
+        ),
+        (
+            "新卡绑定失败，提示信息不一致",
+            "the new card fails to bind, name does not match",
+            "send faq-new-card-check-failed [menu:human menu:main | faq:new_card_requirements]",
+        ),
+        (
+            "我的解绑申请为什么被拒绝了",
+            "why was my unbinding request rejected",
+            "send faq-request-rejected [menu:status menu:human | faq:unbind_limits]",
+        ),
+        (
+            "解绑申请能撤回吗",
+            "can I cancel my request?",
+            "send faq-cancel-request [menu:status menu:human | menu:main]",
+        ),
+        (
+            "新卡在哪里绑定",
+            "how do I bind the new card?",
+            "send faq-bind-new-account(brand=DemoPay) [menu:human menu:main | faq:new_card_requirements]",
+        ),
+        (
+            "可以用信用卡做结算卡吗",
+            "can I use a credit card?",
+            "send faq-new-card-requirements [menu:human menu:main | faq:bind_new_account]",
+        ),
+        (
+            "商户编号在哪里看",
+            "where do I find my merchant number?",
+            "send faq-merchant-number(example=M100200300) [menu:unbind menu:human | menu:main]",
+        ),
+    ];
+    for (zh, en, line) in table {
+        check(&mut Harness::new(), &[(zh, "idle", &[line])]);
+        let mut english = Harness::new();
+        english.conv.lang = Some(crate::domain::Lang::En);
+        check(&mut english, &[(en, "idle", &[line])]);
     }
 }
 
@@ -982,7 +1044,7 @@ fn each_faq_button_is_answered_with_its_message() {
     let table: &[(&str, &str)] = &[
         (
             "[faq:unbind_prepare]",
-            "send faq-unbind-prepare [menu:unbind menu:human | menu:main]",
+            "send faq-unbind-prepare [menu:unbind menu:human | faq:new_card_requirements]",
         ),
         (
             "[faq:verification_failed]",
@@ -1006,7 +1068,7 @@ fn each_faq_button_is_answered_with_its_message() {
         ),
         (
             "[faq:after_unbind]",
-            "send faq-after-unbind [menu:status menu:human | menu:main]",
+            "send faq-after-unbind [menu:status menu:human | faq:bind_new_account]",
         ),
     ];
     for (data, line) in table {
@@ -1016,7 +1078,7 @@ fn each_faq_button_is_answered_with_its_message() {
 
 #[test]
 fn faq_command_and_button_show_the_faq_menu() {
-    let menu = "send faq-menu [faq:verification_failed | faq:unbind_stuck | faq:new_account_inactive | faq:unbind_prepare faq:unbind_limits | faq:security faq:after_unbind | menu:main]";
+    let menu = "send faq-menu [faq:verification_failed | faq:unbind_stuck | faq:new_account_inactive | faq:unbind_limits faq:unbind_prepare | faq:security faq:after_unbind | faq:card_frozen faq:merchant_number | faq:bind_new_account faq:new_card_requirements | menu:main]";
     check(
         &mut Harness::new(),
         &[
@@ -1702,7 +1764,7 @@ fn faq_question_while_a_merchant_number_is_expected_is_answered_with_a_reminder(
             "解绑需要准备什么",
             "awaiting_merchant_id",
             &[
-                "send faq-unbind-prepare [menu:unbind menu:human | menu:main]",
+                "send faq-unbind-prepare [menu:unbind menu:human | faq:new_card_requirements]",
                 "send unbind-reminder-merchant-id [unbind:cancel]",
             ],
         )],
@@ -1717,7 +1779,7 @@ fn faq_question_while_a_code_is_expected_is_answered_with_a_reminder() {
             "解绑后要做什么",
             "awaiting_code",
             &[
-                "send faq-after-unbind [menu:status menu:human | menu:main]",
+                "send faq-after-unbind [menu:status menu:human | faq:bind_new_account]",
                 "send unbind-reminder-code [unbind:resend unbind:cancel]",
             ],
         )],
@@ -1854,7 +1916,7 @@ fn blackout_window_refuses_unbind_at_the_start() {
                 "/unbind",
                 "idle",
                 &[
-                    "send unbind-refused-blackout(window=09:30-10:30, timezone=Asia/Shanghai, next_time=10:30) [menu:unbind menu:status | menu:faq menu:human]",
+                    "send unbind-refused-blackout(window=09:30-10:30, timezone=zone-beijing, next_time=10:30) [menu:unbind menu:status | menu:faq menu:human]",
                 ],
             ),
             ("@wait 1800", "idle", &[]),
@@ -1879,7 +1941,7 @@ fn blackout_that_begins_before_the_final_confirmation_refuses_the_submit() {
             &[
                 "toast",
                 "fetch M100200300 Submit",
-                "send unbind-refused-blackout(window=10:00-11:00, timezone=Asia/Shanghai, next_time=11:00) [menu:human menu:main]",
+                "send unbind-refused-blackout(window=10:00-11:00, timezone=zone-beijing, next_time=11:00) [menu:human menu:main]",
             ],
         )],
     );
@@ -2731,7 +2793,7 @@ fn commands_and_menu_buttons_still_answer_while_waiting_for_a_person() {
                 "/faq",
                 "idle",
                 &[
-                    "send faq-menu [faq:verification_failed | faq:unbind_stuck | faq:new_account_inactive | faq:unbind_prepare faq:unbind_limits | faq:security faq:after_unbind | menu:main]",
+                    "send faq-menu [faq:verification_failed | faq:unbind_stuck | faq:new_account_inactive | faq:unbind_limits faq:unbind_prepare | faq:security faq:after_unbind | faq:card_frozen faq:merchant_number | faq:bind_new_account faq:new_card_requirements | menu:main]",
                 ],
             ),
             (
@@ -2761,7 +2823,7 @@ fn off_hours_notice_is_sent_once_per_day() {
                 "@opened 7 1 staff",
                 "idle",
                 &[
-                    "send handoff-opened(position=1) + handoff-off-hours(hours=Mon-Fri 09:00-18:00, next_open=2026-11-30 09:00)",
+                    "send handoff-opened(position=1) + handoff-off-hours(hours=[hours-span(days=hours-days(first=day-mon, last=day-fri), from=9:00, to=18:00)], next_open=2026-11-30 09:00)",
                 ],
             ),
             (

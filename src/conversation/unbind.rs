@@ -117,6 +117,10 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
     );
 }
 
+/// The catalogue topic about codes: at the code step, a question about the
+/// code gets the code step's own help instead.
+const VERIFICATION_FAILED: &str = "verification_failed";
+
 /// Text while a code is expected.
 pub(super) fn code_entered(t: &mut Turn<'_, '_>, raw: &str, merchant: MerchantId) {
     if Turn::is_cancel_word(raw) {
@@ -137,7 +141,8 @@ pub(super) fn code_entered(t: &mut Turn<'_, '_>, raw: &str, merchant: MerchantId
     }
     let mostly_digits = raw.chars().filter(char::is_ascii_digit).count() * 2 >= raw.chars().count();
     let intent = t.ctx.classify(raw);
-    if !mostly_digits && intent.is_in_scope() && intent != Intent::VerificationFailed {
+    let about_the_code = matches!(intent, Intent::Faq(id) if id.as_str() == VERIFICATION_FAILED);
+    if !mostly_digits && intent.is_in_scope() && !about_the_code {
         t.answer_intent(intent, raw);
         if matches!(t.conv.state, State::AwaitingCode { .. }) && intent.is_faq() {
             t.say(
@@ -161,9 +166,8 @@ pub(super) fn confirm_text(t: &mut Turn<'_, '_>, raw: &str) {
     if YES_WORD.is_match(raw) {
         return confirm_pressed(t);
     }
-    let intent = t.ctx.classify(raw);
-    if intent.is_faq() {
-        t.faq(intent, false);
+    if let Intent::Faq(id) = t.ctx.classify(raw) {
+        t.faq(id, false);
     }
     let keyboard = match t.conv.state {
         State::AwaitingFinalConfirm { .. } => keyboards::submit_or_cancel(),
@@ -542,7 +546,10 @@ fn blackout_refusal(t: &Turn<'_, '_>) -> Option<Msg> {
     Some(
         Msg::new("unbind-refused-blackout")
             .arg("window", window)
-            .arg("timezone", t.ctx.settings.unbind.timezone.as_str())
+            .arg(
+                "timezone",
+                super::handoff::zone_name(&t.ctx.settings.unbind.timezone),
+            )
             .arg(
                 "next_time",
                 format!("{:02}:{:02}", (end / 60) % 24, end % 60),

@@ -207,6 +207,8 @@ impl Engine {
         } else {
             settings.otp.hash_key.expose().to_string()
         };
+        let metrics = crate::metrics::Metrics::default();
+        metrics.know_topics(classifier.faq());
         Ok(Arc::new_cyclic(|engine| {
             let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
             writer::start(engine.clone(), queue);
@@ -226,7 +228,7 @@ impl Engine {
                 ),
                 delivery,
                 clock: Clock::System,
-                metrics: crate::metrics::Metrics::default(),
+                metrics,
                 flood: std::sync::Mutex::new(FloodGuard::default()),
                 inbox_fresh: std::sync::Mutex::new(Vec::new()),
                 outbox_fresh: std::sync::Mutex::new(None),
@@ -1069,9 +1071,12 @@ impl Engine {
             now_ms,
         )
         .await?;
-        if let Some(out) =
-            conversation::notification_for_status(reference, status, reason.as_deref())
-        {
+        if let Some(out) = conversation::notification_for_status(
+            reference,
+            status,
+            reason.as_deref(),
+            self.classifier.faq(),
+        ) {
             let lang = tx.chat_lang(row.chat_id).await?;
             let rendered = self.texts.render_outgoing(lang, &out);
             let payload = OutboxPayload::Text {

@@ -298,6 +298,7 @@ impl Engine {
             actor: &actor,
             is_staff,
             other_active,
+            faq: self.classifier.faq(),
         };
         let transition = tickets::step(&ticket, event, &ctx);
         let answer = self
@@ -697,8 +698,8 @@ impl Engine {
                 html: self.texts.render(lang, &msg),
                 buttons: Vec::new(),
             }],
-            ToMerchant::Canned(intent) => {
-                match crate::conversation::faq_message(intent, &self.settings) {
+            ToMerchant::Canned(faq) => {
+                match crate::conversation::faq_message(faq, self.classifier.faq(), &self.settings) {
                     Some(msg) => vec![OutboxPayload::Text {
                         html: signed(self.texts.render(lang, &msg)),
                         buttons: Vec::new(),
@@ -1108,7 +1109,7 @@ fn button_event(data: &StaffCallback) -> Option<StaffEvent> {
         StaffCallback::Reopen(_) => StaffEvent::Reopen,
         StaffCallback::Unlock(_) => StaffEvent::Unlock,
         StaffCallback::Info(_) => StaffEvent::Info,
-        StaffCallback::Canned(intent, _) => StaffEvent::Canned(*intent),
+        StaffCallback::Canned(faq, _) => StaffEvent::Canned(*faq),
         StaffCallback::Request(RequestStatus::Rejected, reference) => {
             StaffEvent::AskRejectReason(reference.clone())
         }

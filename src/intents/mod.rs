@@ -17,34 +17,24 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::domain::Lang;
+use crate::faq::{Catalogue, FaqId};
 
-/// What a merchant's free text is about.
+/// What a merchant's free text is about: the few intents with behaviour of
+/// their own, and the FAQ topics of the catalogue (`locales/faq.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Intent {
     /// Hello.
     Greeting,
     /// Wants to unbind.
     UnbindStart,
-    /// What to prepare.
-    UnbindPrepare,
-    /// Code or verification trouble.
-    VerificationFailed,
-    /// Unbinding slow or stuck.
-    UnbindStuck,
-    /// New settlement account not active.
-    NewAccountInactive,
-    /// Limits and time windows.
-    UnbindLimits,
-    /// Scams and safety.
-    Security,
-    /// What to do after unbinding.
-    AfterUnbind,
     /// Where is my request.
     ProgressQuery,
     /// Wants a person.
     Human,
     /// Out of scope.
     Unknown,
+    /// A topic of the FAQ catalogue, answered from data.
+    Faq(FaqId),
     /// Small talk: thanks, OK, goodbye, "are you a bot", abuse. Answered
     /// briefly; never counts as "not understood". Out of scope for
     /// `posdesk classify` (its contract id is `unknown`).
@@ -173,17 +163,11 @@ impl ChitChat {
 }
 
 impl Intent {
-    /// Every intent, in tie-break priority order (`Unknown` last).
-    pub const ALL: [Intent; 27] = [
+    /// Every intent but the FAQ topics, in tie-break priority order; the
+    /// catalogue's topics come between `Human` and `ProgressQuery`.
+    pub const BEHAVIOUR: [Intent; 20] = [
         Intent::Human,
-        Intent::Security,
-        Intent::VerificationFailed,
-        Intent::UnbindStuck,
-        Intent::NewAccountInactive,
-        Intent::UnbindLimits,
         Intent::ProgressQuery,
-        Intent::AfterUnbind,
-        Intent::UnbindPrepare,
         Intent::UnbindStart,
         Intent::Outside(Outside::Terminal),
         Intent::Outside(Outside::SettlementTiming),
@@ -204,18 +188,21 @@ impl Intent {
         Intent::Unknown,
     ];
 
+    /// Every intent of a catalogue: the FAQ topics after `Human`, in the
+    /// catalogue's order, then the rest of [`Intent::BEHAVIOUR`].
+    pub fn all(faq: &Catalogue) -> Vec<Intent> {
+        let mut all = vec![Intent::Human];
+        all.extend(faq.topics().iter().map(|t| Intent::Faq(t.id)));
+        all.extend(Intent::BEHAVIOUR.into_iter().skip(1));
+        all
+    }
+
     /// The contract id (`verification_failed`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Intent::Greeting => "greeting",
             Intent::UnbindStart => "unbind_start",
-            Intent::UnbindPrepare => "unbind_prepare",
-            Intent::VerificationFailed => "verification_failed",
-            Intent::UnbindStuck => "unbind_stuck",
-            Intent::NewAccountInactive => "new_account_inactive",
-            Intent::UnbindLimits => "unbind_limits",
-            Intent::Security => "security",
-            Intent::AfterUnbind => "after_unbind",
+            Intent::Faq(id) => id.as_str(),
             Intent::ProgressQuery => "progress_query",
             Intent::Human => "human",
             Intent::Unknown | Intent::Chat(_) | Intent::Outside(_) => "unknown",
@@ -232,23 +219,36 @@ impl Intent {
         }
     }
 
-    /// Parses a contract id or a rule-file name (`chit_chat.thanks`).
+    /// Parses an intent id or a rule-file name (`chit_chat.thanks`); an
+    /// FAQ id parses if some catalogue of this process has it (check it
+    /// against the live catalogue before acting on it).
     pub fn parse(id: &str) -> Option<Intent> {
-        Intent::ALL.into_iter().find(|i| i.name() == id)
+        Intent::BEHAVIOUR
+            .into_iter()
+            .find(|i| i.name() == id)
+            .or_else(|| FaqId::known(id).map(Intent::Faq))
     }
 
-    /// Whether the intent has a static FAQ answer.
+    /// Parses an id of this catalogue or an intent with behaviour.
+    pub fn parse_in(id: &str, faq: &Catalogue) -> Option<Intent> {
+        match faq.find(id) {
+            Some(topic) => Some(Intent::Faq(topic.id)),
+            None => Intent::BEHAVIOUR.into_iter().find(|i| i.name() == id),
+        }
+    }
+
+    /// Whether the intent has an answer in the FAQ catalogue.
     pub fn is_faq(self) -> bool {
-        matches!(
-            self,
-            Intent::UnbindPrepare
-                | Intent::VerificationFailed
-                | Intent::UnbindStuck
-                | Intent::NewAccountInactive
-                | Intent::UnbindLimits
-                | Intent::Security
-                | Intent::AfterUnbind
-        )
+        matches!(self, Intent::Faq(_))
+    }
+
+    /// The id `posdesk classify` prints: the contract id, or for a narrower
+    /// FAQ topic the broader id it reports as.
+    pub fn reported_id(self, faq: &Catalogue) -> &'static str {
+        match self {
+            Intent::Faq(id) => faq.reported_id(id),
+            other => other.as_str(),
+        }
     }
 
     /// Anything but greeting, small talk and unknown.
@@ -259,11 +259,19 @@ impl Intent {
         )
     }
 
-    fn priority(self) -> usize {
-        Intent::ALL
-            .iter()
-            .position(|i| *i == self)
-            .unwrap_or(usize::MAX)
+    /// Its place in the tie-break order under a catalogue.
+    fn priority(self, faq: &Catalogue) -> usize {
+        match self {
+            Intent::Human => 0,
+            Intent::Faq(id) => 1 + faq.position(id).unwrap_or(usize::MAX / 2),
+            other => {
+                1 + faq.topics().len()
+                    + Intent::BEHAVIOUR
+                        .iter()
+                        .position(|i| *i == other)
+                        .unwrap_or(usize::MAX / 2)
+            }
+        }
     }
 }
 
@@ -349,6 +357,8 @@ pub struct Classifier {
     rules: Vec<Rule>,
     threshold: f64,
     model: Option<Model>,
+    /// The FAQ catalogue the rules name topics of.
+    faq: Catalogue,
 }
 
 /// Rules this far ahead of the runner-up decide alone.
@@ -369,6 +379,7 @@ impl Classifier {
     pub fn from_sources(
         rule_files: &[(&str, &str)],
         t2s_tsv: &str,
+        faq: Catalogue,
     ) -> Result<Classifier, RulesError> {
         let mut rules = Vec::new();
         let mut threshold = 1.0;
@@ -381,7 +392,7 @@ impl Classifier {
                 threshold = t;
             }
             for (i, raw) in parsed.rule.into_iter().enumerate() {
-                let intent = Intent::parse(&raw.intent)
+                let intent = Intent::parse_in(&raw.intent, &faq)
                     .filter(|i| *i != Intent::Unknown)
                     .ok_or_else(|| RulesError::UnknownIntent {
                         file: file.to_string(),
@@ -430,6 +441,7 @@ impl Classifier {
             rules,
             threshold,
             model: None,
+            faq,
         })
     }
 
@@ -452,7 +464,7 @@ impl Classifier {
             else {
                 return Err(bad("expected lang<TAB>intent<TAB>text".into()));
             };
-            let intent = Intent::parse(intent.trim())
+            let intent = Intent::parse_in(intent.trim(), &self.faq)
                 .ok_or_else(|| bad(format!("unknown intent {intent:?}")))?;
             examples.push((self.normaliser.normalise(text), intent));
         }
@@ -470,6 +482,25 @@ impl Classifier {
     /// The normaliser in use.
     pub fn normaliser(&self) -> &Normaliser {
         &self.normaliser
+    }
+
+    /// The FAQ catalogue.
+    pub fn faq(&self) -> &Catalogue {
+        &self.faq
+    }
+
+    /// The languages with at least one rule for `intent` (by the folder
+    /// names of the rule files).
+    pub fn rule_languages(&self, intent: Intent) -> Vec<String> {
+        let mut langs: Vec<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.intent == intent && r.weight > 0.0)
+            .filter_map(|r| r.lang.map(|l| l.as_str().to_string()))
+            .collect();
+        langs.sort();
+        langs.dedup();
+        langs
     }
 
     /// Number of rules loaded.
@@ -522,7 +553,7 @@ impl Classifier {
             sb.partial_cmp(sa)
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then_with(|| pb.cmp(pa))
-                .then_with(|| a.priority().cmp(&b.priority()))
+                .then_with(|| a.priority(&self.faq).cmp(&b.priority(&self.faq)))
         });
         let ranked: Vec<(Intent, f64)> = ranked.into_iter().map(|(i, (s, _))| (i, s)).collect();
         let rules_best = ranked
@@ -681,20 +712,35 @@ fn file_lang(file: &str) -> Option<Lang> {
 mod tests {
     use super::*;
 
+    fn faq() -> Catalogue {
+        Catalogue::parse(
+            "faq.toml",
+            "[[topic]]\nid = \"verification_failed\"\nmenu = 1\n[[topic]]\nid = \"unbind_stuck\"\n[[topic]]\nid = \"after_unbind\"\n",
+        )
+        .expect("valid") // ok: a test; failing loudly is the point
+    }
+
+    fn topic(id: &str) -> Intent {
+        Intent::parse_in(id, &faq()).expect("a topic") // ok: a test
+    }
+
     #[test]
     fn a_preferred_language_breaks_ties() {
         let zh = "[[rule]]\nintent = \"unbind_start\"\npatterns = ['card']\n";
         let en = "[[rule]]\nintent = \"unbind_stuck\"\npatterns = ['card']\n";
-        let c =
-            Classifier::from_sources(&[("zh-CN/intents.toml", zh), ("en/intents.toml", en)], "")
-                .expect("valid"); // ok: a test; failing loudly is the point
+        let c = Classifier::from_sources(
+            &[("zh-CN/intents.toml", zh), ("en/intents.toml", en)],
+            "",
+            faq(),
+        )
+        .expect("valid"); // ok: a test; failing loudly is the point
         assert_eq!(
             c.classify_preferring("card", Some(Lang::ZhCn)),
             Intent::UnbindStart
         );
         assert_eq!(
             c.classify_preferring("card", Some(Lang::En)),
-            Intent::UnbindStuck
+            topic("unbind_stuck")
         );
         assert_eq!(c.classify("card"), c.classify_preferring("card", None));
     }
@@ -720,11 +766,12 @@ patterns = ['解绑后']
 
     #[test]
     fn weights_and_negative_rules_decide() {
-        let c = Classifier::from_sources(&[("t", RULES)], "證\t证\n驗\t验\n碼\t码\n對\t对\n")
-            .expect("valid"); // ok: a test; failing loudly is the point
+        let c =
+            Classifier::from_sources(&[("t", RULES)], "證\t证\n驗\t验\n碼\t码\n對\t对\n", faq())
+                .expect("valid"); // ok: a test; failing loudly is the point
         assert_eq!(c.classify("我要解绑"), Intent::UnbindStart);
-        assert_eq!(c.classify("解绑后怎么办"), Intent::AfterUnbind);
-        assert_eq!(c.classify("驗證碼 不對"), Intent::VerificationFailed);
+        assert_eq!(c.classify("解绑后怎么办"), topic("after_unbind"));
+        assert_eq!(c.classify("驗證碼 不對"), topic("verification_failed"));
         assert_eq!(c.classify("天气"), Intent::Unknown);
         assert_eq!(c.classify(""), Intent::Unknown);
     }
@@ -734,6 +781,7 @@ patterns = ['解绑后']
         let e = Classifier::from_sources(
             &[("f.toml", "[[rule]]\nintent = \"nope\"\npatterns = ['a']\n")],
             "",
+            faq(),
         )
         .err()
         .expect("invalid"); // ok: a test; failing loudly is the point
@@ -741,6 +789,7 @@ patterns = ['解绑后']
         let e = Classifier::from_sources(
             &[("f.toml", "[[rule]]\nintent = \"human\"\npatterns = ['(']\n")],
             "",
+            faq(),
         )
         .err()
         .expect("invalid"); // ok: a test; failing loudly is the point
@@ -752,6 +801,7 @@ patterns = ['解绑后']
                 "[[rule]]\nintent = \"human\"\npatterns = ['ok', 'a)|(b']\n",
             )],
             "",
+            faq(),
         )
         .err()
         .expect("invalid"); // ok: a test; failing loudly is the point

@@ -304,9 +304,9 @@ mod tests {
             ("我要解绑结算卡", Intent::UnbindStart),
             ("结算卡怎么解绑", Intent::UnbindStart),
             ("想换一张结算卡", Intent::UnbindStart),
-            ("验证码收不到", Intent::VerificationFailed),
-            ("验证码一直没收到", Intent::VerificationFailed),
-            ("收不到验证码短信", Intent::VerificationFailed),
+            ("验证码收不到", Intent::ProgressQuery),
+            ("验证码一直没收到", Intent::ProgressQuery),
+            ("收不到验证码短信", Intent::ProgressQuery),
             ("今天天气怎么样", Intent::Unknown),
             ("讲个笑话", Intent::Unknown),
         ]
@@ -317,10 +317,7 @@ mod tests {
         let opinion = model.opinion("解榜结酸卡");
         assert_eq!(opinion.best().map(|b| b.0), Some(Intent::UnbindStart));
         let opinion = model.opinion("验证吗收不到");
-        assert_eq!(
-            opinion.best().map(|b| b.0),
-            Some(Intent::VerificationFailed)
-        );
+        assert_eq!(opinion.best().map(|b| b.0), Some(Intent::ProgressQuery));
         let sum: f64 = opinion.ranked.iter().map(|r| r.1).sum();
         assert!((sum - 1.0).abs() < 1e-9);
     }

@@ -7,7 +7,7 @@ use crate::conversation::{
     Arg, Button, CallbackData, MerchantRecord, Msg, Outgoing, RequestSummary,
 };
 use crate::domain::{Lang, RequestStatus};
-use crate::intents::Intent;
+use crate::faq::Catalogue;
 
 use super::{StaffCallback, Status, Ticket};
 
@@ -296,35 +296,21 @@ pub fn topic_name(ticket: &Ticket, user_name: &str) -> Msg {
     }
 }
 
-/// The canned answers as buttons.
-pub fn canned_menu(ticket: i64) -> Outgoing {
-    let keyboard = Intent::ALL
-        .into_iter()
-        .filter(|i| i.is_faq())
-        .map(|intent| {
+/// The canned answers as buttons: every topic of the catalogue.
+pub fn canned_menu(ticket: i64, faq: &Catalogue) -> Outgoing {
+    let keyboard = faq
+        .topics()
+        .iter()
+        .map(|topic| {
             vec![button(
-                Msg::new(faq_label(intent)),
-                StaffCallback::Canned(intent, ticket),
+                Msg::new(topic.label),
+                StaffCallback::Canned(topic.id, ticket),
             )]
         })
         .collect();
     Outgoing {
         parts: vec![Msg::new("staff-faq-list").arg("ticket", ticket)],
         keyboard,
-    }
-}
-
-/// The label of a FAQ answer (its button on the merchant side).
-pub fn faq_label(intent: Intent) -> &'static str {
-    match intent {
-        Intent::UnbindPrepare => "btn-faq-unbind-prepare",
-        Intent::VerificationFailed => "btn-faq-verification-failed",
-        Intent::UnbindStuck => "btn-faq-unbind-stuck",
-        Intent::NewAccountInactive => "btn-faq-new-account-inactive",
-        Intent::UnbindLimits => "btn-faq-unbind-limits",
-        Intent::Security => "btn-faq-security",
-        Intent::AfterUnbind => "btn-faq-after-unbind",
-        _ => "btn-faq",
     }
 }
 
@@ -397,7 +383,7 @@ fn button_label(data: &str) -> &'static str {
         CallbackData::UnbindConfirm => "btn-confirm",
         CallbackData::UnbindCancel => "btn-cancel",
         CallbackData::UnbindResend => "btn-resend",
-        CallbackData::Faq(intent) => faq_label(intent),
+        CallbackData::Faq(id) => id.label(),
         CallbackData::Lang(Lang::ZhCn) => "btn-lang-zh",
         CallbackData::Lang(Lang::En) => "btn-lang-en",
         CallbackData::Csat(..) => "card-button-rating",

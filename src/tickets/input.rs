@@ -3,7 +3,7 @@
 //! Names are fixed by shared/contracts.md.
 
 use crate::domain::{Reference, RequestStatus};
-use crate::intents::Intent;
+use crate::faq::FaqId;
 
 /// A button pressed in the staff group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum StaffCallback {
     /// `request:processing|completed|rejected:<reference>`.
     Request(RequestStatus, Reference),
     /// `canned:<faq id>:<ticket id>`.
-    Canned(Intent, i64),
+    Canned(FaqId, i64),
     /// Anything else: stale, forged or from a future version.
     Invalid,
 }
@@ -57,8 +57,7 @@ impl StaffCallback {
                     .zip(Reference::parse(reference))
                     .map(|(s, r)| StaffCallback::Request(s, r))
             }
-            ["canned", faq, raw] => Intent::parse(faq)
-                .filter(|i| i.is_faq())
+            ["canned", faq, raw] => FaqId::known(faq)
                 .zip(id(raw))
                 .map(|(i, id)| StaffCallback::Canned(i, id)),
             _ => None,
@@ -78,7 +77,7 @@ impl StaffCallback {
             StaffCallback::Request(status, reference) => {
                 format!("request:{}:{}", status.as_str(), reference.as_str())
             }
-            StaffCallback::Canned(intent, id) => format!("canned:{}:{id}", intent.as_str()),
+            StaffCallback::Canned(faq, id) => format!("canned:{faq}:{id}"),
             StaffCallback::Invalid => String::new(),
         }
     }
@@ -194,7 +193,13 @@ mod tests {
             StaffCallback::Info(i64::MAX),
             StaffCallback::Request(RequestStatus::Rejected, reference.clone()),
             StaffCallback::Request(RequestStatus::Processing, reference),
-            StaffCallback::Canned(Intent::VerificationFailed, i64::MAX),
+            StaffCallback::Canned(
+                crate::app::builtin_faq()
+                    .ok()
+                    .and_then(|faq| faq.find("verification_failed").map(|t| t.id))
+                    .expect("a built-in topic"), // ok: a test; failing loudly is the point
+                i64::MAX,
+            ),
         ];
         for data in all {
             let wire = data.to_data();

@@ -22,7 +22,7 @@ pub use step::{outside, reopen_on_request, step};
 
 use crate::conversation::{Event as MerchantEvent, Msg, Outgoing, TicketReason};
 use crate::domain::{Reference, RequestStatus};
-use crate::intents::Intent;
+use crate::faq::{Catalogue, FaqId};
 
 /// Where a ticket is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +144,7 @@ pub enum StaffEvent {
     /// List the canned answers as buttons.
     FaqList,
     /// Send a canned FAQ answer to the merchant.
-    Canned(Intent),
+    Canned(FaqId),
     /// Stop answering the ticket's user.
     Block {
         /// Why (required; shown to staff, kept in the audit trail).
@@ -184,6 +184,8 @@ pub struct Ctx<'a> {
     /// Whether the merchant's chat has another active ticket (a reopen would
     /// make two).
     pub other_active: bool,
+    /// The FAQ catalogue (canned answers).
+    pub faq: &'a Catalogue,
 }
 
 /// A message for the merchant from staff, signed by the agent.
@@ -202,7 +204,7 @@ pub enum ToMerchant {
         text: String,
     },
     /// A canned FAQ answer, in the merchant's language.
-    Canned(Intent),
+    Canned(FaqId),
     /// A notice from the bot (not signed).
     Notice(Msg),
 }

@@ -42,8 +42,10 @@ pub fn step(ticket: &Ticket, event: StaffEvent, ctx: &Ctx<'_>) -> Transition {
             body: text,
         }),
         StaffEvent::Unlock => s.unlock(),
-        StaffEvent::FaqList => s.effects.push(Effect::Topic(card::canned_menu(ticket.id))),
-        StaffEvent::Canned(intent) => s.canned(intent),
+        StaffEvent::FaqList => s
+            .effects
+            .push(Effect::Topic(card::canned_menu(ticket.id, ctx.faq))),
+        StaffEvent::Canned(faq) => s.canned(faq),
         StaffEvent::Block { reason } => s.block(reason),
         StaffEvent::Unblock => s.unblock(),
         StaffEvent::Info => s.effects.push(Effect::ShowCard),
@@ -320,7 +322,7 @@ impl Step<'_, '_> {
         self.effects.push(Effect::Refresh);
     }
 
-    fn canned(&mut self, intent: crate::intents::Intent) {
+    fn canned(&mut self, faq: crate::faq::FaqId) {
         if !self.require_active() {
             return;
         }
@@ -330,21 +332,20 @@ impl Step<'_, '_> {
             self.effects.push(Effect::Refresh);
         }
         self.effects
-            .push(Effect::ToMerchant(ToMerchant::Canned(intent)));
+            .push(Effect::ToMerchant(ToMerchant::Canned(faq)));
         self.write(Write::Transcript {
             direction: "out",
-            body: format!("[faq {}]", intent.as_str()),
+            body: format!("[faq {faq}]"),
         });
-        let note = self.note("staff-canned-sent").arg(
-            "faq",
-            crate::conversation::Arg::Ref(card::faq_label(intent)),
-        );
+        let note = self
+            .note("staff-canned-sent")
+            .arg("faq", crate::conversation::Arg::Ref(faq.label()));
         // What was sent is part of the conversation: everyone sees it.
         self.topic(note.clone());
         self.answer(note);
         self.audit(
             "ticket.canned",
-            format!("ticket {} faq {}", self.next.id, intent.as_str()),
+            format!("ticket {} faq {faq}", self.next.id),
         );
     }
 

@@ -22,7 +22,12 @@
 
 use crate::conversation::{Arg, Event as MerchantEvent, Msg, Outgoing, TicketReason};
 use crate::domain::{Reference, RequestStatus};
-use crate::intents::Intent;
+use crate::faq::Catalogue;
+
+/// The built-in FAQ catalogue.
+static FAQ: std::sync::LazyLock<Catalogue> = std::sync::LazyLock::new(|| {
+    crate::app::builtin_faq().expect("the built-in catalogue") // ok: a test; failing loudly is the point
+});
 
 use super::{Agent, Ctx, Effect, StaffEvent, Status, Ticket, ToMerchant, Write, step};
 
@@ -111,7 +116,9 @@ impl Harness {
             ["edit", ..] => StaffEvent::EditedReply { text: rest(1) },
             ["unlock"] => StaffEvent::Unlock,
             ["faq"] => StaffEvent::FaqList,
-            ["canned", id] => StaffEvent::Canned(Intent::parse(id).expect("faq id")), // ok: a test; failing loudly is the point
+            ["canned", id] => StaffEvent::Canned(
+                FAQ.find(id).map(|t| t.id).expect("faq id"), // ok: a test; failing loudly is the point
+            ),
             ["block", ..] => StaffEvent::Block { reason: rest(1) },
             ["unblock"] => StaffEvent::Unblock,
             ["info"] => StaffEvent::Info,
@@ -135,6 +142,7 @@ impl Harness {
             actor: &self.actor,
             is_staff: self.is_staff,
             other_active: self.other_active,
+            faq: &FAQ,
         };
         let transition = step(&self.ticket, event, &ctx);
         self.ticket = transition.next;
@@ -188,6 +196,11 @@ fn render_msg(msg: &Msg) -> String {
             Arg::Str(s) => format!("{name}={s}"),
             Arg::Num(n) => format!("{name}={n}"),
             Arg::Ref(id) => format!("{name}={id}"),
+            Arg::Msg(inner) => format!("{name}={}", render_msg(inner)),
+            Arg::List(items) => format!(
+                "{name}=[{}]",
+                items.iter().map(render_msg).collect::<Vec<_>>().join("; ")
+            ),
         })
         .collect();
     format!("{}({})", msg.id, args.join(", "))
@@ -223,8 +236,8 @@ fn render(effect: &Effect) -> String {
             format!("to-merchant reply{}", if *media { " media" } else { "" })
         }
         Effect::ToMerchant(ToMerchant::Edit { .. }) => "to-merchant edit".into(),
-        Effect::ToMerchant(ToMerchant::Canned(intent)) => {
-            format!("to-merchant canned {}", intent.as_str())
+        Effect::ToMerchant(ToMerchant::Canned(faq)) => {
+            format!("to-merchant canned {faq}")
         }
         Effect::ToMerchant(ToMerchant::Notice(msg)) => {
             format!("to-merchant notice {}", render_msg(msg))
@@ -454,7 +467,7 @@ fn canned_answers_are_listed_and_sent() {
                 "faq",
                 "open",
                 &[
-                    "topic staff-faq-list(ticket=7) [canned:security:7 canned:verification_failed:7 canned:unbind_stuck:7 canned:new_account_inactive:7 canned:unbind_limits:7 canned:after_unbind:7 canned:unbind_prepare:7]",
+                    "topic staff-faq-list(ticket=7) [canned:security:7 canned:unbind_cost:7 canned:card_frozen:7 canned:verification_failed:7 canned:unbind_stuck:7 canned:new_card_check_failed:7 canned:new_account_inactive:7 canned:request_rejected:7 canned:cancel_request:7 canned:unbind_limits:7 canned:bind_new_account:7 canned:after_unbind:7 canned:new_card_requirements:7 canned:merchant_number:7 canned:unbind_prepare:7]",
                 ],
             ),
             (

@@ -30,6 +30,15 @@ const NUMERIC: &[&str] = &[
     "resend_seconds",
 ];
 
+#[test]
+fn the_faq_catalogue_fits_the_texts_and_rules() {
+    let settings = posdesk::config::Settings::default();
+    let texts = posdesk::app::load_texts(&settings).expect("texts");
+    let classifier = posdesk::app::load_classifier(&settings).expect("rules");
+    let problems = posdesk::app::faq_problems(&settings, &texts, &classifier);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// (id, args) rows of the tables in docs/messages.md, shorthands expanded.
 fn documented() -> Vec<(String, Vec<String>)> {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/messages.md"))
@@ -88,6 +97,14 @@ fn documented() -> Vec<(String, Vec<String>)> {
         } else {
             out.push((ids.to_string(), args));
         }
+    }
+    // The FAQ catalogue's messages: each topic's answer with its quotes, and
+    // its label.
+    let faq = posdesk::app::builtin_faq().expect("the built-in catalogue");
+    for topic in faq.topics() {
+        let quotes = topic.quotes.iter().map(|q| q.name().to_string()).collect();
+        out.push((topic.answer.to_string(), quotes));
+        out.push((topic.label.to_string(), Vec::new()));
     }
     out
 }
@@ -219,6 +236,8 @@ fn chinese_texts_are_chinese_and_english_texts_are_english() {
         if id.starts_with("btn-lang")
             || id.starts_with("btn-rate")
             || id == "staff-topic-name"
+            || id == "list-separator"
+            || id == "hours-span"
             || id == "reply-signature"
         {
             continue;

@@ -35,7 +35,13 @@ async fn free_text_question_gets_its_faq_answer() {
     let expected = app.engine.texts.render(
         posdesk::domain::Lang::ZhCn,
         &posdesk::conversation::faq_message(
-            posdesk::intents::Intent::VerificationFailed,
+            app.engine
+                .classifier
+                .faq()
+                .find("verification_failed")
+                .map(|t| t.id)
+                .expect("a topic"),
+            app.engine.classifier.faq(),
             &app.settings,
         )
         .expect("an FAQ intent"),

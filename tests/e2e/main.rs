@@ -8,6 +8,7 @@ mod sms_gateway;
 
 mod catalogue;
 mod console;
+mod faq_catalogue;
 mod foundation;
 mod handoff;
 mod intents;
