@@ -292,12 +292,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Records that Telegram accepted an outbox message, batched with other
-    /// writes; returns once it is committed.
-    pub async fn mark_sent(&self, outbox_id: i64, at: i64) -> Result<(), StoreError> {
+    /// Records that Telegram accepted outbox messages (one, or several that
+    /// went out merged as one message: marked in the same transaction),
+    /// batched with other writes; returns once it is committed.
+    pub async fn mark_sent(&self, outbox_ids: &[i64], at: i64) -> Result<(), StoreError> {
         let (reply, done) = tokio::sync::oneshot::channel();
         let job = writer::Job::Sent {
-            id: outbox_id,
+            ids: outbox_ids.to_vec(),
             reply,
         };
         if self.writer.send(job).is_ok()
@@ -305,7 +306,7 @@ impl Engine {
         {
             return result;
         }
-        self.store.outbox_sent(&[outbox_id], at).await
+        self.store.outbox_sent(outbox_ids, at).await
     }
 
     /// Commits a transaction and hands the messages it queued to the sender.
@@ -983,9 +984,20 @@ impl Engine {
         let (true, Some(message_id)) = (staff_chat != 0, inbound.message_id) else {
             return Ok(());
         };
-        let payload = OutboxPayload::Copy {
-            from_chat: inbound.chat_id,
-            message_id,
+        // A text carries its redacted words, so that the sender can merge
+        // it with the ticket's next ones when they queue for the group.
+        let payload = match &inbound.event {
+            Event::Text(_) => OutboxPayload::FromMerchant {
+                from_chat: inbound.chat_id,
+                message_id,
+                sender: inbound.user.name.clone(),
+                at: now_ms,
+                text: body,
+            },
+            _ => OutboxPayload::Copy {
+                from_chat: inbound.chat_id,
+                message_id,
+            },
         };
         tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)?;
         Ok(())

@@ -37,6 +37,23 @@ pub enum OutboxPayload {
         /// Source message.
         message_id: i32,
     },
+    /// A merchant's text relayed into its ticket's topic: copied as it is
+    /// when it goes alone; when more of the ticket's merchant texts wait
+    /// behind it, they go out together as one message, each part under its
+    /// sender and time (`staff-relay-part`), and every row is marked sent
+    /// with that one message.
+    FromMerchant {
+        /// The merchant's chat.
+        from_chat: i64,
+        /// The merchant's message.
+        message_id: i32,
+        /// Who wrote it (their Telegram name).
+        sender: String,
+        /// When it arrived, Unix ms.
+        at: i64,
+        /// Its text, redacted.
+        text: String,
+    },
     /// A staff reply for the merchant: sent like `Text`, and the message
     /// it became is remembered so that the agent's edit can follow.
     Relay {

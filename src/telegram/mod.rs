@@ -5,6 +5,7 @@
 
 pub mod inbox;
 mod limiter;
+mod merge;
 mod send_queue;
 mod sender;
 mod staff;

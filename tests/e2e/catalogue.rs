@@ -216,11 +216,7 @@ fn every_message_id_used_in_the_code_exists_in_both_languages() {
 fn chinese_texts_are_chinese_and_english_texts_are_english() {
     let texts = Texts::load(None).expect("built-in texts load");
     for (id, args) in documented() {
-        if id.starts_with("btn-lang")
-            || id.starts_with("btn-rate")
-            || id == "staff-topic-name"
-            || id == "reply-signature"
-        {
+        if id.starts_with("btn-lang") || id.starts_with("btn-rate") || id == "reply-signature" {
             continue;
         }
         let msg = sample_args(&id, &args);

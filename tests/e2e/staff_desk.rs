@@ -892,3 +892,112 @@ async fn a_status_change_through_the_api_edits_the_card_of_an_active_ticket() {
         edit.buttons()
     );
 }
+
+/// The staff group's messages in a topic: copies and texts, in order.
+fn topic_posts(app: &TestApp, thread: i64) -> Vec<Call> {
+    app.api
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            matches!(c.method.as_str(), "sendMessage" | "copyMessage")
+                && c.chat_id() == Some(STAFF_CHAT)
+                && c.thread_id() == Some(thread)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_waiting_for_the_groups_rate_goes_as_one_relay_and_replies_still_reach_the_merchant()
+ {
+    // Telegram's limits on: the group takes 5 at once, then one every 3 s.
+    let app = TestApp::spawn_with(|s| s.telegram.throttle = true).await;
+    let Opened { thread, .. } = open_ticket(&app, 42).await;
+    let before = topic_posts(&app, thread).len();
+    let texts: Vec<String> = (1..=9)
+        .map(|n| format!("第{n}条：终端提示结算失败"))
+        .collect();
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(app.api.merchant_text(42, "zh-hans", text));
+    }
+    // Every text reaches the topic, once and in order, in fewer messages.
+    let seen = |posts: &[Call]| -> Vec<String> {
+        posts
+            .iter()
+            .flat_map(|c| match c.method.as_str() {
+                "copyMessage" => {
+                    let id = c.body["message_id"].as_i64();
+                    ids.iter()
+                        .position(|m| Some(*m) == id)
+                        .map(|i| vec![texts[i].clone()])
+                        .unwrap_or_default()
+                }
+                _ => texts
+                    .iter()
+                    .filter(|t| c.text().contains(t.as_str()))
+                    .cloned()
+                    .collect(),
+            })
+            .collect()
+    };
+    app.api
+        .wait_until(30, "all nine texts in the topic", |_| {
+            seen(&topic_posts(&app, thread)[before..]).len() >= texts.len()
+        })
+        .await;
+    let posts = topic_posts(&app, thread)[before..].to_vec();
+    assert_eq!(seen(&posts), texts, "each text once, in order");
+    assert!(
+        posts.len() < texts.len(),
+        "{} messages for {} texts",
+        posts.len(),
+        texts.len()
+    );
+    let merged = posts
+        .iter()
+        .find(|c| c.method == "sendMessage" && c.text().contains(&texts[8]))
+        .expect("the last texts merged into one message");
+    let body = merged.text();
+    assert!(
+        body.contains("User42") && body.contains("说：\n第9条"),
+        "each part under its sender and time: {body}"
+    );
+    assert!(
+        Regex::new(r"User42 \d{2}:\d{2} 说：")
+            .expect("regex")
+            .find_iter(&body)
+            .count()
+            >= 2,
+        "{body}"
+    );
+    // Every row marked sent: nothing pending, nothing sent twice.
+    for _ in 0..50 {
+        if app.engine.store.outbox_pending_count().await.expect("db") == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.engine.store.outbox_pending_count().await.expect("db"),
+        0
+    );
+
+    // An agent answering the merged message reaches the merchant.
+    let to_merchant = app.api.sent_to(42).len();
+    app.api.staff_reply(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        (merged.message_id.expect("id"), None),
+        "请重启终端后再试一次",
+    );
+    app.api
+        .wait_until(10, "the agent's answer at the merchant", |calls| {
+            calls
+                .iter()
+                .filter(|c| c.chat_id() == Some(42) && c.method == "sendMessage")
+                .skip(to_merchant)
+                .any(|c| c.text().contains("客服 01：\n请重启终端后再试一次"))
+        })
+        .await;
+}
