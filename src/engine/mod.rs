@@ -112,6 +112,8 @@ pub struct Engine {
     /// Process counters.
     pub metrics: crate::metrics::Metrics,
     flood: std::sync::Mutex<FloodGuard>,
+    /// Tickets whose card waits for the end of their merchant's burst.
+    card_refresh: std::sync::Mutex<crate::tickets::refresh::CardRefresh>,
     /// Updates stored since the inbox processor last looked (handed over in
     /// memory; the processor also rereads the inbox table now and then).
     inbox_fresh: std::sync::Mutex<Vec<crate::storage::InboxRow>>,
@@ -228,6 +230,7 @@ impl Engine {
                 clock: Clock::System,
                 metrics: crate::metrics::Metrics::default(),
                 flood: std::sync::Mutex::new(FloodGuard::default()),
+                card_refresh: std::sync::Mutex::new(Default::default()),
                 inbox_fresh: std::sync::Mutex::new(Vec::new()),
                 outbox_fresh: std::sync::Mutex::new(None),
                 outbox_fresh_signal: Arc::new(Notify::new()),
@@ -777,6 +780,7 @@ impl Engine {
                         )
                         .await?;
                         if self.settings.support.staff_chat_id != 0 {
+                            self.card_shows_old_messages(ticket, now_ms);
                             let payload = OutboxPayload::Text {
                                 html,
                                 buttons: Vec::new(),
@@ -984,6 +988,7 @@ impl Engine {
         let (true, Some(message_id)) = (staff_chat != 0, inbound.message_id) else {
             return Ok(());
         };
+        self.card_shows_old_messages(ticket, now_ms);
         // A text carries its redacted words, so that the sender can merge
         // it with the ticket's next ones when they queue for the group.
         let payload = match &inbound.event {

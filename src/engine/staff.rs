@@ -1033,6 +1033,46 @@ impl Engine {
         }
     }
 
+    /// The merchant of `ticket` wrote: its card's last messages are behind
+    /// (edited once their burst is over, by `refresh_cards`). Noted before
+    /// the turn commits; a turn that fails costs one needless edit.
+    pub(crate) fn card_shows_old_messages(&self, ticket: i64, now_ms: i64) {
+        if let Ok(mut refresh) = self.card_refresh.lock() {
+            refresh.note(ticket, now_ms);
+        }
+    }
+
+    /// Edits the cards whose merchant's burst is over (one edit a burst,
+    /// and at least every few seconds while they keep writing); returns
+    /// how many, and when to look again (Unix ms).
+    pub async fn refresh_cards(&self) -> Result<(usize, Option<i64>), EngineError> {
+        let now_ms = self.now().timestamp_millis();
+        let (due, next) = match self.card_refresh.lock() {
+            Ok(mut refresh) => (refresh.take_due(now_ms), refresh.next_due()),
+            Err(_) => (Vec::new(), None),
+        };
+        if due.is_empty() || self.settings.support.staff_chat_id == 0 {
+            return Ok((0, next));
+        }
+        let mut tx = self.store.begin().await?;
+        let mut edited = 0;
+        for id in &due {
+            let Some(row) = tx.ticket(*id).await? else {
+                continue;
+            };
+            let ticket = ticket_of(&row)?;
+            if !ticket.status.is_active() {
+                continue;
+            }
+            self.post_card(&mut tx, &row, &ticket, CardMode::Edit, now_ms)
+                .await?;
+            edited += 1;
+        }
+        self.commit(tx).await?;
+        self.outbox_signal.notify_one();
+        Ok((edited, next))
+    }
+
     /// Re-announces unclaimed tickets older than `support.remind_after_minutes`, once each.
     pub async fn remind_unclaimed_tickets(&self) -> Result<usize, EngineError> {
         let minutes = i64::from(self.settings.support.remind_after_minutes);

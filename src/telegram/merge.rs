@@ -6,10 +6,12 @@
 //!
 //! Order is kept per topic: a run takes the ticket's texts after the first
 //! one up to the first other message of the same ticket (media, a note, a
-//! topic change, a card). Other tickets' messages go to other topics; a
-//! merged relay may overtake them.
+//! new card, closing the topic). Edits of the card and new topic names
+//! change messages already there, not the topic's order: a run passes
+//! them. Other tickets' messages go to other topics; a merged relay may
+//! overtake them.
 
-use crate::storage::{OutboxPayload, OutboxRow};
+use crate::storage::{OutboxPayload, OutboxRow, TopicOp};
 
 /// Telegram's limit on a message's text, in characters (after entity
 /// parsing; the rendered HTML, which is what is counted here, is never
@@ -37,7 +39,7 @@ pub fn part(row: &OutboxRow) -> Option<(&str, i64, &str)> {
 
 /// The rows that may go out with `head` (itself first): the later merchant
 /// texts of its ticket in `pending` (a chat's pending rows, in id order),
-/// up to the first other row of that ticket. Just `head` when it is no
+/// up to the first other row of that ticket that is no edit. Just `head` when it is no
 /// mergeable text.
 pub fn run<'a>(head: &'a OutboxRow, pending: &'a [OutboxRow]) -> Vec<&'a OutboxRow> {
     let mut rows = vec![head];
@@ -48,10 +50,20 @@ pub fn run<'a>(head: &'a OutboxRow, pending: &'a [OutboxRow]) -> Vec<&'a OutboxR
         if row.ticket_id != head.ticket_id || row.chat_id != head.chat_id {
             continue;
         }
-        if part(row).is_none() {
+        if part(row).is_some() {
+            rows.push(row);
+            continue;
+        }
+        let passed = matches!(
+            row.payload,
+            OutboxPayload::EditCard { .. }
+                | OutboxPayload::Topic {
+                    op: TopicOp::Rename { .. }
+                }
+        );
+        if !passed {
             break;
         }
-        rows.push(row);
     }
     rows
 }
@@ -116,6 +128,13 @@ mod tests {
         }
     }
 
+    fn edit(id: i64, ticket: i64, payload: OutboxPayload) -> OutboxRow {
+        OutboxRow {
+            payload,
+            ..other(id, Some(ticket))
+        }
+    }
+
     fn ids(rows: &[&OutboxRow]) -> Vec<i64> {
         rows.iter().map(|r| r.id).collect()
     }
@@ -144,6 +163,31 @@ mod tests {
                     text(4, 7, "c"),
                 ],
                 vec![1, 2],
+            ),
+            (
+                "card edits and new topic names are passed; closing the topic is not",
+                vec![
+                    text(1, 7, "a"),
+                    edit(
+                        2,
+                        7,
+                        OutboxPayload::EditCard {
+                            html: "card".into(),
+                            buttons: Vec::new(),
+                        },
+                    ),
+                    edit(
+                        3,
+                        7,
+                        OutboxPayload::Topic {
+                            op: TopicOp::Rename { name: "#7".into() },
+                        },
+                    ),
+                    text(4, 7, "b"),
+                    edit(5, 7, OutboxPayload::Topic { op: TopicOp::Close }),
+                    text(6, 7, "c"),
+                ],
+                vec![1, 4],
             ),
             (
                 "media of the same ticket ends it",

@@ -1001,3 +1001,60 @@ async fn a_burst_waiting_for_the_groups_rate_goes_as_one_relay_and_replies_still
         })
         .await;
 }
+
+/// The edits of a ticket's card so far.
+fn card_edits(app: &TestApp, card: &Call) -> Vec<Call> {
+    app.api
+        .calls_of("editMessageText")
+        .into_iter()
+        .filter(|c| {
+            c.chat_id() == Some(STAFF_CHAT) && c.body["message_id"].as_i64() == card.message_id
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cards_last_messages_follow_the_merchant_one_edit_a_burst() {
+    let app = TestApp::spawn().await;
+    let Opened { card, .. } = open_ticket(&app, 42).await;
+    let before = card_edits(&app, &card).len();
+    for n in 1..=5 {
+        app.api
+            .merchant_text(42, "zh-hans", &format!("刷卡显示交易失败 {n}"));
+    }
+    app.api
+        .wait_until(10, "the card showing the burst", |_| {
+            card_edits(&app, &card)
+                .iter()
+                .any(|c| c.text().contains("刷卡显示交易失败 5"))
+        })
+        .await;
+    // Quiet for longer than the debounce: still that one edit.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let edits = card_edits(&app, &card);
+    assert_eq!(edits.len(), before + 1, "one edit for the burst");
+    let shown = edits[before].text();
+    for n in 1..=5 {
+        assert!(
+            shown.contains(&format!("说：刷卡显示交易失败 {n}")),
+            "{shown}"
+        );
+    }
+    // A later message: the card follows again.
+    app.api.merchant_text(42, "zh-hans", "现在可以了吗");
+    app.api
+        .wait_until(10, "the card showing the next message", |_| {
+            card_edits(&app, &card)
+                .iter()
+                .any(|c| c.text().contains("现在可以了吗"))
+        })
+        .await;
+    assert_eq!(card_edits(&app, &card).len(), before + 2);
+    // The buttons stay on the edited card.
+    assert!(
+        card_edits(&app, &card)
+            .last()
+            .is_some_and(|c| c.buttons().iter().any(|b| b.starts_with("ticket:claim:"))),
+        "the card keeps its buttons"
+    );
+}
