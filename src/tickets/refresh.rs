@@ -60,9 +60,11 @@ impl CardRefresh {
 mod tests {
     use super::*;
 
-    /// Messages `(ticket, at)` and the times the engine asks; the edits
-    /// made `(at, tickets)`.
-    fn edits(messages: &[(i64, i64)], asks: &[i64]) -> Vec<(i64, Vec<i64>)> {
+    /// Edits made: `(at, tickets)`.
+    type Edits = Vec<(i64, Vec<i64>)>;
+
+    /// Messages `(ticket, at)` and the times the engine asks; the edits made.
+    fn edits(messages: &[(i64, i64)], asks: &[i64]) -> Edits {
         let mut refresh = CardRefresh::default();
         let mut events: Vec<(i64, Option<i64>)> = messages
             .iter()
@@ -89,7 +91,7 @@ mod tests {
     #[test]
     fn a_burst_costs_one_edit_after_it_ends() {
         let every_half_second: Vec<i64> = (0..=40).map(|n| n * 500).collect();
-        let cases: Vec<(&str, Vec<(i64, i64)>, Vec<(i64, Vec<i64>)>)> = vec![
+        let cases: Vec<(&str, Vec<(i64, i64)>, Edits)> = vec![
             (
                 "one message: one edit, once quiet",
                 vec![(7, 0)],
