@@ -62,6 +62,8 @@ mod tests {
 
     /// Edits made: `(at, tickets)`.
     type Edits = Vec<(i64, Vec<i64>)>;
+    /// A case: what it shows, the messages `(ticket, at)`, the edits.
+    type Case = (&'static str, Vec<(i64, i64)>, Edits);
 
     /// Messages `(ticket, at)` and the times the engine asks; the edits made.
     fn edits(messages: &[(i64, i64)], asks: &[i64]) -> Edits {
@@ -91,7 +93,7 @@ mod tests {
     #[test]
     fn a_burst_costs_one_edit_after_it_ends() {
         let every_half_second: Vec<i64> = (0..=40).map(|n| n * 500).collect();
-        let cases: Vec<(&str, Vec<(i64, i64)>, Edits)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "one message: one edit, once quiet",
                 vec![(7, 0)],
