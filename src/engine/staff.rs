@@ -53,14 +53,16 @@ pub enum StaffInput {
         /// Whether it carries media.
         media: bool,
     },
-    /// Edited an earlier text message.
+    /// Edited an earlier message: a text, or a media message's caption.
     Edited {
         /// Its id.
         message_id: i32,
-        /// The new text.
+        /// The new text or caption.
         text: String,
-        /// The new text with formatting, as Telegram HTML.
+        /// The new text or caption with formatting, as Telegram HTML.
         html: Option<String>,
+        /// Whether it carries media (the caption was edited).
+        media: bool,
     },
 }
 
@@ -708,9 +710,23 @@ impl Engine {
             }
             ToMerchant::Edit { text } => match &request.input {
                 StaffInput::Edited {
-                    message_id, html, ..
+                    message_id,
+                    html,
+                    media: false,
+                    ..
                 } => vec![OutboxPayload::EditRelay {
                     html: signed(html.clone().unwrap_or_else(|| escape_html(&text))),
+                    staff_message: *message_id,
+                }],
+                // A media message's copy carries the caption alone (its
+                // signature went as a message of its own).
+                StaffInput::Edited {
+                    message_id,
+                    html,
+                    media: true,
+                    ..
+                } => vec![OutboxPayload::EditRelayCaption {
+                    html: html.clone().unwrap_or_else(|| escape_html(&text)),
                     staff_message: *message_id,
                 }],
                 _ => Vec::new(),

@@ -30,7 +30,9 @@ pub enum OutboxPayload {
         #[serde(default)]
         buttons: Vec<Vec<(String, String)>>,
     },
-    /// A copy of a message from another chat (staff relay, media kept).
+    /// A copy of a message from another chat (media kept); a copy of a
+    /// staff message for a merchant is remembered like `Relay`, so that
+    /// the agent's caption edit follows.
     Copy {
         /// Source chat.
         from_chat: i64,
@@ -66,6 +68,15 @@ pub enum OutboxPayload {
     /// (nothing when it was never sent).
     EditRelay {
         /// Telegram HTML.
+        html: String,
+        /// The agent's message in the staff group.
+        staff_message: i32,
+    },
+    /// The agent edited the caption of their media message
+    /// `staff_message`: its copy's caption is edited in place (nothing
+    /// when it was never sent).
+    EditRelayCaption {
+        /// The caption, Telegram HTML.
         html: String,
         /// The agent's message in the staff group.
         staff_message: i32,
@@ -133,6 +144,7 @@ impl OutboxPayload {
             self,
             OutboxPayload::EditCard { .. }
                 | OutboxPayload::EditRelay { .. }
+                | OutboxPayload::EditRelayCaption { .. }
                 | OutboxPayload::EditRequestPost { .. }
                 | OutboxPayload::Topic { .. }
         )

@@ -678,6 +678,35 @@ impl Sender {
                     Err(e) => Err(e),
                 }
             }
+            OutboxPayload::EditRelayCaption {
+                html,
+                staff_message,
+            } => {
+                let copy = self
+                    .engine
+                    .store
+                    .relay_of(i64::from(*staff_message))
+                    .await
+                    .ok()
+                    .flatten();
+                let Some(copy) = copy.and_then(|(_, id)| i32::try_from(id).ok()) else {
+                    return Ok(());
+                };
+                let request = self
+                    .bot
+                    .edit_message_caption(chat, MessageId(copy))
+                    .caption(html.clone())
+                    .parse_mode(ParseMode::Html);
+                match request.await {
+                    Ok(_) => Ok(()),
+                    Err(RequestError::Api(e))
+                        if e.to_string().to_lowercase().contains("not modified") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             OutboxPayload::Card { html, buttons } => {
                 let sent = self.send_text(chat, thread, html, buttons).await?;
                 if let Some(ticket) = row.ticket_id {
@@ -752,7 +781,21 @@ impl Sender {
                 if let Some(thread) = thread {
                     request = request.message_thread_id(thread);
                 }
-                request.await.map(|_| ())
+                let sent = request.await?;
+                // An agent's media for a merchant: remembered, so that a
+                // caption edit follows.
+                let staff_chat = self.engine.settings.support.staff_chat_id;
+                if *from_chat == staff_chat
+                    && row.chat_id != staff_chat
+                    && let Err(e) = self
+                        .engine
+                        .store
+                        .remember_relay(i64::from(*message_id), row.chat_id, i64::from(sent.0))
+                        .await
+                {
+                    tracing::warn!(error = %e, "could not remember a relayed media message (its caption edits will not follow)");
+                }
+                Ok(())
             }
         }
     }

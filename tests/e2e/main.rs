@@ -18,5 +18,6 @@ mod properties;
 mod reliability;
 mod scale;
 mod staff_desk;
+mod staff_load;
 mod storage;
 mod unbind;

@@ -1058,3 +1058,60 @@ async fn the_cards_last_messages_follow_the_merchant_one_edit_a_burst() {
         "the card keeps its buttons"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_edit_of_a_photos_caption_reaches_the_merchants_copy() {
+    let app = TestApp::spawn().await;
+    let Opened { thread, .. } = open_ticket(&app, 42).await;
+    let photo = app
+        .api
+        .staff_photo(STAFF_CHAT, AGENT_A, thread, "这是设置页面");
+    let copy = app
+        .api
+        .wait_until(10, "the photo copied to the merchant", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "copyMessage" && c.chat_id() == Some(42))
+        })
+        .await
+        .into_iter()
+        .find(|c| c.method == "copyMessage" && c.chat_id() == Some(42))
+        .expect("copy");
+    assert_eq!(copy.body["message_id"].as_i64(), Some(photo));
+    app.api.staff_edit_caption(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        photo,
+        "这是设置页面，点“结算账户”",
+        serde_json::json!([{ "type": "bold", "offset": 9, "length": 4 }]),
+    );
+    let edit = app
+        .api
+        .wait_until(10, "the copy's caption edited", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "editMessageCaption" && c.chat_id() == Some(42))
+        })
+        .await
+        .into_iter()
+        .find(|c| c.method == "editMessageCaption" && c.chat_id() == Some(42))
+        .expect("caption edit");
+    assert_eq!(edit.body["message_id"].as_i64(), copy.message_id);
+    let caption = edit.body["caption"].as_str().unwrap_or("");
+    assert!(
+        caption.contains("<b>结算账户</b>"),
+        "formatting kept: {caption}"
+    );
+    assert_eq!(edit.body["parse_mode"].as_str(), Some("HTML"));
+    // Not sent again as a new message, and nothing for the topic.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.api
+            .calls_of("copyMessage")
+            .iter()
+            .filter(|c| c.chat_id() == Some(42))
+            .count(),
+        1
+    );
+}
