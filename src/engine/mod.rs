@@ -1057,6 +1057,11 @@ impl Engine {
         actor: &str,
         now_ms: i64,
     ) -> Result<(), StatusChangeError> {
+        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+            return Err(StatusChangeError::ReasonTooLong {
+                max: MAX_REASON_CHARS,
+            });
+        }
         let reason = reason.map(redact::redacted);
         let Some(row) = tx.request_for_update(reference.as_str()).await? else {
             return Err(StatusChangeError::NotFound);
@@ -1188,9 +1193,7 @@ impl Engine {
     }
 }
 
-/// Longest reason a status change takes: the notice (template plus reason)
-/// stays well within Telegram's 4,096 characters a message.
-pub const MAX_REASON_CHARS: usize = 1000;
+pub use crate::domain::MAX_REASON_CHARS;
 
 /// Why a status change was refused.
 #[derive(Debug, thiserror::Error)]

@@ -367,6 +367,11 @@ impl Engine {
                 now_ms,
             )
             .await;
+        if let Err(StatusChangeError::ReasonTooLong { .. }) = &result {
+            // Nothing changed; the agent's next reply still counts.
+            tx.await_reason(actor.id, reference.as_str(), None, now_ms + REASON_WAIT_MS)
+                .await?;
+        }
         let msg = status_answer(&reference, status, result)?;
         Ok(self.toast(msg))
     }

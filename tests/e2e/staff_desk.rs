@@ -1115,3 +1115,70 @@ async fn a_staff_edit_of_a_photos_caption_reaches_the_merchants_copy() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_reason_too_long_gets_one_line_and_the_next_reply_still_counts() {
+    let app = TestApp::spawn().await;
+    let summary = app.verify(42, MERCHANT).await;
+    let second = app.press(42, &summary, "unbind:confirm").await;
+    let done = app.press(42, &second, "unbind:confirm").await;
+    let reference = reference_in(&done.text());
+    let Opened { thread, card, .. } = open_ticket(&app, 42).await;
+    let card_id = card.message_id.expect("card id");
+    app.api.staff_press_in(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        card_id,
+        &format!("request:rejected:{reference}"),
+    );
+    let ask = staff_says(&app, "写明驳回申请").await;
+    let merchant_before = app.api.sent_to(42).len();
+    let status = |app: &TestApp| {
+        let reference = reference.clone();
+        let store = app.engine.store.clone();
+        async move {
+            store
+                .request(&reference)
+                .await
+                .expect("db")
+                .expect("row")
+                .status
+        }
+    };
+    let too_long = "开户名与身份证不一致，".repeat(101);
+    assert!(too_long.chars().count() > 1000);
+    app.api.staff_reply(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        (ask.message_id.expect("ask id"), None),
+        &too_long,
+    );
+    let answer = staff_says(&app, "驳回原因太长").await;
+    assert_eq!(answer.thread_id(), Some(thread));
+    assert!(answer.text().contains("1000"), "{}", answer.text());
+    assert!(!answer.text().contains('\n'), "one line: {}", answer.text());
+    assert_eq!(status(&app).await, "submitted", "nothing changed");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.api.sent_to(42).len(),
+        merchant_before,
+        "the merchant got nothing: no notice, no relay of the long text"
+    );
+    // The next reply is still taken as the reason.
+    app.api.staff_reply(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        (answer.message_id.expect("answer id"), None),
+        "开户名与身份证不一致",
+    );
+    let told = app.api.nth_sent_to(42, merchant_before + 1).await;
+    assert!(
+        told.text().contains("开户名与身份证不一致"),
+        "{}",
+        told.text()
+    );
+    assert_eq!(status(&app).await, "rejected");
+}
