@@ -654,42 +654,20 @@ impl Sender {
                 html,
                 staff_message,
             } => {
-                let copy = self
-                    .engine
-                    .store
-                    .relay_of(i64::from(*staff_message))
-                    .await
-                    .ok()
-                    .flatten();
-                let Some(copy) = copy.and_then(|(_, id)| i32::try_from(id).ok()) else {
+                let Some(copy) = self.relay_copy(*staff_message).await else {
                     return Ok(());
                 };
                 let request = self
                     .bot
                     .edit_message_text(chat, MessageId(copy), html.clone())
                     .parse_mode(ParseMode::Html);
-                match request.await {
-                    Ok(_) => Ok(()),
-                    Err(RequestError::Api(e))
-                        if e.to_string().to_lowercase().contains("not modified") =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
+                not_modified_is_done(request.await.map(|_| ()))
             }
             OutboxPayload::EditRelayCaption {
                 html,
                 staff_message,
             } => {
-                let copy = self
-                    .engine
-                    .store
-                    .relay_of(i64::from(*staff_message))
-                    .await
-                    .ok()
-                    .flatten();
-                let Some(copy) = copy.and_then(|(_, id)| i32::try_from(id).ok()) else {
+                let Some(copy) = self.relay_copy(*staff_message).await else {
                     return Ok(());
                 };
                 let request = self
@@ -697,15 +675,7 @@ impl Sender {
                     .edit_message_caption(chat, MessageId(copy))
                     .caption(html.clone())
                     .parse_mode(ParseMode::Html);
-                match request.await {
-                    Ok(_) => Ok(()),
-                    Err(RequestError::Api(e))
-                        if e.to_string().to_lowercase().contains("not modified") =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
+                not_modified_is_done(request.await.map(|_| ()))
             }
             OutboxPayload::Card { html, buttons } => {
                 let sent = self.send_text(chat, thread, html, buttons).await?;
@@ -837,13 +807,31 @@ impl Sender {
             .edit_message_text(chat, MessageId(message), html.to_string())
             .parse_mode(ParseMode::Html)
             .reply_markup(keyboard(buttons));
-        match request.await {
-            Ok(_) => Ok(()),
-            Err(RequestError::Api(e)) if e.to_string().to_lowercase().contains("not modified") => {
-                Ok(())
-            }
-            Err(e) => Err(e),
+        not_modified_is_done(request.await.map(|_| ()))
+    }
+
+    /// The merchant's copy of the agent's message `staff_message`, if it
+    /// was sent and remembered.
+    async fn relay_copy(&self, staff_message: i32) -> Option<i32> {
+        let copy = self
+            .engine
+            .store
+            .relay_of(i64::from(staff_message))
+            .await
+            .ok()
+            .flatten();
+        copy.and_then(|(_, id)| i32::try_from(id).ok())
+    }
+}
+
+/// An edit to the same text again ("message is not modified": two changes
+/// that look alike, a repeated edit) is done, not failed.
+fn not_modified_is_done(result: Result<(), RequestError>) -> Result<(), RequestError> {
+    match result {
+        Err(RequestError::Api(e)) if e.to_string().to_lowercase().contains("not modified") => {
+            Ok(())
         }
+        other => other,
     }
 }
 
