@@ -323,6 +323,11 @@ pub fn mask_phone_digits(phone: &str) -> String {
     format!("{head}****{tail}")
 }
 
+/// Longest reason a status change takes (the back-office API, a reason
+/// typed in the staff group): the notice (template plus reason) stays well
+/// within Telegram's 4,096 characters a message.
+pub const MAX_REASON_CHARS: usize = 1000;
+
 /// Status of an unbinding request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

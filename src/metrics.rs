@@ -127,6 +127,7 @@ pub struct Metrics {
     codes_sent: Counter,
     codes_failed: Counter,
     flood_dropped: Counter,
+    relays_merged: Counter,
     turn_failures: Counter,
     webhook_rejected: Counter,
     telegram_errors: Family<TelegramErrorLabels, Counter>,
@@ -230,6 +231,7 @@ impl Metrics {
             codes_sent: Counter::default(),
             codes_failed: Counter::default(),
             flood_dropped: Counter::default(),
+            relays_merged: Counter::default(),
             turn_failures: Counter::default(),
             webhook_rejected: Counter::default(),
             telegram_errors: Family::default(),
@@ -283,6 +285,11 @@ impl Metrics {
                 "flood_dropped",
                 "Inputs dropped over the per-user rate limit.",
                 metrics.flood_dropped.clone(),
+            );
+            r.register(
+                "staff_relays_merged",
+                "Merchant messages sent to the staff group inside another one's relay (a ticket's burst merged into one message).",
+                metrics.relays_merged.clone(),
             );
             r.register(
                 "turn_failures",
@@ -409,6 +416,11 @@ impl Metrics {
     /// An input dropped by the flood guard.
     pub fn flood_dropped(&self) {
         self.flood_dropped.inc();
+    }
+
+    /// Merchant messages that went out inside an earlier one's relay.
+    pub fn relays_merged(&self, n: u64) {
+        self.relays_merged.inc_by(n);
     }
 
     /// A turn that failed for good.

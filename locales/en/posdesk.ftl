@@ -481,18 +481,9 @@ reply-signature = Support agent { $agent }:
 
 ## Handoff (staff side)
 
-staff-topic-name = { $who } · { $reason }
-
-staff-ticket-summary =
-    <b>Ticket #{ $ticket }</b>
-    Reason: { $reason }
-    Merchant: { $merchant }
-    User: { $user }
-    Language: { $lang }
-    Current step: { $state }
-    Latest request: { $request }
-    Recent messages:
-    { $transcript }
+staff-relay-part =
+    <b>{ $name }</b> at { $time }:
+    { $text }
 
 staff-ticket-claimed = Ticket #{ $ticket } claimed by { $agent }.
 

@@ -424,18 +424,9 @@ reply-signature = 客服 { $agent }：
 
 ## 人工客服（客服群）
 
-staff-topic-name = { $who } · { $reason }
-
-staff-ticket-summary =
-    <b>工单 #{ $ticket }</b>
-    原因：{ $reason }
-    商户：{ $merchant }
-    用户：{ $user }
-    语言：{ $lang }
-    当前步骤：{ $state }
-    最近申请：{ $request }
-    最近消息：
-    { $transcript }
+staff-relay-part =
+    <b>{ $name }</b> { $time } 说：
+    { $text }
 
 staff-ticket-claimed = 工单 #{ $ticket } 已由 { $agent } 接单。
 

@@ -112,6 +112,8 @@ pub struct Engine {
     /// Process counters.
     pub metrics: crate::metrics::Metrics,
     flood: std::sync::Mutex<FloodGuard>,
+    /// Tickets whose card waits for the end of their merchant's burst.
+    card_refresh: std::sync::Mutex<crate::tickets::refresh::CardRefresh>,
     /// Updates stored since the inbox processor last looked (handed over in
     /// memory; the processor also rereads the inbox table now and then).
     inbox_fresh: std::sync::Mutex<Vec<crate::storage::InboxRow>>,
@@ -230,6 +232,7 @@ impl Engine {
                 clock: Clock::System,
                 metrics,
                 flood: std::sync::Mutex::new(FloodGuard::default()),
+                card_refresh: std::sync::Mutex::new(Default::default()),
                 inbox_fresh: std::sync::Mutex::new(Vec::new()),
                 outbox_fresh: std::sync::Mutex::new(None),
                 outbox_fresh_signal: Arc::new(Notify::new()),
@@ -294,12 +297,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Records that Telegram accepted an outbox message, batched with other
-    /// writes; returns once it is committed.
-    pub async fn mark_sent(&self, outbox_id: i64, at: i64) -> Result<(), StoreError> {
+    /// Records that Telegram accepted outbox messages (one, or several that
+    /// went out merged as one message: marked in the same transaction),
+    /// batched with other writes; returns once it is committed.
+    pub async fn mark_sent(&self, outbox_ids: &[i64], at: i64) -> Result<(), StoreError> {
         let (reply, done) = tokio::sync::oneshot::channel();
         let job = writer::Job::Sent {
-            id: outbox_id,
+            ids: outbox_ids.to_vec(),
             reply,
         };
         if self.writer.send(job).is_ok()
@@ -307,7 +311,7 @@ impl Engine {
         {
             return result;
         }
-        self.store.outbox_sent(&[outbox_id], at).await
+        self.store.outbox_sent(outbox_ids, at).await
     }
 
     /// Commits a transaction and hands the messages it queued to the sender.
@@ -778,6 +782,7 @@ impl Engine {
                         )
                         .await?;
                         if self.settings.support.staff_chat_id != 0 {
+                            self.card_shows_old_messages(ticket, now_ms);
                             let payload = OutboxPayload::Text {
                                 html,
                                 buttons: Vec::new(),
@@ -985,9 +990,21 @@ impl Engine {
         let (true, Some(message_id)) = (staff_chat != 0, inbound.message_id) else {
             return Ok(());
         };
-        let payload = OutboxPayload::Copy {
-            from_chat: inbound.chat_id,
-            message_id,
+        self.card_shows_old_messages(ticket, now_ms);
+        // A text carries its redacted words, so that the sender can merge
+        // it with the ticket's next ones when they queue for the group.
+        let payload = match &inbound.event {
+            Event::Text(_) => OutboxPayload::FromMerchant {
+                from_chat: inbound.chat_id,
+                message_id,
+                sender: inbound.user.name.clone(),
+                at: now_ms,
+                text: body,
+            },
+            _ => OutboxPayload::Copy {
+                from_chat: inbound.chat_id,
+                message_id,
+            },
         };
         tx.enqueue(staff_chat, Some(ticket), &payload, Priority::Staff, now_ms)?;
         Ok(())
@@ -1042,6 +1059,11 @@ impl Engine {
         actor: &str,
         now_ms: i64,
     ) -> Result<(), StatusChangeError> {
+        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+            return Err(StatusChangeError::ReasonTooLong {
+                max: MAX_REASON_CHARS,
+            });
+        }
         let reason = reason.map(redact::redacted);
         let Some(row) = tx.request_for_update(reference.as_str()).await? else {
             return Err(StatusChangeError::NotFound);
@@ -1176,9 +1198,7 @@ impl Engine {
     }
 }
 
-/// Longest reason a status change takes: the notice (template plus reason)
-/// stays well within Telegram's 4,096 characters a message.
-pub const MAX_REASON_CHARS: usize = 1000;
+pub use crate::domain::MAX_REASON_CHARS;
 
 /// Why a status change was refused.
 #[derive(Debug, thiserror::Error)]

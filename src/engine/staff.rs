@@ -53,14 +53,16 @@ pub enum StaffInput {
         /// Whether it carries media.
         media: bool,
     },
-    /// Edited an earlier text message.
+    /// Edited an earlier message: a text, or a media message's caption.
     Edited {
         /// Its id.
         message_id: i32,
-        /// The new text.
+        /// The new text or caption.
         text: String,
-        /// The new text with formatting, as Telegram HTML.
+        /// The new text or caption with formatting, as Telegram HTML.
         html: Option<String>,
+        /// Whether it carries media (the caption was edited).
+        media: bool,
     },
 }
 
@@ -366,6 +368,11 @@ impl Engine {
                 now_ms,
             )
             .await;
+        if let Err(StatusChangeError::ReasonTooLong { .. }) = &result {
+            // Nothing changed; the agent's next reply still counts.
+            tx.await_reason(actor.id, reference.as_str(), None, now_ms + REASON_WAIT_MS)
+                .await?;
+        }
         let msg = status_answer(&reference, status, result)?;
         Ok(self.toast(msg))
     }
@@ -709,9 +716,23 @@ impl Engine {
             }
             ToMerchant::Edit { text } => match &request.input {
                 StaffInput::Edited {
-                    message_id, html, ..
+                    message_id,
+                    html,
+                    media: false,
+                    ..
                 } => vec![OutboxPayload::EditRelay {
                     html: signed(html.clone().unwrap_or_else(|| escape_html(&text))),
+                    staff_message: *message_id,
+                }],
+                // A media message's copy carries the caption alone (its
+                // signature went as a message of its own).
+                StaffInput::Edited {
+                    message_id,
+                    html,
+                    media: true,
+                    ..
+                } => vec![OutboxPayload::EditRelayCaption {
+                    html: html.clone().unwrap_or_else(|| escape_html(&text)),
                     staff_message: *message_id,
                 }],
                 _ => Vec::new(),
@@ -1032,6 +1053,46 @@ impl Engine {
             Ok(ticket) => self.render_topic_name(&ticket, &row.user_name),
             Err(_) => format!("#{}", row.id),
         }
+    }
+
+    /// The merchant of `ticket` wrote: its card's last messages are behind
+    /// (edited once their burst is over, by `refresh_cards`). Noted before
+    /// the turn commits; a turn that fails costs one needless edit.
+    pub(crate) fn card_shows_old_messages(&self, ticket: i64, now_ms: i64) {
+        if let Ok(mut refresh) = self.card_refresh.lock() {
+            refresh.note(ticket, now_ms);
+        }
+    }
+
+    /// Edits the cards whose merchant's burst is over (one edit a burst,
+    /// and at least every few seconds while they keep writing); returns
+    /// how many, and when to look again (Unix ms).
+    pub async fn refresh_cards(&self) -> Result<(usize, Option<i64>), EngineError> {
+        let now_ms = self.now().timestamp_millis();
+        let (due, next) = match self.card_refresh.lock() {
+            Ok(mut refresh) => (refresh.take_due(now_ms), refresh.next_due()),
+            Err(_) => (Vec::new(), None),
+        };
+        if due.is_empty() || self.settings.support.staff_chat_id == 0 {
+            return Ok((0, next));
+        }
+        let mut tx = self.store.begin().await?;
+        let mut edited = 0;
+        for id in &due {
+            let Some(row) = tx.ticket(*id).await? else {
+                continue;
+            };
+            let ticket = ticket_of(&row)?;
+            if !ticket.status.is_active() {
+                continue;
+            }
+            self.post_card(&mut tx, &row, &ticket, CardMode::Edit, now_ms)
+                .await?;
+            edited += 1;
+        }
+        self.commit(tx).await?;
+        self.outbox_signal.notify_one();
+        Ok((edited, next))
     }
 
     /// Re-announces unclaimed tickets older than `support.remind_after_minutes`, once each.

@@ -26,9 +26,10 @@ pub(crate) enum Job {
         rows: Vec<InboxRow>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
-    /// Mark an outbox message sent; reply when committed.
+    /// Mark outbox messages sent (several when they went out as one
+    /// merged message: all in the same transaction); reply when committed.
     Sent {
-        id: i64,
+        ids: Vec<i64>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     /// Remove an applied update from the inbox (no reply).
@@ -144,8 +145,8 @@ fn sort(
             chores.updates.extend(rows);
             replies.stored.push(reply);
         }
-        Job::Sent { id, reply } => {
-            chores.sent.push(id);
+        Job::Sent { ids, reply } => {
+            chores.sent.extend(ids);
             replies.sent.push(reply);
         }
         Job::InboxDone(id) => chores.applied.push(id),

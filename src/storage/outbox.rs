@@ -30,12 +30,31 @@ pub enum OutboxPayload {
         #[serde(default)]
         buttons: Vec<Vec<(String, String)>>,
     },
-    /// A copy of a message from another chat (staff relay, media kept).
+    /// A copy of a message from another chat (media kept); a copy of a
+    /// staff message for a merchant is remembered like `Relay`, so that
+    /// the agent's caption edit follows.
     Copy {
         /// Source chat.
         from_chat: i64,
         /// Source message.
         message_id: i32,
+    },
+    /// A merchant's text relayed into its ticket's topic: copied as it is
+    /// when it goes alone; when more of the ticket's merchant texts wait
+    /// behind it, they go out together as one message, each part under its
+    /// sender and time (`staff-relay-part`), and every row is marked sent
+    /// with that one message.
+    FromMerchant {
+        /// The merchant's chat.
+        from_chat: i64,
+        /// The merchant's message.
+        message_id: i32,
+        /// Who wrote it (their Telegram name).
+        sender: String,
+        /// When it arrived, Unix ms.
+        at: i64,
+        /// Its text, redacted.
+        text: String,
     },
     /// A staff reply for the merchant: sent like `Text`, and the message
     /// it became is remembered so that the agent's edit can follow.
@@ -49,6 +68,15 @@ pub enum OutboxPayload {
     /// (nothing when it was never sent).
     EditRelay {
         /// Telegram HTML.
+        html: String,
+        /// The agent's message in the staff group.
+        staff_message: i32,
+    },
+    /// The agent edited the caption of their media message
+    /// `staff_message`: its copy's caption is edited in place (nothing
+    /// when it was never sent).
+    EditRelayCaption {
+        /// The caption, Telegram HTML.
         html: String,
         /// The agent's message in the staff group.
         staff_message: i32,
@@ -116,6 +144,7 @@ impl OutboxPayload {
             self,
             OutboxPayload::EditCard { .. }
                 | OutboxPayload::EditRelay { .. }
+                | OutboxPayload::EditRelayCaption { .. }
                 | OutboxPayload::EditRequestPost { .. }
                 | OutboxPayload::Topic { .. }
         )

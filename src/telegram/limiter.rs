@@ -120,6 +120,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::{OutboxPayload, OutboxRow};
 
     #[test]
     fn private_chat_bursts_then_waits() {
@@ -154,8 +155,10 @@ mod tests {
     /// The staff group under 10 active tickets (BENCHMARKS.md, "Staff group
     /// under load"): messages arrive at `arrivals` (seconds, per ticket) and
     /// go out one at a time through the group's bucket, oldest first; with
-    /// `merge`, everything a ticket has queued goes out as one message.
-    /// Returns the largest lag (seconds) and the messages sent.
+    /// `merge`, the sender's own rule (`merge::run`, `merge::fitting`)
+    /// picks what goes with the oldest (a ticket's queued texts; tickets
+    /// from 100 up are state changes, which go alone). Returns the largest
+    /// lag (seconds) and the messages sent.
     fn staff_group_lag(arrivals: &[(usize, f64)], merge: bool) -> (f64, usize) {
         let mut limiter = RateLimiter::new(true, 1);
         let start = Instant::now();
@@ -185,28 +188,61 @@ mod tests {
                 pending.push(queue[next]);
                 next += 1;
             }
-            let (ticket, _) = pending[0];
-            let taken: Vec<(usize, f64)> = match merge {
-                true => pending
-                    .iter()
-                    .copied()
-                    .filter(|(k, _)| *k == ticket)
-                    .collect(),
-                false => vec![pending[0]],
-            };
-            for (_, at) in &taken {
-                worst = worst.max(t - at);
-            }
-            let first = taken.len();
-            match merge {
-                true => pending.retain(|(k, _)| *k != ticket),
-                false => {
-                    pending.drain(..first);
+            let taken: Vec<usize> = match merge {
+                true => {
+                    let rows: Vec<OutboxRow> = pending
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (ticket, at))| relay_row(i, *ticket, *at))
+                        .collect();
+                    let run = super::super::merge::run(&rows[0], &rows);
+                    let parts: Vec<String> = run
+                        .iter()
+                        .filter_map(|r| super::super::merge::part(r))
+                        .map(|(who, _, text)| format!("{who} 12:00\n{text}"))
+                        .collect();
+                    let fit = super::super::merge::fitting(&parts).max(1);
+                    run[..fit].iter().map(|r| r.id as usize).collect()
                 }
+                false => vec![0],
+            };
+            for i in &taken {
+                worst = worst.max(t - pending[*i].1);
             }
+            let mut i = 0;
+            pending.retain(|_| {
+                i += 1;
+                !taken.contains(&(i - 1))
+            });
             sent += 1;
         }
         (worst, sent)
+    }
+
+    /// A queued message as the sender sees it: a merchant's short text
+    /// for tickets below 100, a topic message above.
+    fn relay_row(index: usize, ticket: usize, at: f64) -> OutboxRow {
+        let payload = match ticket < 100 {
+            true => OutboxPayload::FromMerchant {
+                from_chat: ticket as i64,
+                message_id: index as i32,
+                sender: format!("User{ticket}"),
+                at: (at * 1000.0) as i64,
+                text: "终端刷卡一直提示交易失败，怎么办".into(),
+            },
+            false => OutboxPayload::Text {
+                html: "note".into(),
+                buttons: Vec::new(),
+            },
+        };
+        OutboxRow {
+            id: index as i64,
+            chat_id: -100,
+            ticket_id: Some(ticket as i64),
+            payload,
+            attempts: 0,
+            priority: 1,
+        }
     }
 
     /// 10 tickets for 10 minutes, each merchant writing every `every`
@@ -251,6 +287,16 @@ mod tests {
         let (as_edits, _) = staff_group_lag(&ten_tickets(30.0, 0), false);
         assert!(as_edits < as_notes, "{as_edits} {as_notes}");
         let (edits_if_counted, _) = staff_group_lag(&ten_tickets(30.0, 2), false);
+        // Merged, at each pace (BENCHMARKS.md compares these with the
+        // real bot: tests/e2e/staff_load.rs).
+        let merged_at: Vec<String> = [60.0, 30.0, 20.0, 10.0]
+            .iter()
+            .map(|every| {
+                let (lag, sent) = staff_group_lag(&ten_tickets(*every, 0), true);
+                format!("every {every} s: {lag:.0} s in {sent} messages")
+            })
+            .collect();
+        println!("merged: {}", merged_at.join("; "));
         println!(
             "every 60 s: {:.0} s; every 20 s: {:.0} s unmerged, {:.0} s merged; every 30 s: {:.0} s notes, {:.0} s edits, {:.0} s if edits counted",
             staff_group_lag(&ten_tickets(60.0, 0), false).0,

@@ -5,6 +5,7 @@
 
 pub mod inbox;
 mod limiter;
+mod merge;
 mod send_queue;
 mod sender;
 mod staff;
@@ -149,6 +150,7 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     let (inner_stop_tx, inner_stop_rx) = watch::channel(false);
     let sender = Sender::new(bot.clone(), engine.clone());
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
+    let cards = tokio::spawn(run_card_refresh(engine.clone(), inner_stop_rx.clone()));
     let timers = tokio::spawn(run_timers(engine.clone(), inner_stop_rx));
     let wake = engine.inbox_signal.clone();
     let parsed = inbox::Parsed::default();
@@ -171,6 +173,7 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     }
     let _ = inner_stop_tx.send(true);
     let _ = timers.await;
+    let _ = cards.await;
     let _ = sender_task.await;
     tracing::info!("stopped");
 }
@@ -261,6 +264,31 @@ async fn wait_for_sigterm() {
     }
     #[cfg(not(unix))]
     std::future::pending::<()>().await;
+}
+
+/// Edits ticket cards once their merchant's burst of messages is over
+/// (`tickets::refresh`): looks when the next one falls due, and at least
+/// every half second (a turn may have noted a ticket meanwhile).
+pub async fn run_card_refresh(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    if engine.settings.support.staff_chat_id == 0 {
+        return;
+    }
+    let mut wait = Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        wait = Duration::from_millis(500);
+        match engine.refresh_cards().await {
+            Ok((_, Some(next))) => {
+                let ahead = next - engine.now().timestamp_millis();
+                wait = wait.min(Duration::from_millis(ahead.clamp(50, 500) as u64));
+            }
+            Ok((_, None)) => {}
+            Err(e) => tracing::warn!(error = %e, "refreshing ticket cards failed"),
+        }
+    }
 }
 
 /// Periodic work: flow expiry and ticket reminders.

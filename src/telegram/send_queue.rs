@@ -52,6 +52,9 @@ pub struct Next {
 pub enum Ended {
     /// Sent (or given up for good): the chat's next message may go.
     Done,
+    /// Sent as one message together with these later messages of the
+    /// chat (a merged relay): they are done too, wherever they were queued.
+    Merged(Vec<i64>),
     /// Not sent now (retry later, chat unreachable, held by another
     /// replica, or out of order): the chat's messages come from the table
     /// from now on, in order.
@@ -133,6 +136,18 @@ impl SendQueue {
         self.running.remove(&chat);
         match ended {
             Ended::Done => self.forget(id),
+            Ended::Merged(also) => {
+                self.forget(id);
+                if let Some(queue) = self.chats.get_mut(&chat) {
+                    queue.retain(|row| !also.contains(&row.id));
+                    if queue.is_empty() {
+                        self.chats.remove(&chat);
+                    }
+                }
+                for id in also {
+                    self.forget(id);
+                }
+            }
             Ended::Yielded(row) => self.chats.entry(chat).or_default().push_front(*row),
             Ended::Stopped => {
                 // Not sent: it stays pending in the table, like the chat's
@@ -256,6 +271,19 @@ mod tests {
         assert!(q.interactive_waiting());
         q.finished(10, bulk.row.id, Ended::Yielded(Box::new(bulk.row)));
         assert_eq!(ids(&mut q), vec![3, 1, 2]);
+    }
+
+    #[test]
+    fn messages_merged_into_one_are_done_and_never_sent_again() {
+        let mut q = SendQueue::default();
+        q.offer_fresh(vec![row(1, -100, 1), row(2, -100, 1), row(4, -100, 1)]);
+        let head = q.next().expect("head"); // ok: a test; failing loudly is the point
+        // 3 was read from the table by the sender, not yet handed over.
+        q.finished(-100, head.row.id, Ended::Merged(vec![2, 3]));
+        q.offer_fresh(vec![row(3, -100, 1)]);
+        q.offer_read(vec![row(2, -100, 1), row(3, -100, 1)], false);
+        assert_eq!(ids(&mut q), vec![4]);
+        assert!(q.is_idle());
     }
 
     #[test]

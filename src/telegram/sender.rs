@@ -18,7 +18,10 @@ use tokio::task::JoinSet;
 use crate::engine::{Engine, random_bytes};
 use crate::storage::{OutboxPayload, OutboxRow, StoreError, TopicOp};
 
+use crate::conversation::Msg;
+
 use super::limiter::RateLimiter;
+use super::merge;
 use super::send_queue::{Ended, Next, SendQueue};
 
 /// Pending messages read from the table at once.
@@ -56,6 +59,18 @@ pub struct Sender {
     /// Turns at the overall rate limit, first come first served (a task
     /// that kept losing the race for the next token would wait for seconds).
     rate_turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How sending a row ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Telegram has it, and it is marked sent.
+    Yes,
+    /// Not now: the chat stops until the retry (order is kept).
+    Stopped,
+    /// Refused for good (marked failed), or, for a merged relay, refused as
+    /// one message (nothing marked); the chat goes on.
+    Rejected,
 }
 
 /// How a failed call is handled.
@@ -256,14 +271,96 @@ impl Sender {
         if !self.wait_for_rate(&row).await {
             return Ended::Yielded(Box::new(row));
         }
-        match self.send_row(&row).await {
-            Ok(true) => Ended::Done,
-            Ok(false) => Ended::Stopped,
+        // The token is ours: whatever of the ticket's texts queued behind
+        // this one meanwhile goes with it.
+        if let Some((merged, also)) = self.merged_relay(&row).await {
+            match self.send_row(&merged, &also).await {
+                Ok(Sent::Yes) => return Ended::Merged(also),
+                Ok(Sent::Stopped) => return Ended::Stopped,
+                // Refused as one message: the first goes alone, as a copy.
+                Ok(Sent::Rejected) => {
+                    if !self.wait_for_rate(&row).await {
+                        return Ended::Yielded(Box::new(row));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox bookkeeping failed");
+                    return Ended::Stopped;
+                }
+            }
+        }
+        match self.send_row(&row, &[]).await {
+            Ok(Sent::Yes | Sent::Rejected) => Ended::Done,
+            Ok(Sent::Stopped) => Ended::Stopped,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox bookkeeping failed");
                 Ended::Stopped
             }
         }
+    }
+
+    /// `head` (a merchant's text for its ticket's topic) merged with the
+    /// ticket's texts queued behind it, as one text message, and the ids of
+    /// those later rows; `None` when nothing waits behind it (or when
+    /// the table cannot be read: it then goes alone).
+    async fn merged_relay(&self, head: &OutboxRow) -> Option<(OutboxRow, Vec<i64>)> {
+        merge::part(head)?;
+        let now = self.engine.now().timestamp_millis();
+        let pending = match self
+            .engine
+            .store
+            .due_outbox_for_chat(head.chat_id, now, merge::LOOK_AHEAD)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::debug!(error = %e, "outbox read failed; the relay goes alone");
+                return None;
+            }
+        };
+        let run = merge::run(head, &pending);
+        if run.len() < 2 {
+            return None;
+        }
+        let parts: Vec<String> = run
+            .iter()
+            .filter_map(|row| merge::part(row))
+            .map(|(sender, at, text)| self.relay_part(sender, at, text))
+            .collect();
+        let fit = merge::fitting(&parts);
+        if fit < 2 {
+            return None;
+        }
+        let also: Vec<i64> = run[1..fit].iter().map(|row| row.id).collect();
+        let html = parts[..fit].join(merge::SEPARATOR);
+        self.engine.metrics.relays_merged(also.len() as u64);
+        let merged = OutboxRow {
+            payload: OutboxPayload::Text {
+                html,
+                buttons: Vec::new(),
+            },
+            ..head.clone()
+        };
+        Some((merged, also))
+    }
+
+    /// One part of a merged relay: who wrote it and when (in the support
+    /// hours' time zone), then the text.
+    fn relay_part(&self, sender: &str, at: i64, text: &str) -> String {
+        let time = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at)
+            .map(|t| {
+                t.with_timezone(&self.engine.derived.support_tz)
+                    .format("%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        self.engine.texts.render(
+            self.engine.staff_lang(),
+            &Msg::new("staff-relay-part")
+                .arg("name", sender)
+                .arg("time", time)
+                .arg("text", text),
+        )
     }
 
     /// Waits until the rate limits allow sending `row`; `false` if it is not
@@ -313,8 +410,10 @@ impl Sender {
         }
     }
 
-    /// Sends one row; `Ok(false)` stops the chat for now (order is kept).
-    async fn send_row(&self, row: &OutboxRow) -> Result<bool, StoreError> {
+    /// Sends one row (with `also`, later rows merged into it: marked sent
+    /// with it, in the same transaction); `Sent::Stopped` stops the chat
+    /// for now (order is kept).
+    async fn send_row(&self, row: &OutboxRow, also: &[i64]) -> Result<Sent, StoreError> {
         let store = &self.engine.store;
         let thread = match self.thread_for(row).await {
             Ok(thread) => thread,
@@ -323,7 +422,7 @@ impl Sender {
                 store
                     .outbox_retry(row.id, at, "waiting to create a forum topic")
                     .await?;
-                return Ok(false);
+                return Ok(Sent::Stopped);
             }
             Err(None) => None,
         };
@@ -336,8 +435,11 @@ impl Sender {
             Ok(()) => {
                 // Telegram has it: keep trying to record that, since giving up
                 // here means sending it again later.
+                let ids: Vec<i64> = std::iter::once(row.id)
+                    .chain(also.iter().copied())
+                    .collect();
                 let mut tries = 0;
-                while let Err(e) = self.engine.mark_sent(row.id, now).await {
+                while let Err(e) = self.engine.mark_sent(&ids, now).await {
                     tries += 1;
                     if tries >= 20 {
                         return Err(e);
@@ -345,7 +447,7 @@ impl Sender {
                     tracing::warn!(error = %e, "could not mark a sent message; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                Ok(true)
+                Ok(Sent::Yes)
             }
             Err(error) => match self.count(classify(&error)) {
                 Failure::RetryAfter(wait) => {
@@ -353,7 +455,7 @@ impl Sender {
                     store
                         .outbox_retry(row.id, now + wait.as_millis() as i64, "429")
                         .await?;
-                    Ok(false)
+                    Ok(Sent::Stopped)
                 }
                 Failure::ThreadGone => {
                     if let Some(ticket) = row.ticket_id {
@@ -361,7 +463,7 @@ impl Sender {
                         store.set_ticket_thread(ticket, None).await?;
                     }
                     store.outbox_retry(row.id, now, "topic gone").await?;
-                    Ok(false)
+                    Ok(Sent::Stopped)
                 }
                 Failure::Blocked(text) => {
                     tracing::info!(
@@ -369,7 +471,13 @@ impl Sender {
                         "chat unreachable ({text}); dropping its messages"
                     );
                     store.outbox_fail_chat(row.chat_id, &text).await?;
-                    Ok(false)
+                    Ok(Sent::Stopped)
+                }
+                // A merged relay refused: its rows stay pending, and the
+                // first one goes alone.
+                Failure::Permanent(text) if !also.is_empty() => {
+                    tracing::warn!(chat_id = row.chat_id, "merged relay rejected: {text}");
+                    Ok(Sent::Rejected)
                 }
                 Failure::Permanent(text) => {
                     tracing::warn!(
@@ -378,7 +486,7 @@ impl Sender {
                         "message rejected: {text}"
                     );
                     store.outbox_failed(row.id, &text).await?;
-                    Ok(true)
+                    Ok(Sent::Rejected)
                 }
                 Failure::Transient(text) => {
                     if row.attempts + 1 >= MAX_ATTEMPTS {
@@ -387,7 +495,7 @@ impl Sender {
                             "giving up after {MAX_ATTEMPTS} attempts: {text}"
                         );
                         store.outbox_failed(row.id, &text).await?;
-                        return Ok(true);
+                        return Ok(Sent::Rejected);
                     }
                     let backoff = backoff_ms(row.attempts);
                     tracing::info!(
@@ -396,7 +504,7 @@ impl Sender {
                         "send failed, will retry: {text}"
                     );
                     store.outbox_retry(row.id, now + backoff, &text).await?;
-                    Ok(false)
+                    Ok(Sent::Stopped)
                 }
             },
         }
@@ -546,29 +654,28 @@ impl Sender {
                 html,
                 staff_message,
             } => {
-                let copy = self
-                    .engine
-                    .store
-                    .relay_of(i64::from(*staff_message))
-                    .await
-                    .ok()
-                    .flatten();
-                let Some(copy) = copy.and_then(|(_, id)| i32::try_from(id).ok()) else {
+                let Some(copy) = self.relay_copy(*staff_message).await else {
                     return Ok(());
                 };
                 let request = self
                     .bot
                     .edit_message_text(chat, MessageId(copy), html.clone())
                     .parse_mode(ParseMode::Html);
-                match request.await {
-                    Ok(_) => Ok(()),
-                    Err(RequestError::Api(e))
-                        if e.to_string().to_lowercase().contains("not modified") =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
+                not_modified_is_done(request.await.map(|_| ()))
+            }
+            OutboxPayload::EditRelayCaption {
+                html,
+                staff_message,
+            } => {
+                let Some(copy) = self.relay_copy(*staff_message).await else {
+                    return Ok(());
+                };
+                let request = self
+                    .bot
+                    .edit_message_caption(chat, MessageId(copy))
+                    .caption(html.clone())
+                    .parse_mode(ParseMode::Html);
+                not_modified_is_done(request.await.map(|_| ()))
             }
             OutboxPayload::Card { html, buttons } => {
                 let sent = self.send_text(chat, thread, html, buttons).await?;
@@ -632,6 +739,11 @@ impl Sender {
             OutboxPayload::Copy {
                 from_chat,
                 message_id,
+            }
+            | OutboxPayload::FromMerchant {
+                from_chat,
+                message_id,
+                ..
             } => {
                 let mut request =
                     self.bot
@@ -639,7 +751,21 @@ impl Sender {
                 if let Some(thread) = thread {
                     request = request.message_thread_id(thread);
                 }
-                request.await.map(|_| ())
+                let sent = request.await?;
+                // An agent's media for a merchant: remembered, so that a
+                // caption edit follows.
+                let staff_chat = self.engine.settings.support.staff_chat_id;
+                if *from_chat == staff_chat
+                    && row.chat_id != staff_chat
+                    && let Err(e) = self
+                        .engine
+                        .store
+                        .remember_relay(i64::from(*message_id), row.chat_id, i64::from(sent.0))
+                        .await
+                {
+                    tracing::warn!(error = %e, "could not remember a relayed media message (its caption edits will not follow)");
+                }
+                Ok(())
             }
         }
     }
@@ -681,13 +807,31 @@ impl Sender {
             .edit_message_text(chat, MessageId(message), html.to_string())
             .parse_mode(ParseMode::Html)
             .reply_markup(keyboard(buttons));
-        match request.await {
-            Ok(_) => Ok(()),
-            Err(RequestError::Api(e)) if e.to_string().to_lowercase().contains("not modified") => {
-                Ok(())
-            }
-            Err(e) => Err(e),
+        not_modified_is_done(request.await.map(|_| ()))
+    }
+
+    /// The merchant's copy of the agent's message `staff_message`, if it
+    /// was sent and remembered.
+    async fn relay_copy(&self, staff_message: i32) -> Option<i32> {
+        let copy = self
+            .engine
+            .store
+            .relay_of(i64::from(staff_message))
+            .await
+            .ok()
+            .flatten();
+        copy.and_then(|(_, id)| i32::try_from(id).ok())
+    }
+}
+
+/// An edit to the same text again ("message is not modified": two changes
+/// that look alike, a repeated edit) is done, not failed.
+fn not_modified_is_done(result: Result<(), RequestError>) -> Result<(), RequestError> {
+    match result {
+        Err(RequestError::Api(e)) if e.to_string().to_lowercase().contains("not modified") => {
+            Ok(())
         }
+        other => other,
     }
 }
 

@@ -45,11 +45,11 @@ pub async fn handle(bot: &Bot, engine: &Engine, input: StaffInput) -> bool {
     let text = input.text.clone().unwrap_or_default();
     let message_id = input.message_id.unwrap_or_default();
     let what = match StaffCommand::parse(&text) {
-        _ if input.edited && input.has_media => return true,
         _ if input.edited => Input::Edited {
             message_id,
             text,
             html: input.html.clone(),
+            media: input.has_media,
         },
         Some(command) if !input.has_media => Input::Command(command),
         _ => Input::Message {

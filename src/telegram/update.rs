@@ -150,7 +150,10 @@ fn route_message(
             user: user_info(from),
             thread_id,
             message_id: Some(message.id.0),
-            html: message.html_text().map(|h| clean_text(&h)),
+            html: message
+                .html_text()
+                .or_else(|| message.html_caption())
+                .map(|h| clean_text(&h)),
             text,
             edited,
             callback: None,

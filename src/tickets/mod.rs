@@ -14,6 +14,7 @@
 
 pub mod card;
 mod input;
+pub mod refresh;
 pub mod stats;
 mod step;
 

@@ -2,7 +2,7 @@
 //! what is written.
 
 use crate::conversation::{Event as MerchantEvent, Msg, Outgoing};
-use crate::domain::RequestStatus;
+use crate::domain::{MAX_REASON_CHARS, RequestStatus};
 
 use super::card;
 use super::{
@@ -64,6 +64,12 @@ pub fn step(ticket: &Ticket, event: StaffEvent, ctx: &Ctx<'_>) -> Transition {
                     .arg("reference", reference.as_str())
                     .arg("agent", ctx.actor.name.as_str()),
             );
+        }
+        // Too long for the merchant's notice: nothing changes, the agent
+        // is told in one line, and their next reply still counts.
+        StaffEvent::Reject { reference, reason } if reason.chars().count() > MAX_REASON_CHARS => {
+            s.write(Write::AwaitReason(reference));
+            s.answer(Msg::new("staff-request-reason-too-long").arg("max", MAX_REASON_CHARS as i64));
         }
         StaffEvent::Reject { reference, reason } => {
             s.effects.push(Effect::SetRequest {

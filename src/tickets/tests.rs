@@ -548,6 +548,38 @@ fn request_status_by_button_and_rejection_with_a_reason() {
 }
 
 #[test]
+fn a_rejection_reason_over_the_limit_changes_nothing_and_waits_for_a_shorter_one() {
+    let at_limit = "因".repeat(crate::domain::MAX_REASON_CHARS);
+    let over = format!("{at_limit}。");
+    check(
+        &mut Harness::new(),
+        &[
+            (
+                &format!("reject {REF}"),
+                "open",
+                &[
+                    &format!("write await-reason {REF}"),
+                    "topic staff-reject-ask",
+                ],
+            ),
+            (
+                &format!("reason {REF} {over}"),
+                "open",
+                &[
+                    &format!("write await-reason {REF}"),
+                    "answer staff-request-reason-too-long(max=1000)",
+                ],
+            ),
+            (
+                &format!("reason {REF} {at_limit}"),
+                "open",
+                &[&format!("set-request {REF} rejected {at_limit}"), "refresh"],
+            ),
+        ],
+    );
+}
+
+#[test]
 fn a_non_staff_member_changes_nothing_with_any_action() {
     let actions = [
         "claim",

@@ -235,7 +235,6 @@ fn chinese_texts_are_chinese_and_english_texts_are_english() {
     for (id, args) in documented() {
         if id.starts_with("btn-lang")
             || id.starts_with("btn-rate")
-            || id == "staff-topic-name"
             || id == "list-separator"
             || id == "hours-span"
             || id == "reply-signature"

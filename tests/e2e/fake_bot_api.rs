@@ -285,7 +285,7 @@ fn respond(inner: &mut Inner, method: &str, body: Value) -> axum::response::Resp
             });
             ok(json!({ "message_thread_id": thread, "name": name, "icon_color": 7_322_096 }))
         }
-        "editmessagetext" => {
+        "editmessagetext" | "editmessagecaption" => {
             let id = body.get("message_id").and_then(Value::as_i64).unwrap_or(0);
             let mut message = inner
                 .messages
@@ -299,6 +299,9 @@ fn respond(inner: &mut Inner, method: &str, body: Value) -> axum::response::Resp
                 });
             if let Some(text) = body.get("text") {
                 message["text"] = text.clone();
+            }
+            if let Some(caption) = body.get("caption") {
+                message["caption"] = caption.clone();
             }
             inner.messages.insert((chat_id, id), message.clone());
             inner.calls.push(Call {
@@ -502,6 +505,38 @@ impl FakeBotApi {
         self.push_update(json!({ "edited_message": {
             "message_id": message_id, "date": 1_700_000_000, "edit_date": 1_700_000_100,
             "chat": staff_chat_json(staff_chat), "from": user(user_id, "zh-hans"), "text": text,
+            "message_thread_id": thread, "is_topic_message": true,
+        }}));
+    }
+
+    /// A staff member sends a photo with a caption in a topic.
+    pub fn staff_photo(&self, staff_chat: i64, user_id: i64, thread: i64, caption: &str) -> i64 {
+        let id = self.next_incoming_id();
+        self.push_update(json!({ "message": {
+            "message_id": id, "date": 1_700_000_000, "chat": staff_chat_json(staff_chat),
+            "from": user(user_id, "zh-hans"), "caption": caption,
+            "photo": [{ "file_id": "p2", "file_unique_id": "u2", "width": 90, "height": 90, "file_size": 1000 }],
+            "message_thread_id": thread, "is_topic_message": true,
+        }}));
+        id
+    }
+
+    /// A staff member edits the caption of their photo `message_id` in a
+    /// topic (`entities` as Telegram sends them).
+    pub fn staff_edit_caption(
+        &self,
+        staff_chat: i64,
+        user_id: i64,
+        thread: i64,
+        message_id: i64,
+        caption: &str,
+        entities: Value,
+    ) {
+        self.push_update(json!({ "edited_message": {
+            "message_id": message_id, "date": 1_700_000_000, "edit_date": 1_700_000_100,
+            "chat": staff_chat_json(staff_chat), "from": user(user_id, "zh-hans"),
+            "caption": caption, "caption_entities": entities,
+            "photo": [{ "file_id": "p2", "file_unique_id": "u2", "width": 90, "height": 90, "file_size": 1000 }],
             "message_thread_id": thread, "is_topic_message": true,
         }}));
     }

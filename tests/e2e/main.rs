@@ -19,5 +19,6 @@ mod properties;
 mod reliability;
 mod scale;
 mod staff_desk;
+mod staff_load;
 mod storage;
 mod unbind;

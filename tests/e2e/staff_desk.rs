@@ -892,3 +892,293 @@ async fn a_status_change_through_the_api_edits_the_card_of_an_active_ticket() {
         edit.buttons()
     );
 }
+
+/// The staff group's messages in a topic: copies and texts, in order.
+fn topic_posts(app: &TestApp, thread: i64) -> Vec<Call> {
+    app.api
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            matches!(c.method.as_str(), "sendMessage" | "copyMessage")
+                && c.chat_id() == Some(STAFF_CHAT)
+                && c.thread_id() == Some(thread)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_waiting_for_the_groups_rate_goes_as_one_relay_and_replies_still_reach_the_merchant()
+ {
+    // Telegram's limits on: the group takes 5 at once, then one every 3 s.
+    let app = TestApp::spawn_with(|s| s.telegram.throttle = true).await;
+    let Opened { thread, .. } = open_ticket(&app, 42).await;
+    let before = topic_posts(&app, thread).len();
+    let texts: Vec<String> = (1..=9)
+        .map(|n| format!("第{n}条：终端提示结算失败"))
+        .collect();
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(app.api.merchant_text(42, "zh-hans", text));
+    }
+    // Every text reaches the topic, once and in order, in fewer messages.
+    let seen = |posts: &[Call]| -> Vec<String> {
+        posts
+            .iter()
+            .flat_map(|c| match c.method.as_str() {
+                "copyMessage" => {
+                    let id = c.body["message_id"].as_i64();
+                    ids.iter()
+                        .position(|m| Some(*m) == id)
+                        .map(|i| vec![texts[i].clone()])
+                        .unwrap_or_default()
+                }
+                _ => texts
+                    .iter()
+                    .filter(|t| c.text().contains(t.as_str()))
+                    .cloned()
+                    .collect(),
+            })
+            .collect()
+    };
+    app.api
+        .wait_until(30, "all nine texts in the topic", |_| {
+            seen(&topic_posts(&app, thread)[before..]).len() >= texts.len()
+        })
+        .await;
+    let posts = topic_posts(&app, thread)[before..].to_vec();
+    assert_eq!(seen(&posts), texts, "each text once, in order");
+    assert!(
+        posts.len() < texts.len(),
+        "{} messages for {} texts",
+        posts.len(),
+        texts.len()
+    );
+    let merged = posts
+        .iter()
+        .find(|c| c.method == "sendMessage" && c.text().contains(&texts[8]))
+        .expect("the last texts merged into one message");
+    let body = merged.text();
+    assert!(
+        body.contains("User42") && body.contains("说：\n第9条"),
+        "each part under its sender and time: {body}"
+    );
+    assert!(
+        Regex::new(r"User42 \d{2}:\d{2} 说：")
+            .expect("regex")
+            .find_iter(&body)
+            .count()
+            >= 2,
+        "{body}"
+    );
+    // Every row marked sent: nothing pending, nothing sent twice.
+    for _ in 0..50 {
+        if app.engine.store.outbox_pending_count().await.expect("db") == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.engine.store.outbox_pending_count().await.expect("db"),
+        0
+    );
+
+    // An agent answering the merged message reaches the merchant.
+    let to_merchant = app.api.sent_to(42).len();
+    app.api.staff_reply(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        (merged.message_id.expect("id"), None),
+        "请重启终端后再试一次",
+    );
+    app.api
+        .wait_until(10, "the agent's answer at the merchant", |calls| {
+            calls
+                .iter()
+                .filter(|c| c.chat_id() == Some(42) && c.method == "sendMessage")
+                .skip(to_merchant)
+                .any(|c| c.text().contains("客服 01：\n请重启终端后再试一次"))
+        })
+        .await;
+}
+
+/// The edits of a ticket's card so far.
+fn card_edits(app: &TestApp, card: &Call) -> Vec<Call> {
+    app.api
+        .calls_of("editMessageText")
+        .into_iter()
+        .filter(|c| {
+            c.chat_id() == Some(STAFF_CHAT) && c.body["message_id"].as_i64() == card.message_id
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cards_last_messages_follow_the_merchant_one_edit_a_burst() {
+    let app = TestApp::spawn().await;
+    let Opened { card, .. } = open_ticket(&app, 42).await;
+    let before = card_edits(&app, &card).len();
+    for n in 1..=5 {
+        app.api
+            .merchant_text(42, "zh-hans", &format!("刷卡显示交易失败 {n}"));
+    }
+    app.api
+        .wait_until(10, "the card showing the burst", |_| {
+            card_edits(&app, &card)
+                .iter()
+                .any(|c| c.text().contains("刷卡显示交易失败 5"))
+        })
+        .await;
+    // Quiet for longer than the debounce: still that one edit.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let edits = card_edits(&app, &card);
+    assert_eq!(edits.len(), before + 1, "one edit for the burst");
+    let shown = edits[before].text();
+    for n in 1..=5 {
+        assert!(
+            shown.contains(&format!("说：刷卡显示交易失败 {n}")),
+            "{shown}"
+        );
+    }
+    // A later message: the card follows again.
+    app.api.merchant_text(42, "zh-hans", "现在可以了吗");
+    app.api
+        .wait_until(10, "the card showing the next message", |_| {
+            card_edits(&app, &card)
+                .iter()
+                .any(|c| c.text().contains("现在可以了吗"))
+        })
+        .await;
+    assert_eq!(card_edits(&app, &card).len(), before + 2);
+    // The buttons stay on the edited card.
+    assert!(
+        card_edits(&app, &card)
+            .last()
+            .is_some_and(|c| c.buttons().iter().any(|b| b.starts_with("ticket:claim:"))),
+        "the card keeps its buttons"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_edit_of_a_photos_caption_reaches_the_merchants_copy() {
+    let app = TestApp::spawn().await;
+    let Opened { thread, .. } = open_ticket(&app, 42).await;
+    let photo = app
+        .api
+        .staff_photo(STAFF_CHAT, AGENT_A, thread, "这是设置页面");
+    let copy = app
+        .api
+        .wait_until(10, "the photo copied to the merchant", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "copyMessage" && c.chat_id() == Some(42))
+        })
+        .await
+        .into_iter()
+        .find(|c| c.method == "copyMessage" && c.chat_id() == Some(42))
+        .expect("copy");
+    assert_eq!(copy.body["message_id"].as_i64(), Some(photo));
+    app.api.staff_edit_caption(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        photo,
+        "这是设置页面，点“结算账户”",
+        serde_json::json!([{ "type": "bold", "offset": 9, "length": 4 }]),
+    );
+    let edit = app
+        .api
+        .wait_until(10, "the copy's caption edited", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "editMessageCaption" && c.chat_id() == Some(42))
+        })
+        .await
+        .into_iter()
+        .find(|c| c.method == "editMessageCaption" && c.chat_id() == Some(42))
+        .expect("caption edit");
+    assert_eq!(edit.body["message_id"].as_i64(), copy.message_id);
+    let caption = edit.body["caption"].as_str().unwrap_or("");
+    assert!(
+        caption.contains("<b>结算账户</b>"),
+        "formatting kept: {caption}"
+    );
+    assert_eq!(edit.body["parse_mode"].as_str(), Some("HTML"));
+    // Not sent again as a new message, and nothing for the topic.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.api
+            .calls_of("copyMessage")
+            .iter()
+            .filter(|c| c.chat_id() == Some(42))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_reason_too_long_gets_one_line_and_the_next_reply_still_counts() {
+    let app = TestApp::spawn().await;
+    let summary = app.verify(42, MERCHANT).await;
+    let second = app.press(42, &summary, "unbind:confirm").await;
+    let done = app.press(42, &second, "unbind:confirm").await;
+    let reference = reference_in(&done.text());
+    let Opened { thread, card, .. } = open_ticket(&app, 42).await;
+    let card_id = card.message_id.expect("card id");
+    app.api.staff_press_in(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        card_id,
+        &format!("request:rejected:{reference}"),
+    );
+    let ask = staff_says(&app, "写明驳回申请").await;
+    let merchant_before = app.api.sent_to(42).len();
+    let status = |app: &TestApp| {
+        let reference = reference.clone();
+        let store = app.engine.store.clone();
+        async move {
+            store
+                .request(&reference)
+                .await
+                .expect("db")
+                .expect("row")
+                .status
+        }
+    };
+    let too_long = "开户名与身份证不一致，".repeat(101);
+    assert!(too_long.chars().count() > 1000);
+    app.api.staff_reply(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        (ask.message_id.expect("ask id"), None),
+        &too_long,
+    );
+    let answer = staff_says(&app, "驳回原因太长").await;
+    assert_eq!(answer.thread_id(), Some(thread));
+    assert!(answer.text().contains("1000"), "{}", answer.text());
+    assert!(!answer.text().contains('\n'), "one line: {}", answer.text());
+    assert_eq!(status(&app).await, "submitted", "nothing changed");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.api.sent_to(42).len(),
+        merchant_before,
+        "the merchant got nothing: no notice, no relay of the long text"
+    );
+    // The next reply is still taken as the reason.
+    app.api.staff_reply(
+        STAFF_CHAT,
+        AGENT_A,
+        thread,
+        (answer.message_id.expect("answer id"), None),
+        "开户名与身份证不一致",
+    );
+    let told = app.api.nth_sent_to(42, merchant_before + 1).await;
+    assert!(
+        told.text().contains("开户名与身份证不一致"),
+        "{}",
+        told.text()
+    );
+    assert_eq!(status(&app).await, "rejected");
+}
