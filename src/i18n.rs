@@ -152,6 +152,11 @@ impl Texts {
 
     /// Renders one message strictly: any Fluent error is an error.
     pub fn try_render(&self, lang: Lang, msg: &Msg) -> Result<String, I18nError> {
+        Ok(self.format(lang, msg)?.trim().to_string())
+    }
+
+    /// [`Texts::try_render`] without trimming (a separator keeps its space).
+    fn format(&self, lang: Lang, msg: &Msg) -> Result<String, I18nError> {
         let bundle = self.bundle(lang).ok_or_else(|| I18nError::Missing {
             lang,
             id: msg.id.to_string(),
@@ -171,7 +176,7 @@ impl Texts {
                 Arg::Ref(id) => FluentValue::from(self.try_render(lang, &Msg::new(id))?),
                 Arg::Msg(inner) => FluentValue::from(self.try_render(lang, inner)?),
                 Arg::List(items) => {
-                    let separator = self.try_render(lang, &Msg::new("list-separator"))?;
+                    let separator = self.format(lang, &Msg::new("list-separator"))?;
                     let rendered = items
                         .iter()
                         .map(|item| self.try_render(lang, item))
@@ -192,7 +197,7 @@ impl Texts {
                 detail: format!("{first:?}"),
             });
         }
-        Ok(text.trim().to_string())
+        Ok(text)
     }
 
     /// Renders one message; a missing text falls back to the other language,

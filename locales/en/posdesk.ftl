@@ -214,10 +214,11 @@ faq-unbind-prepare =
 
 faq-verification-failed =
     Verification usually fails for one of these reasons:
-    • Wrong or expired code: a code is valid for { $code_minutes ->
+    • Wrong code: check the text message and enter it again
+    • Expired code (a code is valid for { $code_minutes ->
         [one] 1 minute
        *[other] { $code_minutes } minutes
-    }, so check it and enter it again
+    }): tap "Resend code" for a new one
     • No text message: you can request a new code after { $resend_seconds ->
         [one] 1 second
        *[other] { $resend_seconds } seconds
@@ -325,7 +326,7 @@ unbind-code-locked = Too many wrong codes, so verification is locked for now. Pl
        *[other] { $minutes } minutes
     } (after { $until }).
 
-unbind-resend-wait = A code was sent a moment ago and is still valid. If you need a new one, try again in { $seconds ->
+unbind-resend-wait = A code was sent just now. Texts are sometimes a little late; please also check whether your phone filtered it as spam. You can ask for a new one in { $seconds ->
         [one] 1 second
        *[other] { $seconds } seconds
     }.
@@ -351,7 +352,7 @@ unbind-summary =
 
 unbind-final-confirm =
     <b>Final check</b>: unbind the settlement card { $card }?
-    Once submitted, this can't be undone. Tap "Submit request" to go ahead.
+    Once submitted, you can't withdraw it yourself; only a person can. Tap "Submit request" to go ahead.
 
 unbind-refused-limit = Unbinding isn't possible right now: the limit is { $max_unbinds ->
         [one] once
@@ -381,7 +382,7 @@ unbind-cancelled = Unbinding cancelled. Nothing has changed on your settlement c
 unbind-flow-expired = Nothing happened for { $minutes ->
         [one] 1 minute
        *[other] { $minutes } minutes
-    }, so this process has ended. Please start again whenever you're ready.
+    }, so this process has ended. Send /unbind to start again whenever you're ready.
 
 unbind-reminder-merchant-id = Let's carry on with the unbinding: send your merchant number (the "Merchant No." on a sales slip), or tap "Cancel".
 
@@ -421,13 +422,18 @@ notify-completed =
 
 notify-rejected =
     Sorry, your unbinding request <code>{ $reference }</code> was not approved. Payouts still go to your current card.
-    Reason: { $reason }
+    { $reason ->
+        [none] No specific reason was given. If you have questions, a person can help.
+       *[other] Reason: { $reason }
+    }
 
 notify-cancelled =
     Your unbinding request <code>{ $reference }</code> has been cancelled. Your settlement card stays as it was.
-    Reason: { $reason }
+    { $reason ->
+        [none] No specific reason was given. If you have questions, a person can help.
+       *[other] Reason: { $reason }
+    }
 
-reason-none = No specific reason was given. If you have questions, a person can help.
 
 ## Handoff (merchant side)
 
@@ -644,7 +650,7 @@ card-line-code = • typed a number (maybe a code; hidden)
 
 ## Times and lists
 
-list-separator = ;{" "}
+list-separator = {"; "}
 zone-beijing = Beijing time
 hours-span = { $days } { $from }–{ $to }
 hours-days = { $first }–{ $last }

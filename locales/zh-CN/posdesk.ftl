@@ -214,7 +214,8 @@ faq-unbind-prepare =
 
 faq-verification-failed =
     验证失败，一般是以下几种情况：
-    • 验证码输错或已过期：验证码 { $code_minutes } 分钟内有效，请核对后重新输入
+    • 验证码输错：请核对短信后重新输入
+    • 验证码已过期（{ $code_minutes } 分钟内有效）：请点“重新发送验证码”获取新的
     • 没收到短信：{ $resend_seconds } 秒后可重新获取，并确认商户登记的手机号仍在使用
     • 连续输错 { $max_attempts } 次会锁定 { $lock_minutes } 分钟，到时间后再试
     每次输错都计入失败次数，输入前请仔细核对。
@@ -292,7 +293,7 @@ unbind-code-expired = 验证码已过期，请点“重新发送验证码”获�
 
 unbind-code-locked = 验证码输错次数过多，验证已暂时锁定。请 { $minutes } 分钟后（{ $until } 之后）再试。
 
-unbind-resend-wait = 验证码刚发出不久，之前收到的仍然有效。如需重新获取，请 { $seconds } 秒后再试。
+unbind-resend-wait = 验证码刚刚发出，短信有时会晚到一会儿，也请看看是否被手机拦截到了垃圾短信里。{ $seconds } 秒后可以重新获取。
 
 unbind-send-limit = 验证码发送次数已达上限，请 { $minutes } 分钟后再试。比较着急的话，可以联系人工客服。
 
@@ -312,7 +313,7 @@ unbind-summary =
 
 unbind-final-confirm =
     <b>最后确认</b>：确定要解绑结算卡 { $card } 吗？
-    申请提交后无法撤回，请确认后点“确认提交”。
+    提交后您不能自行撤回，如需撤回只能联系人工客服。确认无误请点“确认提交”。
 
 unbind-refused-limit = 暂时无法解绑：每 { $period_days } 天最多可解绑 { $max_unbinds } 次，您已达到上限，{ $next_date } 起可再次申请。如有特殊情况，请联系人工客服。
 
@@ -330,7 +331,7 @@ unbind-submitted =
 
 unbind-cancelled = 已取消本次解绑，您的结算卡没有任何变动。
 
-unbind-flow-expired = 由于超过 { $minutes } 分钟没有操作，本次流程已自动结束。如需继续，请重新开始。
+unbind-flow-expired = 由于超过 { $minutes } 分钟没有操作，本次流程已自动结束。如需继续，请发送 /unbind 重新开始。
 
 unbind-reminder-merchant-id = 我们接着办理解绑：请发送您的商户编号（签购单上“商户编号”那一栏），或点“取消”退出。
 
@@ -367,13 +368,18 @@ notify-completed =
 
 notify-rejected =
     很抱歉，您的解绑申请 <code>{ $reference }</code> 未通过审核，结算款仍会进入原卡。
-    原因：{ $reason }
+    { $reason ->
+        [none] 审核未注明具体原因。如有疑问，可以联系人工客服。
+       *[other] 原因：{ $reason }
+    }
 
 notify-cancelled =
     您的解绑申请 <code>{ $reference }</code> 已取消，结算卡保持不变。
-    原因：{ $reason }
+    { $reason ->
+        [none] 未注明具体原因。如有疑问，可以联系人工客服。
+       *[other] 原因：{ $reason }
+    }
 
-reason-none = 审核未注明具体原因。如有疑问，可以联系人工客服。
 
 ## 人工客服（商户侧）
 

@@ -20,6 +20,7 @@ pub use facts::{
     MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened, TicketView,
 };
 pub use handoff::{closed_notice, on_duty};
+pub use handoff::{hours_text, zone_name};
 pub use state::{Conversation, Purpose, State, Verified};
 pub use step::{faq_message, notification_for_status, step, topic_answer};
 

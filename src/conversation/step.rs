@@ -140,7 +140,7 @@ pub fn notification_for_status(
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let reason_arg = |msg: Msg| match reason {
         Some(reason) => msg.arg("reason", redact::redacted(reason)),
-        None => msg.arg("reason", ""),
+        None => msg.arg("reason", "none"),
     };
     let (msg, keyboard) = match status {
         RequestStatus::Submitted => return None,
@@ -167,11 +167,10 @@ pub fn notification_for_status(
             keyboards::main_menu(),
         ),
     };
-    let mut parts = vec![msg];
-    if reason.is_none() && matches!(status, RequestStatus::Rejected | RequestStatus::Cancelled) {
-        parts.push(Msg::new("reason-none"));
-    }
-    Some(Outgoing { parts, keyboard })
+    Some(Outgoing {
+        parts: vec![msg],
+        keyboard,
+    })
 }
 
 /// A turn in progress: the conversation being changed and the effects so far.

@@ -252,3 +252,95 @@ fn chinese_texts_are_chinese_and_english_texts_are_english() {
         );
     }
 }
+
+/// The content fixes found by reading the Chinese as a merchant would, each
+/// checked on the rendered text in both languages.
+#[test]
+fn texts_read_right_to_a_merchant() {
+    use posdesk::conversation::{Arg, notification_for_status};
+    use posdesk::domain::{Reference, RequestStatus};
+    let texts = Texts::load(None).expect("built-in texts load");
+    let faq = posdesk::app::builtin_faq().expect("catalogue");
+    let reference = Reference::parse("UB-20261130-ABCDE").expect("reference");
+    let render = |lang, msg: &Msg| texts.try_render(lang, msg).expect("renders");
+    let joined = |lang, out: &posdesk::conversation::Outgoing| {
+        out.parts
+            .iter()
+            .map(|m| render(lang, m))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // No dangling "原因：" when the back office gave no reason.
+    for status in [RequestStatus::Rejected, RequestStatus::Cancelled] {
+        let plain = notification_for_status(&reference, status, None, &faq).expect("notice");
+        let zh = joined(Lang::ZhCn, &plain);
+        assert!(!zh.contains("原因："), "{zh}");
+        assert!(zh.contains("未注明"), "{zh}");
+        let en = joined(Lang::En, &plain);
+        assert!(!en.contains("Reason:"), "{en}");
+        let given =
+            notification_for_status(&reference, status, Some("资料不符"), &faq).expect("notice");
+        assert!(joined(Lang::ZhCn, &given).contains("原因：资料不符"));
+    }
+    // Opening hours and zones in the reader's language.
+    let hours = posdesk::conversation::hours_text("Mon-Fri 09:00-18:00; Sat 10:00-16:00");
+    let off = Msg::new("handoff-off-hours")
+        .arg("hours", hours)
+        .arg("next_open", "2026-12-07 09:00");
+    let zh = render(Lang::ZhCn, &off);
+    assert!(
+        zh.contains("周一至周五 9:00–18:00；周六 10:00–16:00"),
+        "{zh}"
+    );
+    assert!(!zh.contains("Mon"), "{zh}");
+    let en = render(Lang::En, &off);
+    assert!(en.contains("Mon–Fri 9:00–18:00; Sat 10:00–16:00"), "{en}");
+    let blackout = Msg::new("unbind-refused-blackout")
+        .arg("window", "22:30-00:30")
+        .arg(
+            "timezone",
+            posdesk::conversation::zone_name("Asia/Shanghai"),
+        )
+        .arg("next_time", "00:30");
+    let zh = render(Lang::ZhCn, &blackout);
+    assert!(zh.contains("北京时间") && !zh.contains("Asia/"), "{zh}");
+    assert!(render(Lang::En, &blackout).contains("Beijing time"));
+    let elsewhere = Msg::new("unbind-refused-blackout")
+        .arg("window", "22:30-00:30")
+        .arg(
+            "timezone",
+            posdesk::conversation::zone_name("Europe/Berlin"),
+        )
+        .arg("next_time", "00:30");
+    assert!(render(Lang::En, &elsewhere).contains("Europe/Berlin"));
+    // "没收到": the code may be late or filtered, a new one after N seconds;
+    // never "the code you got is still valid".
+    let wait = Msg::new("unbind-resend-wait").arg("seconds", Arg::Num(42));
+    let zh = render(Lang::ZhCn, &wait);
+    assert!(
+        !zh.contains("仍然有效") && zh.contains("垃圾短信") && zh.contains("42"),
+        "{zh}"
+    );
+    assert!(!render(Lang::En, &wait).contains("still valid"));
+    // An expired code is resent, not re-entered.
+    let verification = posdesk::conversation::faq_message(
+        faq.find("verification_failed").expect("topic").id,
+        &faq,
+        &posdesk::config::Settings::default(),
+    )
+    .expect("answer");
+    let zh = render(Lang::ZhCn, &verification);
+    assert!(
+        zh.contains("已过期") && zh.contains("重新发送验证码"),
+        "{zh}"
+    );
+    assert!(render(Lang::En, &verification).contains("Resend code"));
+    // A submitted request is withdrawn only through a person; an expired
+    // flow says how to start again.
+    let final_confirm = Msg::new("unbind-final-confirm").arg("card", "6222 **** 0123");
+    assert!(render(Lang::ZhCn, &final_confirm).contains("人工客服"));
+    assert!(render(Lang::En, &final_confirm).contains("only a person"));
+    let expired = Msg::new("unbind-flow-expired").arg("minutes", Arg::Num(15));
+    assert!(render(Lang::ZhCn, &expired).contains("/unbind"));
+    assert!(render(Lang::En, &expired).contains("/unbind"));
+}
