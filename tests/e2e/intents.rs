@@ -162,10 +162,10 @@ fn second_held_aside_set_accuracy() {
     assert!(Measured::rate(measured.out_of_scope) >= HELD2_OUT_OF_SCOPE_FLOOR);
 }
 
-const HELD2_IN_SCOPE_FLOOR: f64 = 0.82;
+const HELD2_IN_SCOPE_FLOOR: f64 = 0.84;
 const HELD2_OUT_OF_SCOPE_FLOOR: f64 = 0.95;
 
-const HELD_IN_SCOPE_FLOOR: f64 = 0.90;
+const HELD_IN_SCOPE_FLOOR: f64 = 0.91;
 const HELD_OUT_OF_SCOPE_FLOOR: f64 = 0.95;
 
 #[test]
