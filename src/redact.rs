@@ -68,6 +68,17 @@ pub fn redact(text: &str) -> (String, Findings) {
 /// card (`6222 **** **** 0123`) counts as a card number, so a text masked
 /// before it was stored is recognised when read back.
 pub fn redact_as(text: &str, expecting: Expecting) -> (String, Findings) {
+    redact_knowing(text, expecting, &[])
+}
+
+/// [`redact_as`], where a number that is one of `merchant_numbers` (the
+/// merchant numbers this chat already knows) is never taken for a card: a
+/// 15-digit merchant number passes the Luhn check one time in ten.
+pub fn redact_knowing(
+    text: &str,
+    expecting: Expecting,
+    merchant_numbers: &[&str],
+) -> (String, Findings) {
     let mut findings = Findings::default();
     let text = mask_passwords(text, &mut findings);
     if CARD_MASK.is_match(&text) {
@@ -80,7 +91,10 @@ pub fn redact_as(text: &str, expecting: Expecting) -> (String, Findings) {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for run in digit_runs(&text) {
-        let replacement = if let Some(card) = card_in(&run.groups, min_card) {
+        let known = merchant_numbers.contains(&ascii(&run.digits()).as_str());
+        let replacement = if known {
+            None
+        } else if let Some(card) = card_in(&run.groups, min_card) {
             findings.card_number = true;
             Some(mask_card_digits(&card))
         } else if is_mainland_mobile(&run.digits()) {

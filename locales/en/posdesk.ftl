@@ -102,7 +102,7 @@ callback-expired = This button has expired. Please start again.
 
 sensitive-card-number =
     To keep your money safe, I deleted your last message because it looked like a card number.
-    Please don't send full card numbers in chat. Unbinding only needs your merchant number.
+    Please don't send full card numbers in chat. Unbinding only needs your merchant number; to say which card you mean, its last four digits are enough.
 
 sensitive-password =
     Please note: { $brand } staff and this bot will never ask for your card PIN or password, or ask you to forward a verification code to anyone.
@@ -115,6 +115,7 @@ sensitive-password-deleted =
 sensitive-code =
     That looked like a verification code, so I deleted it to be safe.
     Only enter codes while verifying an unbinding, and never send them to anyone, support staff included.
+    If it was another number (your card's last four digits, an amount), send it with a few words and it stays, for example "last four 0123".
 
 ## Buttons
 

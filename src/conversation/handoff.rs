@@ -102,8 +102,10 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
             t.say(Msg::new("handoff-unbind-later"), Vec::new())
         }
         Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),
-        Event::Text(text) if super::step::CODE_LIKE.is_match(&text) => {
-            // A one-time code is nobody's business, not even staff's.
+        Event::Text(text) if t.looks_like_a_live_code(&text) => {
+            // A one-time code is nobody's business, not even staff's. Other
+            // numbers ("0123", the card's last four; "5000", an amount) go
+            // to the person like any message.
             t.effects.push(Effect::DeleteIncoming);
             t.say(Msg::new("sensitive-code"), Vec::new());
         }

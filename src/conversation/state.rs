@@ -31,6 +31,9 @@ pub struct Conversation {
     pub blocked: Option<String>,
     /// Whether the blocked user got their one notice.
     pub block_noticed: bool,
+    /// When a one-time code was last sent for this chat (Unix ms): a bare
+    /// number of the code's length within the hour after is taken for it.
+    pub code_sent_at: Option<i64>,
 }
 
 /// A merchant verified by code in this chat.

@@ -59,7 +59,9 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
     };
     let (masked, findings) = match &typed {
         Some(text) => {
-            let (masked, findings) = redact::redact_as(text, expecting);
+            let known = turn.known_merchant_numbers();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            let (masked, findings) = redact::redact_knowing(text, expecting, &known);
             (Some(masked), findings)
         }
         None => (None, redact::Findings::default()),
@@ -315,6 +317,42 @@ impl<'a, 'c> Turn<'a, 'c> {
                 unbind::confirm_text(self, raw)
             }
         }
+    }
+
+    /// The merchant numbers this chat knows: the verified one and the one
+    /// of the flow in progress.
+    pub fn known_merchant_numbers(&self) -> Vec<String> {
+        let mut known: Vec<String> = Vec::new();
+        if let Some(verified) = &self.conv.verified {
+            known.push(verified.merchant.as_str().to_string());
+        }
+        match &self.conv.state {
+            State::AwaitingCode { merchant, .. }
+            | State::AwaitingConfirm { merchant, .. }
+            | State::AwaitingFinalConfirm { merchant, .. } => {
+                known.push(merchant.as_str().to_string())
+            }
+            State::Idle | State::AwaitingMerchantId { .. } => {}
+        }
+        known
+    }
+
+    /// Whether a bare number is to be taken for a one-time code: exactly
+    /// the code's length, while a code is awaited or within the hour after
+    /// one was sent.
+    pub fn looks_like_a_live_code(&self, raw: &str) -> bool {
+        const HOUR_MS: i64 = 60 * 60 * 1000;
+        let digits = raw
+            .chars()
+            .filter(|&c| redact::digit_value(c).is_some())
+            .count();
+        let recent = self
+            .conv
+            .code_sent_at
+            .is_some_and(|at| self.ctx.now_ms() - at <= HOUR_MS);
+        CODE_LIKE.is_match(raw)
+            && digits == self.ctx.settings.otp.digits
+            && (matches!(self.conv.state, State::AwaitingCode { .. }) || recent)
     }
 
     /// A card number or a password was typed: the message is deleted and

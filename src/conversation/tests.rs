@@ -2612,6 +2612,88 @@ fn messages_during_a_ticket_are_relayed_only() {
     );
 }
 
+/// During a ticket, numbers that are not secrets reach the person: the
+/// card's last four, an amount, a number of another length. Only a number
+/// of the code's length while a code is awaited, or within the hour after
+/// one was sent, is deleted as a code.
+#[test]
+fn numbers_that_are_not_codes_reach_the_person_during_a_ticket() {
+    let mut h = Harness::new();
+    open_ticket(&mut h, None);
+    check(
+        &mut h,
+        &[
+            ("0123", "idle", &["relay 7"]),
+            ("5000", "idle", &["relay 7"]),
+            ("123456", "idle", &["relay 7"]),
+            ("12345678", "idle", &["relay 7"]),
+        ],
+    );
+    let mut h = after(TO_CODE);
+    open_ticket(&mut h, None);
+    check(
+        &mut h,
+        &[
+            ("0123", "awaiting_code", &["relay 7"]),
+            (
+                "123456",
+                "awaiting_code",
+                &["delete", "send sensitive-code"],
+            ),
+            (
+                "123 456",
+                "awaiting_code",
+                &["delete", "send sensitive-code"],
+            ),
+        ],
+    );
+    // The flow ended, the code was sent 10 minutes ago: still a code.
+    h.conv.state = State::Idle;
+    h.now += chrono::Duration::minutes(10);
+    check(
+        &mut h,
+        &[("654321", "idle", &["delete", "send sensitive-code"])],
+    );
+    // Two hours later a six-digit number is just a number.
+    h.now += chrono::Duration::hours(2);
+    check(&mut h, &[("654321", "idle", &["relay 7"])]);
+}
+
+/// A 15-digit merchant number passes the Luhn check one time in ten: the
+/// one this chat knows is never deleted as a card number.
+#[test]
+fn a_merchant_number_the_chat_knows_is_not_a_card_number() {
+    const LUHN_VALID_MERCHANT: &str = "862100058120002";
+    let mut h = Harness::new();
+    open_ticket(&mut h, None);
+    check(
+        &mut h,
+        &[(
+            LUHN_VALID_MERCHANT,
+            "idle",
+            &["delete", "send sensitive-card-number"],
+        )],
+    );
+    let merchant =
+        crate::domain::MerchantId::parse(LUHN_VALID_MERCHANT, &h.derived.merchant_pattern)
+            .expect("a merchant number"); // ok: a test
+    h.conv.verified = Some(super::state::Verified {
+        merchant,
+        until: i64::MAX,
+    });
+    check(
+        &mut h,
+        &[
+            (LUHN_VALID_MERCHANT, "idle", &["relay 7"]),
+            (
+                "商户编号 862100058120002，卡号后四位 0123",
+                "idle",
+                &["relay 7"],
+            ),
+        ],
+    );
+}
+
 #[test]
 fn cancel_withdraws_an_unclaimed_ticket_but_not_a_claimed_one() {
     let mut h = Harness::new();

@@ -312,6 +312,7 @@ fn issue_code(t: &mut Turn<'_, '_>, facts: &MerchantFacts) {
         purpose,
         phone_masked: phone_masked.clone(),
     };
+    t.conv.code_sent_at = Some(t.ctx.now_ms());
     t.say(
         Msg::new("unbind-code-sent")
             .arg("phone", phone_masked)
