@@ -45,6 +45,7 @@ fn benches(c: &mut Criterion) {
         classifier: &classifier,
         hash_key: b"bench-key",
         ticket: None,
+        client_lang: None,
         classified: Default::default(),
     };
 

@@ -82,6 +82,7 @@ topic-personal-card = A personal bank card frozen by the bank
 
 lang-choose = Please choose your language.
 
+lang-written = You wrote in English, so I answer in English. To choose a language, send /lang any time or tap below.
 lang-set = Done. I'll talk to you in English from now on.
 
 media-unsupported = I can only read text messages for now, not photos, voice messages or files. Please describe your problem in words, or ask for a person.
@@ -377,6 +378,13 @@ unbind-submitted =
         [one] 1 hour
        *[other] { $sla_hours } hours
     } and let you know the result here. Keep the reference; you can send /status any time to check progress.
+
+unbind-stop-confirm = Stop this unbinding? Tap "Stop" and nothing changes on your settlement card. To carry on, just continue with the last step.
+btn-stop-unbind = Stop
+
+unbind-phone-changed =
+    Codes only go to the phone number registered for the merchant. If that number isn't yours any more or is out of service, it has to be changed first, and a person does that after checking who you are.
+    Tap "Talk to a person" and explain; you can cancel this unbinding for now and come back once the number is changed.
 
 unbind-cancelled = Unbinding cancelled. Nothing has changed on your settlement card.
 

@@ -82,6 +82,7 @@ topic-personal-card = 个人银行卡被冻结
 
 lang-choose = 请选择您要使用的语言。
 
+lang-written = 您用中文提问，我就用中文回复。想换语言，随时发送 /lang 或点下方按钮。
 lang-set = 好的，接下来我会用中文为您服务。
 
 media-unsupported = 目前我只能处理文字消息，图片、语音和文件暂时看不了。请用文字描述您的问题，或转人工客服。
@@ -329,6 +330,13 @@ unbind-submitted =
     申请编号：<code>{ $reference }</code>
     提交时间：{ $time }
     我们会在 { $sla_hours } 小时内处理，结果会在这里通知您。请保留好申请编号，随时可发送 /status 查看进度。
+
+unbind-stop-confirm = 要取消这次解绑吗？点“不办了”就结束，结算卡不会有任何变化。想继续的话，按上一步的提示接着操作就行。
+btn-stop-unbind = 不办了
+
+unbind-phone-changed =
+    验证码只会发到商户登记的手机号。如果这个号码已经不是您的或停用了，需要先更换登记手机号，这要由人工客服核实身份后办理。
+    点“人工客服”说明情况即可；这次解绑可以先取消，换好号码后再来。
 
 unbind-cancelled = 已取消本次解绑，您的结算卡没有任何变动。
 

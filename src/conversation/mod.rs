@@ -45,6 +45,8 @@ pub struct Ctx<'a> {
     pub hash_key: &'a [u8],
     /// The open ticket of this chat, if any.
     pub ticket: Option<TicketView>,
+    /// The language of the person's Telegram app, if it says.
+    pub client_lang: Option<crate::domain::Lang>,
     /// The last text classified during this step and its intent (the
     /// channel reads it afterwards instead of classifying again).
     pub classified: std::cell::RefCell<Option<(String, crate::intents::Intent)>>,

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::config::Settings;
-use crate::domain::{Reference, RequestStatus};
+use crate::domain::{Lang, Reference, RequestStatus};
 use crate::faq::{Catalogue, FaqId, Quote, Topic};
 use crate::intents::{ChitChat, Intent, Outside};
 use crate::redact;
@@ -66,6 +66,18 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
         }
         None => (None, redact::Findings::default()),
     };
+    // Written in the other language than the app's, and no language chosen
+    // with /lang: answer in the language written, and say how to choose.
+    let switched = match (&event, ctx.ticket.is_none() && conversation.lang.is_none()) {
+        (Event::Text(text), true) if !findings.secret() => {
+            written_lang(text).filter(|written| *written != ctx.client_lang.unwrap_or_default())
+        }
+        _ => None,
+    };
+    if let Some(written) = switched {
+        turn.conv.lang = Some(written);
+        turn.say(Msg::new("lang-written"), keyboards::languages());
+    }
     match (ctx.ticket.clone(), event) {
         (_, _) if findings.secret() => turn.secret_typed(findings),
         (_, _) if user_input && turn.conv.blocked.is_some() => handoff::while_blocked(&mut turn),
@@ -173,6 +185,34 @@ pub fn notification_for_status(
         parts: vec![msg],
         keyboard,
     })
+}
+
+/// The language a message is clearly written in: Chinese with two Han
+/// characters or more, English with three words or more, one of them a
+/// common one, and no Han (a merchant number, a code, "OK" or markup says
+/// nothing).
+pub fn written_lang(text: &str) -> Option<Lang> {
+    if text.trim_start().starts_with('/') {
+        return None;
+    }
+    let han = text
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    if han >= 2 {
+        return Some(Lang::ZhCn);
+    }
+    const COMMON: [&str; 24] = [
+        "i", "my", "me", "the", "a", "is", "are", "how", "what", "do", "can", "to", "you", "it",
+        "not", "please", "where", "why", "when", "this", "need", "want", "have", "your",
+    ];
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let english = words.len() >= 3 && words.iter().any(|w| COMMON.contains(&w.as_str()));
+    (han == 0 && english).then_some(Lang::En)
 }
 
 /// A turn in progress: the conversation being changed and the effects so far.

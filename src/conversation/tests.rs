@@ -270,6 +270,8 @@ impl FakeStore {
 
 /// Everything a turn depends on, and the conversation being driven.
 struct Harness {
+    /// The language of the Telegram app.
+    client_lang: Option<Lang>,
     settings: Settings,
     derived: Derived,
     hash_key: Vec<u8>,
@@ -292,6 +294,7 @@ impl Harness {
         let mut store = FakeStore::default();
         store.merchants.insert(KNOWN.into(), known_record());
         Harness {
+            client_lang: None,
             settings,
             derived,
             hash_key: b"posdesk-test-hash-key".to_vec(),
@@ -324,6 +327,7 @@ impl Harness {
             classifier: &CLASSIFIER,
             hash_key: &self.hash_key,
             ticket: self.ticket.clone(),
+            client_lang: self.client_lang,
             classified: Default::default(),
         }
     }
@@ -715,7 +719,11 @@ fn small_talk_gets_a_short_fitting_reply_and_never_opens_a_ticket() {
             ("OK", "idle", &["send chat-ack"]),
             ("嗯嗯", "idle", &["send chat-ack"]),
             ("收到了，谢谢！", "idle", &["send chat-thanks"]),
-            ("thank you so much", "idle", &["send chat-thanks"]),
+            (
+                "thank you so much",
+                "idle",
+                &["send lang-written [lang:zh-CN lang:en]", "send chat-thanks"],
+            ),
             ("拜拜", "idle", &["send chat-goodbye"]),
             (
                 "你是机器人吗",
@@ -871,7 +879,10 @@ fn pos_questions_out_of_scope_are_named_and_a_person_offered_for_them() {
             (
                 "what are your fees?",
                 "idle",
-                &["send outside-topic(topic=topic-fees) [outside:fees | menu:main]"],
+                &[
+                    "send lang-written [lang:zh-CN lang:en]",
+                    "send outside-topic(topic=topic-fees) [outside:fees | menu:main]",
+                ],
             ),
             (
                 "营业执照换了法人要改什么",
@@ -908,7 +919,10 @@ fn pos_questions_out_of_scope_are_named_and_a_person_offered_for_them() {
         &[(
             "how do I move my pos terminal to another shop",
             "idle",
-            &["send outside-terminal-or-card [clarify:unbind_start | outside:terminal]"],
+            &[
+                "send lang-written [lang:zh-CN lang:en]",
+                "send outside-terminal-or-card [clarify:unbind_start | outside:terminal]",
+            ],
         )],
     );
 }
@@ -1701,6 +1715,7 @@ fn the_merchant_number_step_takes_only_what_looks_like_one() {
             "I found it on a receipt: M100200300",
             "awaiting_code",
             &[
+                "send lang-written [lang:zh-CN lang:en]",
                 "fetch M100200300 IssueCode",
                 "write OtpIssued M100200300",
                 "deliver M100200300",
@@ -1715,7 +1730,10 @@ fn the_merchant_number_step_takes_only_what_looks_like_one() {
             (
                 "where do i find it",
                 "awaiting_merchant_id",
-                &["send unbind-where-merchant-id [unbind:cancel]"],
+                &[
+                    "send lang-written [lang:zh-CN lang:en]",
+                    "send unbind-where-merchant-id [unbind:cancel]",
+                ],
             ),
             (
                 "商户编号在哪里看",
@@ -3171,4 +3189,133 @@ fn bad_inputs_get_a_clear_polite_reply() {
             input.chars().take(40).collect::<String>()
         );
     }
+}
+
+/// The unbinding flow listens: leaving in a sentence is asked once, a phone
+/// that is not the merchant's any more goes to a person, a person is one
+/// message away at every step, and "not the card, the terminal" ends it.
+#[test]
+fn the_flow_understands_free_text_at_every_step() {
+    check(
+        &mut after(TO_CODE),
+        &[
+            (
+                "算了，先不解绑了",
+                "awaiting_code",
+                &["send unbind-stop-confirm [unbind:cancel]"],
+            ),
+            (
+                "[unbind:cancel]",
+                "idle",
+                &[
+                    "toast",
+                    "send unbind-cancelled [menu:unbind menu:status | menu:faq menu:human]",
+                ],
+            ),
+        ],
+    );
+    for text in [
+        "这不是我的手机号",
+        "手机号停机了",
+        "that is not my number any more",
+    ] {
+        let mut h = after(TO_CODE);
+        h.conv.lang = Some(Lang::ZhCn);
+        check(
+            &mut h,
+            &[(
+                text,
+                "awaiting_code",
+                &["send unbind-phone-changed [menu:human unbind:cancel]"],
+            )],
+        );
+    }
+    check(
+        &mut after(TO_CONFIRM),
+        &[
+            ("转人工", "awaiting_confirm", &["open-ticket user_request"]),
+            (
+                "先不办了，改天再说",
+                "awaiting_confirm",
+                &["send unbind-stop-confirm [unbind:cancel]"],
+            ),
+        ],
+    );
+    check(
+        &mut after(TO_MERCHANT_ID),
+        &[(
+            "不是银行卡，是机器",
+            "idle",
+            &["send outside-terminal-or-card [clarify:unbind_start | outside:terminal]"],
+        )],
+    );
+}
+
+/// A scam report is a safety answer, never the start of an unbinding.
+#[test]
+fn a_scam_report_outranks_unbinding_in_both_languages() {
+    for text in [
+        "有短信说要我点链接重新绑定结算卡还要交手续费，是你们吗",
+        "an SMS says I must re-bind my card through a link and pay a fee, is this you?",
+    ] {
+        let mut h = Harness::new();
+        h.conv.lang = Some(Lang::ZhCn);
+        check(
+            &mut h,
+            &[(
+                text,
+                "idle",
+                &["send faq-security(brand=DemoPay) [menu:faq menu:human | menu:main]"],
+            )],
+        );
+    }
+}
+
+/// Written in the other language than the app's: answered in the language
+/// written, once told how to choose; a language chosen with /lang stays.
+#[test]
+fn merchants_are_answered_in_the_language_they_write() {
+    let mut h = Harness::new();
+    h.client_lang = Some(Lang::ZhCn);
+    check(
+        &mut h,
+        &[(
+            "how do I unbind my card",
+            "awaiting_merchant_id",
+            &[
+                "send lang-written [lang:zh-CN lang:en]",
+                "send unbind-intro [unbind:cancel]",
+            ],
+        )],
+    );
+    assert_eq!(h.conv.lang, Some(Lang::En));
+    let mut h = Harness::new();
+    h.client_lang = Some(Lang::En);
+    check(
+        &mut h,
+        &[(
+            "收不到验证码",
+            "idle",
+            &[
+                "send lang-written [lang:zh-CN lang:en]",
+                "send faq-verification-failed(code_minutes=5, max_attempts=5, lock_minutes=30, resend_seconds=60) [menu:unbind menu:human | menu:main]",
+            ],
+        )],
+    );
+    assert_eq!(h.conv.lang, Some(Lang::ZhCn));
+    // Chosen with /lang: no switching, and "OK" or a number says nothing.
+    let mut h = Harness::new();
+    h.client_lang = Some(Lang::ZhCn);
+    h.conv.lang = Some(Lang::ZhCn);
+    check(
+        &mut h,
+        &[(
+            "how do I unbind my card",
+            "awaiting_merchant_id",
+            &["send unbind-intro [unbind:cancel]"],
+        )],
+    );
+    assert_eq!(super::step::written_lang("OK"), None);
+    assert_eq!(super::step::written_lang("M100200300"), None);
+    assert_eq!(super::step::written_lang("<script>alert(1)</script>"), None);
 }

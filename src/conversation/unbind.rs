@@ -23,6 +23,18 @@ static RESEND_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(重发|重發|重新发|重新發|再发|再發|没收到|沒收到|收不到|resend|send again|new code|didn'?t (get|receive))")
         .expect("static regex") // ok: a constant pattern, checked by every test run
 });
+/// "I'd rather not unbind after all", said in a sentence (a bare 取消 or
+/// cancel cancels at once).
+static STOP_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(算了|不办了|不辦了|不解了|不解绑了|不解綁了|先不解|先不办|先不弄|不想解|不想办|不想换了|不换了|不弄了|改天再|以后再说|下次再办|never ?mind|forget it|changed my mind|don'?t want to (unbind|continue|go on|do (it|this))|not now)")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
+});
+/// The registered phone is not the merchant's any more: codes cannot reach
+/// them until it is changed, which a person does.
+static PHONE_GONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)((不是|非)(我|本人)的?(手机|号码|电话|手机号)|(手机|号码|电话|手机号)(不是我的|换了|丢了|停机|停用|注销|不用了|变了|没了|欠费)|停机了|号码(换|变|丢)了|换号了|换手机号了|not my (phone|number)|(changed|lost) (my )?(phone|number)|(phone|number) (is )?(no longer|not) (in use|mine|working))")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
+});
 static YES_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(确认|確認|确定|確定|是|是的|好|好的|提交|yes|y|ok|okay|confirm|submit)\s*[。.!！]?\s*$")
         .expect("static regex") // ok: a constant pattern, checked by every test run
@@ -77,10 +89,45 @@ fn verified_merchant(t: &Turn<'_, '_>) -> Option<MerchantId> {
         .map(|v| v.merchant.clone())
 }
 
+/// What any step of the flow understands before its own input: leaving
+/// ("算了，先不解绑了", asked once before it cancels) and a registered phone
+/// that is not the merchant's any more. Whether it was handled.
+fn flow_words(t: &mut Turn<'_, '_>, raw: &str) -> bool {
+    if Turn::is_cancel_word(raw) {
+        t.cancel();
+        return true;
+    }
+    if STOP_WORD.is_match(raw) {
+        t.say(
+            Msg::new("unbind-stop-confirm"),
+            vec![vec![Button::new(
+                "btn-stop-unbind",
+                CallbackData::UnbindCancel,
+            )]],
+        );
+        return true;
+    }
+    let before_verification = matches!(
+        t.conv.state,
+        State::AwaitingMerchantId { .. } | State::AwaitingCode { .. }
+    );
+    if before_verification && PHONE_GONE.is_match(raw) {
+        t.say(
+            Msg::new("unbind-phone-changed"),
+            vec![vec![
+                Button::new("btn-human", CallbackData::MenuHuman),
+                Button::new("btn-cancel", CallbackData::UnbindCancel),
+            ]],
+        );
+        return true;
+    }
+    false
+}
+
 /// Text while a merchant number is expected.
 pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purpose) {
-    if Turn::is_cancel_word(raw) {
-        return t.cancel();
+    if flow_words(t, raw) {
+        return;
     }
     if let Some(merchant) = MerchantId::find_in(raw, &t.ctx.derived.merchant_pattern) {
         let then = match (verified_merchant(t).as_ref() == Some(&merchant), purpose) {
@@ -100,6 +147,20 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
         );
     }
     let intent = t.ctx.classify(raw);
+    if let Intent::Outside(topic) = intent {
+        // "不是银行卡，是机器": not this flow at all; name the topic.
+        if topic == crate::intents::Outside::Terminal {
+            t.conv.state = State::Idle;
+        }
+        t.answer_intent(intent, raw);
+        if matches!(t.conv.state, State::AwaitingMerchantId { .. }) {
+            t.say(
+                Msg::new("unbind-reminder-merchant-id"),
+                keyboards::cancel_only(),
+            );
+        }
+        return;
+    }
     if intent.is_in_scope() {
         t.answer_intent(intent, raw);
         if matches!(t.conv.state, State::AwaitingMerchantId { .. }) && intent.is_faq() {
@@ -117,14 +178,10 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
     );
 }
 
-/// The catalogue topic about codes: at the code step, a question about the
-/// code gets the code step's own help instead.
-const VERIFICATION_FAILED: &str = "verification_failed";
-
 /// Text while a code is expected.
 pub(super) fn code_entered(t: &mut Turn<'_, '_>, raw: &str, merchant: MerchantId) {
-    if Turn::is_cancel_word(raw) {
-        return t.cancel();
+    if flow_words(t, raw) {
+        return;
     }
     let digits = t.ctx.settings.otp.digits;
     if let Some(code) = OtpCode::parse(raw, digits) {
@@ -141,8 +198,7 @@ pub(super) fn code_entered(t: &mut Turn<'_, '_>, raw: &str, merchant: MerchantId
     }
     let mostly_digits = raw.chars().filter(char::is_ascii_digit).count() * 2 >= raw.chars().count();
     let intent = t.ctx.classify(raw);
-    let about_the_code = matches!(intent, Intent::Faq(id) if id.as_str() == VERIFICATION_FAILED);
-    if !mostly_digits && intent.is_in_scope() && !about_the_code {
+    if !mostly_digits && (intent.is_in_scope() || matches!(intent, Intent::Outside(_))) {
         t.answer_intent(intent, raw);
         if matches!(t.conv.state, State::AwaitingCode { .. }) && intent.is_faq() {
             t.say(
@@ -160,14 +216,16 @@ pub(super) fn code_entered(t: &mut Turn<'_, '_>, raw: &str, merchant: MerchantId
 
 /// Text while a confirmation is expected.
 pub(super) fn confirm_text(t: &mut Turn<'_, '_>, raw: &str) {
-    if Turn::is_cancel_word(raw) {
-        return t.cancel();
+    if flow_words(t, raw) {
+        return;
     }
     if YES_WORD.is_match(raw) {
         return confirm_pressed(t);
     }
-    if let Intent::Faq(id) = t.ctx.classify(raw) {
-        t.faq(id, false);
+    match t.ctx.classify(raw) {
+        Intent::Faq(id) => t.faq(id, false),
+        Intent::Human => return t.answer_intent(Intent::Human, raw),
+        _ => {}
     }
     let keyboard = match t.conv.state {
         State::AwaitingFinalConfirm { .. } => keyboards::submit_or_cancel(),

@@ -616,8 +616,13 @@ impl Engine {
     }
 
     /// The context of a step.
-    fn ctx(&self, now: DateTime<Utc>, ticket: Option<TicketView>) -> Ctx<'_> {
+    fn ctx(&self, now: DateTime<Utc>, ticket: Option<TicketView>, inbound: &Inbound) -> Ctx<'_> {
         Ctx {
+            client_lang: inbound
+                .user
+                .language_code
+                .as_deref()
+                .map(|code| Lang::negotiate(Some(code))),
             now,
             random: random_bytes::<32>(),
             settings: &self.settings,
@@ -637,7 +642,7 @@ impl Engine {
         ticket: Option<TicketView>,
         now: DateTime<Utc>,
     ) -> FirstStep {
-        let ctx = self.ctx(now, ticket);
+        let ctx = self.ctx(now, ticket, inbound);
         let transition = conversation::step(before, inbound.event.clone(), &ctx);
         FirstStep {
             transition,
@@ -675,7 +680,7 @@ impl Engine {
                     first.transition
                 }
                 None => {
-                    let ctx = self.ctx(now, ticket.clone());
+                    let ctx = self.ctx(now, ticket.clone(), inbound);
                     let transition = conversation::step(&conv, event, &ctx);
                     if classified.is_none() {
                         classified = ctx.classified.take();
