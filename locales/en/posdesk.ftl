@@ -82,7 +82,7 @@ topic-personal-card = A personal bank card frozen by the bank
 
 lang-choose = Please choose your language.
 
-lang-written = You wrote in English, so I answer in English. To choose a language, send /lang any time or tap below.
+lang-written = You wrote in English, so I'll reply in English. To change language, send /lang or tap below.
 lang-set = Done. I'll talk to you in English from now on.
 
 media-unsupported = I can only read text messages for now, not photos, voice messages or files. Please describe your problem in words, or ask for a person.
@@ -144,7 +144,7 @@ btn-faq-new-card-check-failed = New card fails the check
 btn-faq-request-rejected = Why was it rejected?
 btn-faq-cancel-request = Withdraw a request
 btn-faq-bind-new-account = Binding the new card
-btn-faq-new-card-requirements = What the new card must be
+btn-faq-new-card-requirements = New card requirements
 btn-faq-merchant-number = Finding the merchant number
 btn-rate-1 = ⭐ 1
 btn-rate-2 = ⭐⭐ 2
@@ -215,16 +215,16 @@ faq-unbind-prepare =
     When you're ready, tap "Unbind settlement card" or send /unbind.
 
 faq-verification-failed =
-    Verification usually fails for one of these reasons:
+    A code that doesn't arrive or doesn't work usually comes down to one of these:
+    • No text message: texts are sometimes late or filtered as spam; after { $resend_seconds ->
+        [one] 1 second
+       *[other] { $resend_seconds } seconds
+    } you can tap "Resend code" in the verification step; make sure the registered phone number is still in use
     • Wrong code: check the text message and enter it again
     • Expired code (a code is valid for { $code_minutes ->
         [one] 1 minute
        *[other] { $code_minutes } minutes
     }): tap "Resend code" for a new one
-    • No text message: you can request a new code after { $resend_seconds ->
-        [one] 1 second
-       *[other] { $resend_seconds } seconds
-    }; make sure the registered phone number is still in use
     • After { $max_attempts ->
         [one] 1 wrong try
        *[other] { $max_attempts } wrong tries
@@ -379,6 +379,7 @@ unbind-submitted =
        *[other] { $sla_hours } hours
     } and let you know the result here. Keep the reference; you can send /status any time to check progress.
 
+unbind-not-started = All right, no unbinding: nothing changes on your settlement card. If you already submitted a request and want to withdraw it, tap "Talk to a person"; send /unbind whenever you need it later.
 unbind-stop-confirm = Stop this unbinding? Tap "Stop" and nothing changes on your settlement card. To carry on, just continue with the last step.
 btn-stop-unbind = Stop
 

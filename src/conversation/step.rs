@@ -440,6 +440,17 @@ impl<'a, 'c> Turn<'a, 'c> {
     }
 
     fn free_text(&mut self, raw: &str) {
+        // "算了，不解绑了" with no flow open: nothing to cancel here; say
+        // what to do if a request was already submitted.
+        if unbind::STOP_WORD.is_match(raw) {
+            return self.say(
+                Msg::new("unbind-not-started"),
+                vec![vec![
+                    super::Button::new("btn-status", CallbackData::MenuStatus),
+                    super::Button::new("btn-human", CallbackData::MenuHuman),
+                ]],
+            );
+        }
         if CODE_LIKE.is_match(raw) {
             let digits = raw
                 .chars()

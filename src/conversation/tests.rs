@@ -3319,3 +3319,36 @@ fn merchants_are_answered_in_the_language_they_write() {
     assert_eq!(super::step::written_lang("M100200300"), None);
     assert_eq!(super::step::written_lang("<script>alert(1)</script>"), None);
 }
+
+/// "不想解绑了" with no flow open starts nothing; the irreversible step takes
+/// only explicit words, not a 好的 that acknowledges its warning.
+#[test]
+fn not_wanting_to_unbind_starts_nothing_and_ok_does_not_submit() {
+    check(
+        &mut Harness::new(),
+        &[(
+            "算了，不想解绑了",
+            "idle",
+            &["send unbind-not-started [menu:status menu:human]"],
+        )],
+    );
+    check(
+        &mut after(TO_FINAL_CONFIRM),
+        &[
+            (
+                "好的",
+                "awaiting_final_confirm",
+                &["send unbind-reminder-confirm [unbind:confirm unbind:cancel]"],
+            ),
+            (
+                "确认提交",
+                "idle",
+                &[
+                    "fetch M100200300 Submit",
+                    "write RequestCreated M100200300 UB-20261130-9BFW7",
+                    "send unbind-submitted(reference=UB-20261130-9BFW7, time=2026-11-30 10:00, sla_hours=48) [menu:status menu:main]",
+                ],
+            ),
+        ],
+    );
+}

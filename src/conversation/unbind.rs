@@ -25,7 +25,7 @@ static RESEND_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// "I'd rather not unbind after all", said in a sentence (a bare 取消 or
 /// cancel cancels at once).
-static STOP_WORD: LazyLock<Regex> = LazyLock::new(|| {
+pub(super) static STOP_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(算了|不办了|不辦了|不解了|不解绑了|不解綁了|先不解|先不办|先不弄|不想解|不想办|不想换了|不换了|不弄了|改天再|以后再说|下次再办|never ?mind|forget it|changed my mind|don'?t want to (unbind|continue|go on|do (it|this))|not now)")
         .expect("static regex") // ok: a constant pattern, checked by every test run
 });
@@ -33,6 +33,12 @@ static STOP_WORD: LazyLock<Regex> = LazyLock::new(|| {
 /// them until it is changed, which a person does.
 static PHONE_GONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)((不是|非)(我|本人)的?(手机|号码|电话|手机号)|(手机|号码|电话|手机号)(不是我的|换了|丢了|停机|停用|注销|不用了|变了|没了|欠费)|停机了|号码(换|变|丢)了|换号了|换手机号了|not my (phone|number)|(changed|lost) (my )?(phone|number)|(phone|number) (is )?(no longer|not) (in use|mine|working))")
+        .expect("static regex") // ok: a constant pattern, checked by every test run
+});
+/// The final, irreversible confirmation takes only explicit words (a bare
+/// 好的 or OK often only acknowledges the warning above the button).
+static SUBMIT_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(确认提交|確認提交|提交|确认|確認|submit|confirm)\s*[。.!！]?\s*$")
         .expect("static regex") // ok: a constant pattern, checked by every test run
 });
 static YES_WORD: LazyLock<Regex> = LazyLock::new(|| {
@@ -219,7 +225,11 @@ pub(super) fn confirm_text(t: &mut Turn<'_, '_>, raw: &str) {
     if flow_words(t, raw) {
         return;
     }
-    if YES_WORD.is_match(raw) {
+    let yes = match t.conv.state {
+        State::AwaitingFinalConfirm { .. } => SUBMIT_WORD.is_match(raw),
+        _ => YES_WORD.is_match(raw),
+    };
+    if yes {
         return confirm_pressed(t);
     }
     match t.ctx.classify(raw) {
