@@ -260,6 +260,7 @@ impl Store {
         } else {
             ""
         };
+        // One of two fixed filters; the limit is bound.
         let sql = format!(
             "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets {filter} ORDER BY id DESC LIMIT $1"
         );

@@ -3,6 +3,8 @@
 //! deliveries. Each runs after the transaction's held writes (so it sees
 //! them) and drops the merchant facts read so far (it may change them).
 
+use std::borrow::Cow;
+
 use sqlx::Row;
 
 use crate::conversation::{Conversation, TicketOpened, TicketReason, TicketView, Write};
@@ -31,6 +33,16 @@ macro_rules! with_tx {
 }
 
 impl Tx {
+    /// A text people typed as the backend can store it: PostgreSQL's text
+    /// cannot hold U+0000, which becomes U+FFFD there (as in the write path,
+    /// `batch::without_nul`); SQLite keeps it.
+    fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        match self.conn {
+            TxConn::Postgres(_) if s.contains('\0') => Cow::Owned(s.replace('\0', "\u{FFFD}")),
+            _ => Cow::Borrowed(s),
+        }
+    }
+
     /// The core's writes that are statements of their own.
     pub(super) async fn apply_at_once(
         &mut self,
@@ -48,9 +60,12 @@ impl Tx {
             Write::TicketRated { ticket, score } => with_tx!(self, c => sqlx::query(
                 "UPDATE tickets SET rating = $2 WHERE id = $1 AND status = 'closed' AND chat_id = $3",
             ).bind(ticket).bind(i64::from(*score)).bind(chat_id).execute(c).await.map(|_| ()))?,
-            Write::TicketComment { ticket, comment } => with_tx!(self, c => sqlx::query(
+            Write::TicketComment { ticket, comment } => {
+                let comment = self.text(comment);
+                with_tx!(self, c => sqlx::query(
                 "UPDATE tickets SET comment = $2 WHERE id = $1 AND status = 'closed' AND chat_id = $3",
-            ).bind(ticket).bind(comment).bind(chat_id).execute(c).await.map(|_| ()))?,
+            ).bind(ticket).bind(comment.as_ref()).bind(chat_id).execute(c).await.map(|_| ()))?
+            }
             Write::Audit {
                 action,
                 merchant,
@@ -171,11 +186,12 @@ impl Tx {
         staff_chat: bool,
         now: i64,
     ) -> Result<TicketOpened, StoreError> {
+        let user_name = self.text(user_name);
         let id: i64 = with_tx!(self, c => sqlx::query(
             "INSERT INTO tickets (chat_id, user_id, user_name, merchant_id, lang, reason, status, opened_at)
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id",
         )
-        .bind(chat_id).bind(user_id).bind(user_name).bind(merchant).bind(lang.as_str()).bind(reason.as_str()).bind(now)
+        .bind(chat_id).bind(user_id).bind(user_name.as_ref()).bind(merchant).bind(lang.as_str()).bind(reason.as_str()).bind(now)
         .fetch_one(c).await?.try_get("id")?);
         let position = self.queue_position(id).await?;
         Ok(TicketOpened {
@@ -216,9 +232,10 @@ impl Tx {
         message_id: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
+        let (author, body) = (self.text(author), self.text(body));
         with_tx!(self, c => sqlx::query(
             "INSERT INTO ticket_messages (ticket_id, direction, author, body, message_id, at) VALUES ($1, $2, $3, $4, $5, $6)",
-        ).bind(ticket).bind(direction).bind(author).bind(body).bind(message_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        ).bind(ticket).bind(direction).bind(author.as_ref()).bind(body.as_ref()).bind(message_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -285,9 +302,10 @@ impl Tx {
         agent_name: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let agent_name = self.text(agent_name);
         let n = with_tx!(self, c => sqlx::query(
             "UPDATE tickets SET status = 'claimed', assignee_id = $2, assignee_name = $3, claimed_at = $4 WHERE id = $1 AND status = 'open'",
-        ).bind(id).bind(agent_id).bind(agent_name).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        ).bind(id).bind(agent_id).bind(agent_name.as_ref()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(n == 1)
     }
 
@@ -451,9 +469,10 @@ impl Tx {
         reason: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
+        let reason = reason.map(|r| self.text(r));
         with_tx!(self, c => sqlx::query(
             "UPDATE unbind_requests SET status = $2, reason = $3, updated_at = $4 WHERE reference = $1",
-        ).bind(reference).bind(status).bind(reason).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        ).bind(reference).bind(status).bind(reason.as_deref()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }
