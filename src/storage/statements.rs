@@ -186,12 +186,12 @@ impl Tx {
         staff_chat: bool,
         now: i64,
     ) -> Result<TicketOpened, StoreError> {
-        let user_name = self.text(user_name);
+        let (user_name, merchant) = (self.text(user_name), merchant.map(|m| self.text(m)));
         let id: i64 = with_tx!(self, c => sqlx::query(
             "INSERT INTO tickets (chat_id, user_id, user_name, merchant_id, lang, reason, status, opened_at)
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id",
         )
-        .bind(chat_id).bind(user_id).bind(user_name.as_ref()).bind(merchant).bind(lang.as_str()).bind(reason.as_str()).bind(now)
+        .bind(chat_id).bind(user_id).bind(user_name.as_ref()).bind(merchant.as_deref()).bind(lang.as_str()).bind(reason.as_str()).bind(now)
         .fetch_one(c).await?.try_get("id")?);
         let position = self.queue_position(id).await?;
         Ok(TicketOpened {
