@@ -19,7 +19,10 @@
 //! queued messages. A CTE statement sees none of its own changes and must
 //! not change a row twice, so the transaction never holds two writes of
 //! one merchant's code state: the first is written before the second is
-//! held (`Tx::apply`).
+//! held (`Tx::apply`). PostgreSQL's plans are generic (the arguments are
+//! not looked at), and it guesses a hundred rows in an argument: statements
+//! that find rows by key say `= ANY (ARRAY(…))`, so the key's index is used
+//! rather than a scan of the table.
 
 use serde::Serialize;
 
