@@ -173,16 +173,17 @@ struct ConversationRow {
     updated_at: i64,
 }
 
-struct TurnRow {
-    chat_id: i64,
-    update_id: Option<i64>,
-    event: &'static str,
-    intent: Option<&'static str>,
-    input: Option<String>,
-    state_before: &'static str,
-    state_after: &'static str,
-    at: i64,
-}
+/// `[chat_id, update_id, event, intent, input, state_before, state_after, at]`.
+type TurnRow = (
+    i64,
+    Option<i64>,
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+    &'static str,
+    &'static str,
+    i64,
+);
 
 struct QueuedRow {
     chat_id: i64,
@@ -255,32 +256,6 @@ impl Deferred {
             .filter(|(i, c)| last.get(&c.chat_id) == Some(i))
             .map(|(_, c)| (c.chat_id, c.user_id, c.lang, &c.state, c.updated_at))
             .collect();
-        let turns: Vec<_> = self
-            .turns
-            .iter()
-            .map(|t| {
-                let TurnRow {
-                    chat_id,
-                    update_id,
-                    event,
-                    intent,
-                    input,
-                    state_before,
-                    state_after,
-                    at,
-                } = t;
-                (
-                    chat_id,
-                    update_id,
-                    event,
-                    intent,
-                    input,
-                    state_before,
-                    state_after,
-                    at,
-                )
-            })
-            .collect();
         let outbox: Vec<_> = self
             .outbox
             .iter()
@@ -290,7 +265,7 @@ impl Deferred {
             json(&stored)?,
             json(&self.sent)?,
             json(&conversations)?,
-            json(&turns)?,
+            json(&self.turns)?,
             json(&self.audit)?,
             json(&self.inbox_done)?,
             json(&self.codes_pending)?,
@@ -732,7 +707,7 @@ impl Tx {
         state_after: &'static str,
         now: i64,
     ) {
-        self.deferred.turns.push(TurnRow {
+        self.deferred.turns.push((
             chat_id,
             update_id,
             event,
@@ -740,8 +715,8 @@ impl Tx {
             input,
             state_before,
             state_after,
-            at: now,
-        });
+            now,
+        ));
     }
 
     /// The inputs of this transaction's turns of a chat not written yet.
@@ -749,8 +724,8 @@ impl Tx {
         self.deferred
             .turns
             .iter()
-            .filter(move |t| t.chat_id == chat_id)
-            .filter_map(|t| t.input.clone())
+            .filter(move |t| t.0 == chat_id)
+            .filter_map(|t| t.4.clone())
     }
 
     /// Queues a message (written at commit, in the order queued).
