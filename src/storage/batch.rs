@@ -46,6 +46,8 @@ pub(super) struct Texts {
     pub facts: &'static str,
     /// Locks chats (PostgreSQL; `$1`).
     pub lock: &'static str,
+    /// Takes codes pending delivery (`$1`).
+    pub take_codes: &'static str,
 }
 
 macro_rules! sqlite {
@@ -120,6 +122,7 @@ pub(super) const SQLITE: Texts = Texts {
     begin_claim: concat!("BEGIN IMMEDIATE;\n", sqlite!("claim_updates", "load_chats")),
     facts: concat!(sqlite_held!(), sqlite!("facts")),
     lock: "",
+    take_codes: sqlite!("take_codes_pending"),
 };
 
 /// PostgreSQL's statements.
@@ -131,6 +134,7 @@ pub(super) const POSTGRES: Texts = Texts {
     begin_claim: postgres!("claim_and_load"),
     facts: postgres!("facts"),
     lock: postgres!("lock_chats"),
+    take_codes: postgres!("take_codes_pending"),
 };
 
 /// The JSON array of `rows`: one bound argument.

@@ -490,22 +490,3 @@ pub struct PendingCode {
     /// The Telegram user who asked for it.
     pub user_id: i64,
 }
-
-impl Tx {
-    /// Takes a pending code's row: `true` if this transaction removed it,
-    /// `false` if its outcome was already recorded (by the delivery or by
-    /// the sweep after a crash), so it must not be recorded twice.
-    pub async fn take_code_pending(
-        &mut self,
-        merchant_id: &str,
-        issued_at: i64,
-    ) -> Result<bool, StoreError> {
-        if self.take_unwritten_code(merchant_id, issued_at) {
-            return Ok(true);
-        }
-        let removed = with_tx!(self, c => sqlx::query(
-            "DELETE FROM otp_pending WHERE merchant_id = $1 AND issued_at = $2",
-        ).bind(merchant_id).bind(issued_at).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(removed == 1)
-    }
-}

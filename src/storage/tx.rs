@@ -791,14 +791,39 @@ impl Tx {
         Ok(())
     }
 
-    /// Takes a pending code of this transaction not written yet: `true` if
-    /// there was one.
-    pub(super) fn take_unwritten_code(&mut self, merchant_id: &str, issued_at: i64) -> bool {
-        let before = self.deferred.codes_pending.len();
-        self.deferred
-            .codes_pending
-            .retain(|c| !(c.0 == merchant_id && c.1 == issued_at));
-        self.deferred.codes_pending.len() < before
+    /// Takes the pending rows of codes whose delivery outcome is being
+    /// recorded, in one statement: answers those this transaction took. A
+    /// code not among them had its outcome recorded already (by the
+    /// delivery, or by the sweep after the process that sent it died), so
+    /// it must not be recorded twice.
+    pub async fn take_codes_pending(
+        &mut self,
+        codes: &[(&str, i64)],
+    ) -> Result<HashSet<(String, i64)>, StoreError> {
+        let mut taken = HashSet::new();
+        let mut rest = Vec::new();
+        for (merchant, issued_at) in codes {
+            // Still held in this transaction: taken without a statement.
+            let before = self.deferred.codes_pending.len();
+            self.deferred
+                .codes_pending
+                .retain(|c| !(c.0 == *merchant && c.1 == *issued_at));
+            if self.deferred.codes_pending.len() < before {
+                taken.insert(((*merchant).to_string(), *issued_at));
+            } else {
+                rest.push((*merchant, *issued_at));
+            }
+        }
+        if rest.is_empty() {
+            return Ok(taken);
+        }
+        self.before_statement().await?;
+        let removed: Vec<(String, i64)> = batch!(self, t => t.take_codes, vec![json(&rest)?], rows => rows
+            .iter()
+            .map(|r| Ok((r.try_get("merchant_id")?, r.try_get("issued_at")?)))
+            .collect::<Result<_, sqlx::Error>>()?);
+        taken.extend(removed);
+        Ok(taken)
     }
 
     /// Everything the unbinding flow needs about a merchant number (from
