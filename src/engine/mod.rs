@@ -543,6 +543,20 @@ impl Engine {
         let now = self.now();
         let mut firsts = Vec::with_capacity(batch.len());
         let mut wanted = Vec::new();
+        // A code's outcome is recorded once: by its delivery, or by the
+        // sweep after the process that sent it died (the first of them).
+        let codes: Vec<(&str, i64)> = batch
+            .iter()
+            .filter_map(|inbound| match &inbound.event {
+                Event::OtpDelivery {
+                    merchant,
+                    issued_at,
+                    ..
+                } => Some((merchant.as_str(), *issued_at)),
+                _ => None,
+            })
+            .collect();
+        let mut taken = tx.take_codes_pending(&codes).await?;
         for inbound in batch {
             let mut applies = inbound.update_id.is_none_or(|u| fresh.contains(&u));
             if let Event::OtpDelivery {
@@ -551,9 +565,7 @@ impl Engine {
                 ..
             } = &inbound.event
             {
-                // A code's outcome is recorded once: by its delivery, or by
-                // the sweep after the process that sent it died.
-                applies = tx.take_code_pending(merchant.as_str(), *issued_at).await?;
+                applies = taken.remove(&(merchant.as_str().to_string(), *issued_at));
             }
             if !applies {
                 firsts.push(None);

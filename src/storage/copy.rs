@@ -200,6 +200,7 @@ impl Store {
         let mut report = Vec::new();
         for (table, identity, columns) in TABLES {
             let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+            // Table and column names from `TABLES` only: no value is in the text.
             let select = format!("SELECT {} FROM {table}", names.join(", "));
             let rows: Vec<Vec<Value>> = with_pool!(self, p => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch_all(p).await?;
@@ -216,6 +217,7 @@ impl Store {
                 }
                 Ok::<_, StoreError>(out)
             })?;
+            // Names from `TABLES` and `$n` placeholders only; values are bound.
             let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
             let overriding = match (target, identity) {
                 (Store::Postgres(_), true) => " OVERRIDING SYSTEM VALUE",
@@ -240,6 +242,7 @@ impl Store {
     }
 
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
+        // A table name from `TABLES` only.
         let sql = format!("SELECT COUNT(*) AS n FROM {table}");
         with_pool!(self, p => Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(p).await?.try_get("n")?))
     }
@@ -249,6 +252,7 @@ impl Store {
         let mut out = Vec::new();
         for (table, _, columns) in TABLES {
             let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+            // Names from `TABLES` only.
             let sql = format!(
                 "SELECT {} FROM {table} ORDER BY {}",
                 names.join(", "),
@@ -309,6 +313,7 @@ impl super::Tx {
     async fn reset_identity(&mut self, table: &str) -> Result<(), StoreError> {
         self.before_statement().await?;
         if let super::tx::TxConn::Postgres(t) = &mut self.conn {
+            // A table name from `TABLES` only.
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             );

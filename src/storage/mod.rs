@@ -3,19 +3,20 @@
 //! the same SQL (with `$n` placeholders, which both accept) serves both, and
 //! each backend has its own migrations folder.
 
+mod batch;
 mod copy;
 mod inbox;
-mod json_batch;
 mod outbox;
 mod records;
-mod script;
+mod statements;
 mod tx;
 
 pub use copy::CopyReport;
 pub use inbox::InboxRow;
 pub use outbox::{OutboxPayload, OutboxRow, Priority, TopicOp};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
-pub use tx::{ClaimedChats, ConnKeeper, PendingCode, Tx};
+pub use statements::PendingCode;
+pub use tx::{ClaimedChats, ConnKeeper, Tx};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -178,9 +179,9 @@ pub(crate) use with_pool_priority_write;
 
 impl Store {
     /// Connects to `url` (`sqlite:` or `postgres:`). sqlx's statement
-    /// logging is off at every level, slow statements included: some SQL
-    /// texts carry values (scripts), and nothing a merchant typed may reach
-    /// the log.
+    /// logging is off at every level, slow statements included: no SQL text
+    /// carries a value, but a log of statements is no place for them to
+    /// start.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?

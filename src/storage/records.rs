@@ -255,16 +255,10 @@ impl Store {
         open_only: bool,
         limit: i64,
     ) -> Result<Vec<TicketRow>, StoreError> {
-        let filter = if open_only {
-            "WHERE status IN ('open', 'claimed')"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets {filter} ORDER BY id DESC LIMIT $1"
-        );
+        // `$2`: open and claimed tickets only.
+        let sql = "SELECT id, chat_id, user_id, user_name, merchant_id, lang, reason, status, assignee_id, assignee_name, thread_id, opened_at, closed_at, rating, comment, reminded FROM tickets WHERE status IN ('open', 'claimed') OR NOT $2 ORDER BY id DESC LIMIT $1";
         with_pool!(self, p => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(p).await?;
+            let rows = sqlx::query(sql).bind(limit).bind(open_only).fetch_all(p).await?;
             rows.iter().map(ticket_from_row).collect()
         })
     }

@@ -1,38 +1,40 @@
-//! One turn's transaction: exactly-once update claim, conversation load and
-//! save, merchant facts, the core's writes, the outbox and the turn record.
+//! One write transaction: the rows it writes (`Deferred`), held and written
+//! by the one write path of `batch.rs`, the batch reads of a group of turns
+//! (claim and load, merchant facts) and the connection it runs on.
+//! Statements of their own (tickets, staff prompts, requests) are in
+//! `statements.rs`.
+
+use std::collections::{HashMap, HashSet};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Row, Sqlite};
 
 use crate::conversation::{
-    Conversation, MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketOpened,
-    TicketReason, TicketView, Write,
+    Conversation, MerchantFacts, MerchantRecord, OtpFacts, RequestSummary, TicketView, Write,
 };
 use crate::domain::{Lang, MaskedCard, MerchantId, Phone, Reference, RequestStatus};
 
 use super::StoreError;
+use super::batch::{gathered, json};
 use super::inbox::InboxRow;
 use super::outbox::{OutboxPayload, OutboxRow, Priority};
-use super::script::{Dialect, Script};
 
-/// An open write transaction on either backend. What it appends (stored
-/// updates, sent marks, conversation saves, turn records, audit rows, outbox
-/// messages, inbox deletions) and the unbinding flow's writes are held back
-/// and written at commit in one round trip, as one script of multi-row
-/// statements: a batch of turns costs a handful of round trips, not a
-/// handful per turn. Before any other statement runs, the held-back writes
-/// are written first, so every read sees them.
+/// An open write transaction on either backend. The rows it writes are held
+/// in it (`Deferred`) and written by one statement per row kind at commit
+/// (the core's unbinding writes before any other statement, so every read
+/// sees them): a batch of turns costs a handful of round trips, not a
+/// handful per turn.
 pub struct Tx {
     pub(super) conn: TxConn,
-    /// `BEGIN` was sent (it goes with the first statement).
+    /// `BEGIN` was sent (or goes with the statement being sent).
     begun: bool,
     /// Committed or rolled back.
     finished: bool,
     deferred: Deferred,
-    /// Merchant facts read in this transaction, by (merchant, user); an
-    /// entry goes when a write touches its merchant or user, all go when
-    /// any other statement runs.
-    facts: std::collections::HashMap<(String, i64), MerchantFacts>,
+    /// Merchant facts read in this transaction, by (merchant, user). A
+    /// write drops those of its merchant and of its user; any statement of
+    /// its own drops them all.
+    facts: HashMap<(String, i64), MerchantFacts>,
     /// Where the connection goes after a successful commit (instead of
     /// back to the pool).
     keeper: Option<std::sync::Arc<ConnKeeper>>,
@@ -86,10 +88,9 @@ impl ConnKeeper {
     }
 }
 
-/// The connection of a transaction. `BEGIN` and `COMMIT` are ours, sent in
-/// the same round trip as the first and the last statements; a transaction
-/// dropped unfinished closes its connection (which rolls it back) rather
-/// than return it to the pool mid-transaction.
+/// The connection of a transaction. A transaction dropped unfinished closes
+/// its connection (which rolls it back) rather than return it to the pool
+/// mid-transaction.
 pub(super) enum TxConn {
     /// SQLite, holding the in-process write lock (never read, only held)
     /// until the transaction is dropped, after its connection.
@@ -108,454 +109,184 @@ pub(super) fn released() -> StoreError {
     StoreError::Corrupt("statement on a finished transaction".into())
 }
 
-/// Rows appended inside the transaction, written at commit in this order.
+/// Runs one of `batch.rs`'s statements (`$texts` the backend's `Texts`)
+/// with its JSON arguments and gives `$then` its rows. PostgreSQL's
+/// arguments lose their NULs first (`batch::without_nul`).
+macro_rules! batch {
+    ($tx:expr, $texts:ident => $sql:expr, $args:expr, $rows:ident => $then:expr) => {{
+        let args: Vec<String> = $args;
+        match &mut $tx.conn {
+            TxConn::Sqlite(c, _) => {
+                let $texts = &super::batch::SQLITE;
+                let mut query = sqlx::query($sql);
+                for arg in args {
+                    query = query.bind(arg);
+                }
+                let $rows = query.fetch_all(&mut **c).await?;
+                $then
+            }
+            TxConn::Postgres(c) => {
+                let $texts = &super::batch::POSTGRES;
+                let mut query = sqlx::query($sql);
+                for arg in args {
+                    query = query.bind(super::batch::without_nul(arg));
+                }
+                let $rows = query.fetch_all(&mut **c).await?;
+                $then
+            }
+            TxConn::Released => return Err(released()),
+        }
+    }};
+}
+
+/// The rows a transaction writes, by kind, in the order of the arguments
+/// `$1`–`$14` of `batch.rs`. The first six (the core's unbinding writes) are
+/// written before any other statement; the rest at commit.
 #[derive(Default)]
 pub(super) struct Deferred {
-    pub(super) stored: Vec<(InboxRow, i64)>,
-    pub(super) sent: Vec<(i64, i64)>,
-    pub(super) writes: Vec<HeldWrite>,
-    pub(super) conversations: Vec<ConversationRow>,
-    pub(super) turns: Vec<TurnRow>,
-    pub(super) audit: Vec<AuditEntry>,
-    pub(super) inbox_done: Vec<i64>,
-    pub(super) outbox: Vec<QueuedRow>,
+    otp_issued: Vec<(String, String, i64, i64, i64)>,
+    otp_refunded: Vec<(String,)>,
+    otp_failed: Vec<(String,)>,
+    otp_locked: Vec<(String, i64)>,
+    otp_consumed: Vec<(String,)>,
+    requests: Vec<(String, String, i64, i64, i64)>,
+    /// Merchants whose code state one of the writes above changes.
+    code_states: HashSet<String>,
+    stored: Vec<(i64, i64, String, i64)>,
+    sent: Vec<(i64, i64)>,
+    conversations: Vec<ConversationRow>,
+    turns: Vec<TurnRow>,
+    audit: Vec<AuditRow>,
+    inbox_done: Vec<i64>,
+    codes_pending: Vec<(String, i64, i64, i64, String, i64)>,
+    outbox: Vec<QueuedRow>,
 }
 
-/// One of the core's writes, held back until the next statement or commit.
-pub(super) struct HeldWrite {
-    pub(super) write: Write,
-    pub(super) chat_id: i64,
-    pub(super) user_id: i64,
-    pub(super) at: i64,
+/// `[at, actor, action, merchant, chat_id, detail]`.
+type AuditRow = (i64, String, String, Option<String>, Option<i64>, String);
+
+struct ConversationRow {
+    chat_id: i64,
+    user_id: i64,
+    lang: &'static str,
+    state: String,
+    updated_at: i64,
 }
 
-pub(super) struct AuditEntry {
-    pub(super) at: i64,
-    pub(super) actor: String,
-    pub(super) action: String,
-    pub(super) merchant: Option<String>,
-    pub(super) chat_id: Option<i64>,
-    pub(super) detail: String,
-}
+/// `[chat_id, update_id, event, intent, input, state_before, state_after, at]`.
+type TurnRow = (
+    i64,
+    Option<i64>,
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+    &'static str,
+    &'static str,
+    i64,
+);
 
-pub(super) struct ConversationRow {
-    pub(super) chat_id: i64,
-    pub(super) user_id: i64,
-    pub(super) lang: &'static str,
-    pub(super) state: String,
-    pub(super) updated_at: i64,
-}
-
-pub(super) struct TurnRow {
-    pub(super) chat_id: i64,
-    pub(super) update_id: Option<i64>,
-    pub(super) event: &'static str,
-    pub(super) intent: Option<&'static str>,
-    pub(super) input: Option<String>,
-    pub(super) state_before: &'static str,
-    pub(super) state_after: &'static str,
-    pub(super) at: i64,
-}
-
-pub(super) struct QueuedRow {
-    pub(super) chat_id: i64,
-    pub(super) ticket_id: Option<i64>,
-    pub(super) json: String,
-    pub(super) payload: OutboxPayload,
-    pub(super) priority: i64,
-    pub(super) at: i64,
+struct QueuedRow {
+    chat_id: i64,
+    ticket_id: Option<i64>,
+    json: String,
+    payload: OutboxPayload,
+    priority: i64,
+    at: i64,
 }
 
 impl Deferred {
+    fn has_held(&self) -> bool {
+        !self.code_states.is_empty() || !self.requests.is_empty()
+    }
+
     fn is_empty(&self) -> bool {
-        self.stored.is_empty()
+        !self.has_held()
+            && self.stored.is_empty()
             && self.sent.is_empty()
-            && self.writes.is_empty()
             && self.conversations.is_empty()
             && self.turns.is_empty()
             && self.audit.is_empty()
             && self.inbox_done.is_empty()
+            && self.codes_pending.is_empty()
             && self.outbox.is_empty()
     }
 
-    /// Stored updates, less those applied in the same transaction (they
-    /// need not be stored at all; their deletion is kept, for an older copy).
-    pub(super) fn unapplied_stored(&self) -> impl Iterator<Item = &(InboxRow, i64)> {
-        let applied: std::collections::HashSet<i64> = self.inbox_done.iter().copied().collect();
-        self.stored
-            .iter()
-            .filter(move |(row, _)| !applied.contains(&row.update_id))
+    /// The held writes' arguments (`$1`–`$6`), which it forgets.
+    fn take_held(&mut self) -> Result<Vec<String>, StoreError> {
+        let args = vec![
+            json(&self.otp_issued)?,
+            json(&self.otp_refunded)?,
+            json(&self.otp_failed)?,
+            json(&self.otp_locked)?,
+            json(&self.otp_consumed)?,
+            json(&self.requests)?,
+        ];
+        self.otp_issued.clear();
+        self.otp_refunded.clear();
+        self.otp_failed.clear();
+        self.otp_locked.clear();
+        self.otp_consumed.clear();
+        self.requests.clear();
+        self.code_states.clear();
+        Ok(args)
     }
 
-    /// The last save of each chat's conversation (PostgreSQL refuses to
-    /// upsert the same key twice in one statement).
-    pub(super) fn last_conversations(&self) -> impl Iterator<Item = &ConversationRow> {
-        let mut last_of_chat = std::collections::HashMap::new();
-        for (i, row) in self.conversations.iter().enumerate() {
-            last_of_chat.insert(row.chat_id, i);
-        }
-        self.conversations
+    /// The arguments `$7`–`$14`.
+    fn appended(&self) -> Result<Vec<String>, StoreError> {
+        // Updates applied in this transaction need not be stored at all
+        // (their deletion stays, for an older copy).
+        let applied: HashSet<i64> = self.inbox_done.iter().copied().collect();
+        let stored: Vec<_> = self
+            .stored
+            .iter()
+            .filter(|row| !applied.contains(&row.0))
+            .collect();
+        // The last save of each chat (PostgreSQL refuses to upsert one key
+        // twice in a statement).
+        let last: HashMap<i64, usize> = self
+            .conversations
             .iter()
             .enumerate()
-            .filter(move |(i, row)| last_of_chat.get(&row.chat_id) == Some(i))
-            .map(|(_, row)| row)
-    }
-}
-
-/// Rows per multi-row statement.
-const ROWS_PER_STATEMENT: usize = 200;
-
-/// Writes `INSERT INTO {head} VALUES (..), (..){tail};` for each chunk of rows.
-fn insert_rows<T>(
-    s: &mut Script,
-    head: &'static str,
-    tail: &'static str,
-    rows: &[T],
-    mut values: impl FnMut(&mut Script, &T),
-) {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        s.sql("INSERT INTO ").sql(head).sql(" VALUES ");
-        for (i, row) in chunk.iter().enumerate() {
-            s.sql(if i == 0 { "(" } else { ", (" });
-            values(s, row);
-            s.sql(")");
-        }
-        s.sql(tail).sql(";\n");
-    }
-}
-
-/// The statements of one held-back write.
-fn write_statements(s: &mut Script, held: &HeldWrite) {
-    let at = held.at;
-    match &held.write {
-        Write::OtpIssued {
-            merchant,
-            code_hash,
-            expires_at,
-        } => {
-            s.sql("INSERT INTO otp_state (merchant_id, code_hash, expires_at, failures, last_sent_at) VALUES (")
-                .text(merchant.as_str()).sql(", ").text(code_hash).sql(", ").int(*expires_at).sql(", 0, ").int(at)
-                .sql(") ON CONFLICT (merchant_id) DO UPDATE SET code_hash = excluded.code_hash, \
-                      expires_at = excluded.expires_at, last_sent_at = excluded.last_sent_at;\n");
-            s.sql("INSERT INTO otp_sends (merchant_id, user_id, sent_at) VALUES (")
-                .text(merchant.as_str())
-                .sql(", ")
-                .int(held.user_id)
-                .sql(", ")
-                .int(at)
-                .sql(");\n");
-        }
-        Write::OtpRefunded { merchant } => {
-            s.sql("UPDATE otp_state SET code_hash = NULL, expires_at = NULL, last_sent_at = NULL WHERE merchant_id = ")
-                .text(merchant.as_str()).sql(";\n");
-            s.sql("DELETE FROM otp_sends WHERE id = (SELECT MAX(id) FROM otp_sends WHERE merchant_id = ")
-                .text(merchant.as_str()).sql(");\n");
-        }
-        Write::OtpFailed { merchant } => {
-            s.sql("UPDATE otp_state SET failures = failures + 1 WHERE merchant_id = ")
-                .text(merchant.as_str())
-                .sql(";\n");
-        }
-        Write::OtpLocked { merchant, until } => {
-            s.sql("UPDATE otp_state SET failures = 0, locked_until = ")
-                .int(*until)
-                .sql(", code_hash = NULL, expires_at = NULL WHERE merchant_id = ")
-                .text(merchant.as_str())
-                .sql(";\n");
-        }
-        Write::OtpConsumed { merchant } => {
-            s.sql("UPDATE otp_state SET failures = 0, code_hash = NULL, expires_at = NULL WHERE merchant_id = ")
-                .text(merchant.as_str()).sql(";\n");
-        }
-        Write::RequestCreated {
-            reference,
-            merchant,
-        } => {
-            s.sql("INSERT INTO unbind_requests (reference, merchant_id, chat_id, user_id, status, created_at, updated_at) VALUES (")
-                .text(reference.as_str()).sql(", ").text(merchant.as_str()).sql(", ").int(held.chat_id)
-                .sql(", ").int(held.user_id).sql(", 'submitted', ").int(at).sql(", ").int(at).sql(");\n");
-        }
-        // Not held back (see `Tx::apply`).
-        Write::TicketWithdrawn { .. }
-        | Write::TicketRated { .. }
-        | Write::TicketComment { .. }
-        | Write::Audit { .. } => {}
-    }
-}
-
-/// The merchant a held-back write touches, and whether it changes the
-/// user's hourly code count too.
-fn write_touches(write: &Write) -> Option<(&MerchantId, bool)> {
-    match write {
-        Write::OtpIssued { merchant, .. } | Write::OtpRefunded { merchant } => {
-            Some((merchant, true))
-        }
-        Write::OtpFailed { merchant }
-        | Write::OtpLocked { merchant, .. }
-        | Write::OtpConsumed { merchant }
-        | Write::RequestCreated { merchant, .. } => Some((merchant, false)),
-        Write::TicketWithdrawn { .. }
-        | Write::TicketRated { .. }
-        | Write::TicketComment { .. }
-        | Write::Audit { .. } => None,
-    }
-}
-
-/// The script that writes everything held back, the outbox last (its ids
-/// come back with `RETURNING id`).
-fn commit_script(dialect: Dialect, deferred: &Deferred) -> Script {
-    let mut s = Script::new(dialect);
-    let stored: Vec<&(InboxRow, i64)> = deferred.unapplied_stored().collect();
-    insert_rows(
-        &mut s,
-        "inbox (update_id, chat_id, payload, received_at)",
-        " ON CONFLICT (update_id) DO NOTHING",
-        &stored,
-        |s, (row, at)| {
-            s.int(row.update_id).sql(", ").int(row.chat_id).sql(", ");
-            s.text(&row.payload).sql(", ").int(*at);
-        },
-    );
-    for chunk in deferred.sent.chunk_by(|a, b| a.1 == b.1) {
-        for part in chunk.chunks(ROWS_PER_STATEMENT * 4) {
-            s.sql("UPDATE outbox SET status = 'sent', sent_at = ")
-                .int(part[0].1)
-                .sql(", attempts = attempts + 1 WHERE id IN (")
-                .ints(part.iter().map(|(id, _)| *id))
-                .sql(");\n");
-        }
-    }
-    for held in &deferred.writes {
-        write_statements(&mut s, held);
-    }
-    let conversations: Vec<&ConversationRow> = deferred.last_conversations().collect();
-    insert_rows(
-        &mut s,
-        "conversations (chat_id, user_id, lang, state, updated_at)",
-        " ON CONFLICT (chat_id) DO UPDATE SET user_id = excluded.user_id, lang = excluded.lang, \
-         state = excluded.state, updated_at = excluded.updated_at",
-        &conversations,
-        |s, row| {
-            s.int(row.chat_id)
-                .sql(", ")
-                .int(row.user_id)
-                .sql(", ")
-                .text(row.lang);
-            s.sql(", ").text(&row.state).sql(", ").int(row.updated_at);
-        },
-    );
-    insert_rows(
-        &mut s,
-        "turns (chat_id, update_id, event, intent, input, state_before, state_after, at)",
-        "",
-        &deferred.turns,
-        |s, row| {
-            s.int(row.chat_id)
-                .sql(", ")
-                .opt_int(row.update_id)
-                .sql(", ")
-                .text(row.event);
-            s.sql(", ")
-                .opt_text(row.intent)
-                .sql(", ")
-                .opt_text(row.input.as_deref());
-            s.sql(", ")
-                .text(row.state_before)
-                .sql(", ")
-                .text(row.state_after);
-            s.sql(", ").int(row.at);
-        },
-    );
-    insert_rows(
-        &mut s,
-        "audit (at, actor, action, merchant_id, chat_id, detail)",
-        "",
-        &deferred.audit,
-        |s, row| {
-            s.int(row.at)
-                .sql(", ")
-                .text(&row.actor)
-                .sql(", ")
-                .text(&row.action);
-            s.sql(", ")
-                .opt_text(row.merchant.as_deref())
-                .sql(", ")
-                .opt_int(row.chat_id);
-            s.sql(", ").text(&row.detail);
-        },
-    );
-    for chunk in deferred.inbox_done.chunks(ROWS_PER_STATEMENT * 4) {
-        s.sql("DELETE FROM inbox WHERE update_id IN (")
-            .ints(chunk.iter().copied())
-            .sql(");\n");
-    }
-    insert_rows(
-        &mut s,
-        "outbox (chat_id, ticket_id, payload, priority, status, attempts, next_attempt_at, created_at)",
-        " RETURNING id",
-        &deferred.outbox,
-        |s, row| {
-            s.int(row.chat_id)
-                .sql(", ")
-                .opt_int(row.ticket_id)
-                .sql(", ")
-                .text(&row.json);
-            s.sql(", ")
-                .int(row.priority)
-                .sql(", 'pending', 0, ")
-                .int(row.at)
-                .sql(", ")
-                .int(row.at);
-        },
-    );
-    s
-}
-
-/// Runs `$body` with `$c` bound to the transaction's connection, after
-/// writing what is held back (and forgetting the facts read so far: the
-/// statement may change them).
-macro_rules! with_tx {
-    ($tx:expr, $c:ident => $body:expr) => {{
-        $tx.before_statement().await?;
-        match &mut $tx.conn {
-            TxConn::Sqlite(t, _) => {
-                let $c = &mut **t;
-                $body
-            }
-            TxConn::Postgres(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            TxConn::Released => return Err(released()),
-        }
-    }};
-}
-
-/// Runs `$body` with `$qb` a fresh `QueryBuilder` for the transaction's
-/// backend and `$c` its connection (after `before_statement`, as `with_tx!`).
-macro_rules! with_builder {
-    ($tx:expr, $init:expr, $qb:ident, $c:ident => $body:expr) => {{
-        $tx.before_statement().await?;
-        match &mut $tx.conn {
-            TxConn::Sqlite(t, _) => {
-                let $c = &mut **t;
-                let mut $qb = sqlx::QueryBuilder::<Sqlite>::new($init);
-                $body
-            }
-            TxConn::Postgres(t) => {
-                let $c = &mut **t;
-                let mut $qb = sqlx::QueryBuilder::<Postgres>::new($init);
-                $body
-            }
-            TxConn::Released => return Err(released()),
-        }
-    }};
-}
-
-/// Runs a script in one round trip (opening the transaction with it if
-/// nothing has yet) and returns what `$decode` makes of each row it returns.
-macro_rules! script_rows {
-    ($tx:expr, $script:expr, $row:ident => $decode:expr) => {{
-        let sql = $tx.opening($script);
-        match &mut $tx.conn {
-            TxConn::Sqlite(t, _) => {
-                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&mut **t)
-                    .await?;
-                rows.iter()
-                    .map(|$row| $decode)
-                    .collect::<Result<Vec<_>, StoreError>>()?
-            }
-            TxConn::Postgres(t) => {
-                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&mut **t)
-                    .await?;
-                rows.iter()
-                    .map(|$row| $decode)
-                    .collect::<Result<Vec<_>, StoreError>>()?
-            }
-            TxConn::Released => return Err(released()),
-        }
-    }};
-}
-
-const HOUR_MS: i64 = 3_600_000;
-
-/// An integer column of a script's row; `None` for a row without it (a
-/// script's statements return rows of different shapes).
-fn column_i64<R: Row>(row: &R, column: &str) -> Result<Option<i64>, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    match row.try_get::<i64, _>(column) {
-        Ok(value) => Ok(Some(value)),
-        Err(sqlx::Error::ColumnNotFound(_)) => Ok(None),
-        Err(e) => Err(e.into()),
+            .map(|(i, c)| (c.chat_id, i))
+            .collect();
+        let conversations: Vec<_> = self
+            .conversations
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| last.get(&c.chat_id) == Some(i))
+            .map(|(_, c)| (c.chat_id, c.user_id, c.lang, &c.state, c.updated_at))
+            .collect();
+        let outbox: Vec<_> = self
+            .outbox
+            .iter()
+            .map(|q| (q.chat_id, q.ticket_id, &q.json, q.priority, q.at))
+            .collect();
+        Ok(vec![
+            json(&stored)?,
+            json(&self.sent)?,
+            json(&conversations)?,
+            json(&self.turns)?,
+            json(&self.audit)?,
+            json(&self.inbox_done)?,
+            json(&self.codes_pending)?,
+            json(&outbox)?,
+        ])
     }
 }
 
 /// A stored conversation; a row written by a future or broken version
 /// starts over rather than failing forever.
-fn decode_conversation(chat_id: i64, json: &str) -> Conversation {
+pub(super) fn decode_conversation(chat_id: i64, json: &str) -> Conversation {
     serde_json::from_str(json).unwrap_or_else(|e| {
         tracing::warn!(chat_id, error = %e, "stored conversation unreadable, starting fresh");
         Conversation::default()
     })
 }
 
-/// The most recent requests of a merchant the unbinding flow looks at.
-pub(super) const REQUESTS_PER_MERCHANT: i64 = 20;
+const HOUR_MS: i64 = 3_600_000;
 
-/// Two statements: one row per (merchant, user) with the merchant, its code
-/// state (each may be missing) and both hourly send counts; then each
-/// merchant's latest requests.
-fn facts_script(s: &mut Script, keys: &[&(MerchantId, i64)], hour_ago: i64) {
-    s.sql("SELECT k.column1 AS key_merchant, CAST(k.column2 AS BIGINT) AS key_user, \
-           m.name, m.phone, m.card_mask, m.bank_name, \
-           o.merchant_id AS otp_merchant, o.code_hash, o.expires_at, o.failures, o.locked_until, o.last_sent_at, \
-           (SELECT COUNT(*) FROM otp_sends WHERE merchant_id = k.column1 AND sent_at > ")
-        .int(hour_ago)
-        .sql(") AS merchant_sends, (SELECT COUNT(*) FROM otp_sends WHERE user_id = k.column2 AND sent_at > ")
-        .int(hour_ago)
-        .sql(") AS user_sends FROM (VALUES ");
-    for (i, (merchant, user)) in keys.iter().enumerate() {
-        s.sql(if i == 0 { "(" } else { ", (" });
-        s.text(merchant.as_str()).sql(", ").int(*user).sql(")");
-    }
-    s.sql(
-        ") AS k LEFT JOIN merchants m ON m.merchant_id = k.column1 \
-           LEFT JOIN otp_state o ON o.merchant_id = k.column1;\n",
-    );
-    s.sql(
-        "SELECT merchant_id AS request_merchant, reference, status, created_at FROM (\
-           SELECT merchant_id, reference, status, created_at, \
-           ROW_NUMBER() OVER (PARTITION BY merchant_id ORDER BY created_at DESC) AS n \
-           FROM unbind_requests WHERE merchant_id IN (",
-    );
-    let mut merchants: Vec<&str> = keys.iter().map(|(m, _)| m.as_str()).collect();
-    merchants.sort_unstable();
-    merchants.dedup();
-    for (i, merchant) in merchants.iter().enumerate() {
-        if i > 0 {
-            s.sql(", ");
-        }
-        s.text(merchant);
-    }
-    s.sql(")) AS latest WHERE n <= ")
-        .int(REQUESTS_PER_MERCHANT)
-        .sql(" ORDER BY request_merchant, created_at DESC;\n");
-}
-
-/// A row of `facts_script`.
-enum FactsRow {
-    /// The facts of (merchant, user), requests not yet filled in.
-    Merchant((String, i64), MerchantFacts),
-    /// One of a merchant's requests (`None`: unreadable, skipped).
-    Request(String, Option<RequestSummary>),
-}
-
-fn facts_row<R: Row>(r: &R) -> Result<FactsRow, StoreError>
+/// A row of `facts.sql`: the facts of (merchant, user).
+fn facts_row<R: Row>(r: &R) -> Result<((String, i64), MerchantFacts), StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
@@ -563,20 +294,6 @@ where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    if let Ok(merchant) = r.try_get::<String, _>("request_merchant") {
-        let request = match (
-            Reference::parse(&r.try_get::<String, _>("reference")?),
-            RequestStatus::parse(&r.try_get::<String, _>("status")?),
-        ) {
-            (Some(reference), Some(status)) => Some(RequestSummary {
-                reference,
-                status,
-                created_at: r.try_get("created_at")?,
-            }),
-            _ => None,
-        };
-        return Ok(FactsRow::Request(merchant, request));
-    }
     let key_merchant: String = r.try_get("key_merchant")?;
     let key_user: i64 = r.try_get("key_user")?;
     let merchant = match (
@@ -609,15 +326,30 @@ where
             ..OtpFacts::default()
         },
     };
+    let listed: Vec<(String, String, i64)> =
+        serde_json::from_str(&r.try_get::<String, _>("requests")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // Unreadable rows are skipped; newest first.
+    let mut requests: Vec<RequestSummary> = listed
+        .into_iter()
+        .filter_map(|(reference, status, created_at)| {
+            Some(RequestSummary {
+                reference: Reference::parse(&reference)?,
+                status: RequestStatus::parse(&status)?,
+                created_at,
+            })
+        })
+        .collect();
+    requests.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let merchant_id = MerchantId::from_trusted(key_merchant.clone());
-    Ok(FactsRow::Merchant(
+    Ok((
         (key_merchant, key_user),
         MerchantFacts {
             merchant_id,
             merchant,
             otp,
             user_sends_last_hour: count(r.try_get("user_sends")?),
-            requests: Vec::new(),
+            requests,
         },
     ))
 }
@@ -626,91 +358,11 @@ where
 #[derive(Debug, Default)]
 pub struct ClaimedChats {
     /// Update ids claimed now (not applied before).
-    pub fresh: std::collections::HashSet<i64>,
+    pub fresh: HashSet<i64>,
     /// Stored conversations by chat.
-    pub conversations: std::collections::HashMap<i64, Conversation>,
+    pub conversations: HashMap<i64, Conversation>,
     /// Open (or claimed) tickets by chat.
-    pub tickets: std::collections::HashMap<i64, TicketView>,
-}
-
-/// PostgreSQL: transaction-scoped locks on chats, in ascending order
-/// (volatile functions in the select list run after ORDER BY).
-fn lock_statement(s: &mut Script, chat_ids: &[i64]) {
-    if chat_ids.is_empty() {
-        return;
-    }
-    s.sql("SELECT pg_advisory_xact_lock(chats.column1) AS locked FROM (VALUES ");
-    for (i, id) in chat_ids.iter().enumerate() {
-        s.sql(if i == 0 { "(" } else { ", (" });
-        s.int(*id).sql("::int8)");
-    }
-    s.sql(") AS chats ORDER BY chats.column1;\n");
-}
-
-/// A row of `claim_and_load`'s script.
-enum ClaimRow {
-    Claimed(i64),
-    Chat(i64, String, Option<i64>, Option<String>),
-    Other,
-}
-
-fn claim_or_chat_row<R: Row>(r: &R) -> Result<ClaimRow, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    if let Some(update_id) = column_i64(r, "claimed")? {
-        return Ok(ClaimRow::Claimed(update_id));
-    }
-    if let Some(chat_id) = column_i64(r, "conversation_of")? {
-        return Ok(ClaimRow::Chat(
-            chat_id,
-            r.try_get("state")?,
-            r.try_get("ticket_id")?,
-            r.try_get("assignee_name")?,
-        ));
-    }
-    Ok(ClaimRow::Other)
-}
-
-/// The JSON of the row that has `column` among a SQLite batch's answers
-/// (each gathered statement answers with one), decoded; `None` if no row
-/// has it.
-fn gathered<T: serde::de::DeserializeOwned>(
-    answer: &[sqlx::sqlite::SqliteRow],
-    column: &str,
-) -> Result<Option<T>, StoreError> {
-    answer
-        .iter()
-        .find_map(|row| row.try_get::<String, _>(column).ok())
-        .map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()
-}
-
-/// The rows of a SQLite claim-and-load batch (`already_applied`, `chats`)
-/// as `ClaimRow`s.
-fn claim_rows_of_batch(
-    answer: &[sqlx::sqlite::SqliteRow],
-    updates: &[(i64, i64)],
-) -> Result<Vec<ClaimRow>, StoreError> {
-    let already: std::collections::HashSet<i64> =
-        gathered(answer, "already_applied")?.unwrap_or_default();
-    let chats: Vec<(i64, String, Option<i64>, Option<String>)> =
-        gathered(answer, "chats")?.unwrap_or_default();
-    let mut rows: Vec<ClaimRow> = updates
-        .iter()
-        .filter(|(update_id, _)| !already.contains(update_id))
-        .map(|(update_id, _)| ClaimRow::Claimed(*update_id))
-        .collect();
-    rows.extend(
-        chats
-            .into_iter()
-            .map(|(chat, state, ticket, assignee)| ClaimRow::Chat(chat, state, ticket, assignee)),
-    );
-    Ok(rows)
+    pub tickets: HashMap<i64, TicketView>,
 }
 
 impl Drop for Tx {
@@ -731,7 +383,7 @@ impl Tx {
             begun: false,
             finished: false,
             deferred: Deferred::default(),
-            facts: std::collections::HashMap::new(),
+            facts: HashMap::new(),
             keeper: None,
         }
     }
@@ -743,35 +395,61 @@ impl Tx {
         self
     }
 
-    fn dialect(&self) -> Dialect {
-        match self.conn {
-            TxConn::Sqlite(..) | TxConn::Released => Dialect::Sqlite,
-            TxConn::Postgres(_) => Dialect::Postgres,
-        }
+    fn is_postgres(&self) -> bool {
+        matches!(self.conn, TxConn::Postgres(_))
     }
 
-    /// The SQL of `script`, preceded by `BEGIN` if the transaction is not
-    /// open yet (SQLite: `BEGIN IMMEDIATE`, so the write lock is taken up
-    /// front and a busy database waits instead of failing mid-transaction).
-    fn opening(&mut self, script: Script) -> String {
+    /// Before a statement that may open the transaction: `true` if it must
+    /// (SQLite's `BEGIN IMMEDIATE` goes with the statement, so the write
+    /// lock is taken up front; PostgreSQL's `BEGIN` is sent now).
+    async fn opening(&mut self) -> Result<bool, StoreError> {
         if self.begun {
-            return script.into_sql();
+            return Ok(false);
         }
         self.begun = true;
-        let begin = match self.dialect() {
-            Dialect::Sqlite => "BEGIN IMMEDIATE;\n",
-            Dialect::Postgres => "BEGIN;\n",
-        };
-        let mut sql = String::from(begin);
-        sql.push_str(&script.into_sql());
-        sql
+        if let TxConn::Postgres(c) = &mut self.conn {
+            sqlx::raw_sql("BEGIN").execute(&mut **c).await?;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
-    /// Writes the held-back rows and commits, in one round trip. Returns the
-    /// messages it queued (for handing them to the sender without reading
-    /// them back).
+    /// Opens the transaction if it is not yet.
+    async fn begin(&mut self) -> Result<(), StoreError> {
+        if self.opening().await?
+            && let TxConn::Sqlite(c, _) = &mut self.conn
+        {
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut **c).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the held unbinding writes now (one statement per kind; the
+    /// rest of the rows wait for the commit).
+    async fn write_held(&mut self) -> Result<(), StoreError> {
+        if !self.deferred.has_held() {
+            return Ok(());
+        }
+        self.begin().await?;
+        let mut args = self.deferred.take_held()?;
+        args.extend(Deferred::default().appended()?);
+        batch!(self, t => t.rows, args, _rows => ());
+        Ok(())
+    }
+
+    /// Before a statement of its own: the transaction is open, the held
+    /// writes written (the statement sees them) and the facts read so far
+    /// forgotten (the statement may change them).
+    pub(super) async fn before_statement(&mut self) -> Result<(), StoreError> {
+        self.facts.clear();
+        self.write_held().await?;
+        self.begin().await
+    }
+
+    /// Writes every row and commits. Returns the messages it queued (for
+    /// handing them to the sender without reading them back).
     pub async fn commit(mut self) -> Result<Vec<OutboxRow>, StoreError> {
-        let result = self.flush_and_commit().await;
+        let result = self.write_and_commit().await;
         if result.is_err() {
             self.rollback_now().await;
         }
@@ -788,7 +466,7 @@ impl Tx {
         result
     }
 
-    /// Rolls back (held-back rows are dropped with it).
+    /// Rolls back (held rows are dropped with it).
     pub async fn rollback(mut self) -> Result<(), StoreError> {
         self.rollback_now().await;
         Ok(())
@@ -819,86 +497,41 @@ impl Tx {
         }
     }
 
-    /// Before any statement but the batched ones: opens the transaction,
-    /// writes the held-back writes (so the statement sees them) and forgets
-    /// the facts read so far (the statement may change them).
-    pub(super) async fn before_statement(&mut self) -> Result<(), StoreError> {
-        self.facts.clear();
-        self.write_held().await
-    }
-
-    /// A script starting with the held-back writes (which it takes): every
-    /// statement sent after them must see them.
-    fn take_held_writes(&mut self) -> Script {
-        let mut script = Script::new(self.dialect());
-        for held in std::mem::take(&mut self.deferred.writes) {
-            write_statements(&mut script, &held);
-        }
-        script
-    }
-
-    /// Opens the transaction if needed and writes the held-back unbinding
-    /// writes, in one round trip.
-    async fn write_held(&mut self) -> Result<(), StoreError> {
-        if self.begun && self.deferred.writes.is_empty() {
-            return Ok(());
-        }
-        let script = self.take_held_writes();
-        script_rows!(self, script, _row => Ok(()));
-        Ok(())
-    }
-
-    /// Whether a read goes as a SQLite batch: on SQLite, with no held-back
-    /// writes to send first (those go as a literal script, in order).
-    fn reads_as_sqlite_batch(&self) -> bool {
-        matches!(self.conn, TxConn::Sqlite(..)) && self.deferred.writes.is_empty()
-    }
-
-    /// Runs a SQLite batch in one round trip (opening the transaction with
-    /// it if the batch says so); the connection prepares its statements once
-    /// and keeps them.
-    async fn run_sqlite_batch(
-        &mut self,
-        batch: super::json_batch::JsonBatch,
-    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
-        let TxConn::Sqlite(conn, _) = &mut self.conn else {
-            return Err(released());
-        };
-        self.begun = true;
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(batch.sql));
-        for arg in batch.args {
-            query = query.bind(arg);
-        }
-        Ok(query.persistent(true).fetch_all(&mut **conn).await?)
-    }
-
-    /// Writes everything held back and commits, in one round trip.
-    async fn flush_and_commit(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
-        let deferred = std::mem::take(&mut self.deferred);
-        if deferred.is_empty() && !self.begun {
+    /// Writes everything held and commits: SQLite in one round trip
+    /// (`BEGIN` too if nothing ran before); PostgreSQL in two (the rows,
+    /// then `COMMIT`), or one when nothing ran before (a single statement
+    /// is a transaction of its own).
+    async fn write_and_commit(&mut self) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut deferred = std::mem::take(&mut self.deferred);
+        if deferred.is_empty() {
+            if self.begun {
+                self.finished = true;
+                match &mut self.conn {
+                    TxConn::Sqlite(c, _) => sqlx::raw_sql("COMMIT")
+                        .execute(&mut **c)
+                        .await
+                        .map(|_| ())?,
+                    TxConn::Postgres(c) => sqlx::raw_sql("COMMIT")
+                        .execute(&mut **c)
+                        .await
+                        .map(|_| ())?,
+                    TxConn::Released => return Err(released()),
+                }
+            }
             return Ok(Vec::new());
         }
-        let sqlite_batch = match self.conn {
-            TxConn::Sqlite(..) => super::json_batch::commit_batch(!self.begun, &deferred)?,
-            _ => None,
-        };
-        let mut ids: Vec<i64> = match sqlite_batch {
-            Some(batch) => {
-                let answer = self.run_sqlite_batch(batch).await?;
-                gathered(&answer, "queued_ids")?.unwrap_or_default()
-            }
-            None => {
-                let mut script = commit_script(self.dialect(), &deferred);
-                script.sql("COMMIT;\n");
-                script_rows!(self, script, r => column_i64(r, "id"))
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            }
-        };
+        let mut args = deferred.take_held()?;
+        args.extend(deferred.appended()?);
+        let opening = !self.begun;
+        self.begun = true;
+        let mut ids: Vec<i64> = batch!(self, t => if opening { t.begin_rows_commit } else { t.rows_commit }, args,
+            rows => gathered(&rows, "queued_ids")?.unwrap_or_default());
+        if let (TxConn::Postgres(c), false) = (&mut self.conn, opening) {
+            sqlx::raw_sql("COMMIT").execute(&mut **c).await?;
+        }
         self.finished = true;
-        // Ids are handed out in the order of the rows (neither RETURNING
-        // nor the SQLite batch's answer promises an order).
+        // Ids are handed out in the order of the rows (neither answer
+        // promises an order).
         ids.sort_unstable();
         if ids.len() != deferred.outbox.len() {
             return Err(StoreError::Corrupt(
@@ -922,14 +555,20 @@ impl Tx {
     /// Stores updates in the inbox (at commit; already stored ones are
     /// ignored).
     pub fn inbox_put_many(&mut self, rows: &[InboxRow], now: i64) {
-        self.deferred
-            .stored
-            .extend(rows.iter().map(|row| (row.clone(), now)));
+        self.deferred.stored.extend(
+            rows.iter()
+                .map(|row| (row.update_id, row.chat_id, row.payload.clone(), now)),
+        );
     }
 
     /// Marks messages sent (at commit).
     pub fn outbox_sent(&mut self, ids: &[i64], now: i64) {
         self.deferred.sent.extend(ids.iter().map(|id| (*id, now)));
+    }
+
+    /// Removes an applied update from the inbox (at commit).
+    pub fn inbox_done(&mut self, update_id: i64) {
+        self.deferred.inbox_done.push(update_id);
     }
 
     /// PostgreSQL: serialises turns of one chat across replicas until commit.
@@ -941,21 +580,20 @@ impl Tx {
     /// `lock_chat` for several chats at once, taken in ascending order so two
     /// replicas locking overlapping sets cannot deadlock.
     pub async fn lock_chats(&mut self, chat_ids: &[i64]) -> Result<(), StoreError> {
-        if self.dialect() == Dialect::Postgres {
-            let mut script = Script::new(Dialect::Postgres);
-            lock_statement(&mut script, chat_ids);
-            script_rows!(self, script, _row => Ok(()));
+        if self.is_postgres() && !chat_ids.is_empty() {
+            self.before_statement().await?;
+            batch!(self, t => t.lock, vec![json(chat_ids)?], _rows => ());
         }
         Ok(())
     }
 
-    /// Opens a batch of turns in one round trip: locks their chats (on
-    /// PostgreSQL), claims their update ids (`updates`: update id, chat id)
-    /// and loads their conversations and open (or claimed) tickets. Returns
-    /// the update ids that were new, the conversations (new chats are
-    /// absent) and the tickets. A ticket is only ever opened by a turn,
-    /// which saves its chat's conversation in the same transaction, so a
-    /// chat with no conversation has no ticket.
+    /// Opens a batch of turns: locks their chats (on PostgreSQL), claims
+    /// their update ids (`updates`: update id, chat id) and loads their
+    /// conversations and open (or claimed) tickets. Returns the update ids
+    /// that were new, the conversations (new chats are absent) and the
+    /// tickets. A ticket is only ever opened by a turn, which saves its
+    /// chat's conversation in the same transaction, so a chat with no
+    /// conversation has no ticket.
     pub async fn claim_and_load(
         &mut self,
         chat_ids: &[i64],
@@ -963,42 +601,53 @@ impl Tx {
         now: i64,
     ) -> Result<ClaimedChats, StoreError> {
         self.facts.clear();
-        let rows = if self.reads_as_sqlite_batch() {
-            let batch =
-                super::json_batch::claim_and_load_batch(!self.begun, updates, chat_ids, now)?;
-            let answer = self.run_sqlite_batch(batch).await?;
-            claim_rows_of_batch(&answer, updates)?
-        } else {
-            self.claim_and_load_script(chat_ids, updates, now).await?
+        self.write_held().await?;
+        self.lock_chats(chat_ids).await?;
+        let opening = self.opening().await?;
+        let claims: Vec<(i64, i64, i64)> = updates.iter().map(|(u, c)| (*u, *c, now)).collect();
+        let args = vec![json(&claims)?, json(chat_ids)?];
+        type Chat = (i64, String, Option<i64>, Option<String>);
+        type Answer = (Option<Vec<i64>>, Option<HashSet<i64>>, Option<Vec<Chat>>);
+        let (claimed, already, chats): Answer = batch!(self, t => if opening { t.begin_claim } else { t.claim }, args, rows => (
+            gathered(&rows, "claimed")?,
+            gathered(&rows, "already_applied")?,
+            gathered(&rows, "chats")?,
+        ));
+        let mut found = ClaimedChats {
+            // PostgreSQL answers the ids it claimed, SQLite those applied
+            // before (under its write lock, the rest are claimed now).
+            fresh: match (claimed, already) {
+                (Some(claimed), _) => claimed.into_iter().collect(),
+                (None, already) => {
+                    let already = already.unwrap_or_default();
+                    updates
+                        .iter()
+                        .map(|(u, _)| *u)
+                        .filter(|u| !already.contains(u))
+                        .collect()
+                }
+            },
+            ..ClaimedChats::default()
         };
-        let mut claimed = ClaimedChats::default();
         let mut open = Vec::new();
-        for row in rows {
-            match row {
-                ClaimRow::Claimed(update_id) => {
-                    claimed.fresh.insert(update_id);
-                }
-                ClaimRow::Chat(chat_id, json, ticket, assignee) => {
-                    claimed
-                        .conversations
-                        .insert(chat_id, decode_conversation(chat_id, &json));
-                    if let Some(ticket) = ticket {
-                        open.push((chat_id, ticket, assignee));
-                    }
-                }
-                ClaimRow::Other => {}
+        for (chat_id, json, ticket, assignee) in chats.unwrap_or_default() {
+            found
+                .conversations
+                .insert(chat_id, decode_conversation(chat_id, &json));
+            if let Some(ticket) = ticket {
+                open.push((chat_id, ticket, assignee));
             }
         }
         for row in &self.deferred.conversations {
             if chat_ids.contains(&row.chat_id) {
-                claimed
+                found
                     .conversations
                     .insert(row.chat_id, decode_conversation(row.chat_id, &row.state));
             }
         }
         for (chat_id, id, assignee) in open {
             let position = self.queue_position(id).await?;
-            claimed.tickets.insert(
+            found.tickets.insert(
                 chat_id,
                 TicketView {
                     id,
@@ -1007,107 +656,24 @@ impl Tx {
                 },
             );
         }
-        Ok(claimed)
-    }
-
-    /// `claim_and_load`'s statements as a literal script (PostgreSQL, or
-    /// SQLite behind held-back writes).
-    async fn claim_and_load_script(
-        &mut self,
-        chat_ids: &[i64],
-        updates: &[(i64, i64)],
-        now: i64,
-    ) -> Result<Vec<ClaimRow>, StoreError> {
-        let mut script = self.take_held_writes();
-        if self.dialect() == Dialect::Postgres {
-            lock_statement(&mut script, chat_ids);
-        }
-        for chunk in updates.chunks(ROWS_PER_STATEMENT) {
-            script.sql("INSERT INTO processed_updates (update_id, chat_id, processed_at) VALUES ");
-            for (i, (update_id, chat_id)) in chunk.iter().enumerate() {
-                script.sql(if i == 0 { "(" } else { ", (" });
-                script
-                    .int(*update_id)
-                    .sql(", ")
-                    .int(*chat_id)
-                    .sql(", ")
-                    .int(now)
-                    .sql(")");
-            }
-            script.sql(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS claimed;\n");
-        }
-        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT * 4) {
-            script.sql(
-                "SELECT c.chat_id AS conversation_of, c.state, t.id AS ticket_id, t.assignee_name \
-                 FROM conversations c LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed') \
-                 WHERE c.chat_id IN (",
-            );
-            script.ints(chunk.iter().copied()).sql(");\n");
-        }
-        Ok(script_rows!(self, script, r => claim_or_chat_row(r)))
-    }
-
-    /// The stored conversations of several chats (new chats are absent).
-    pub async fn load_conversations(
-        &mut self,
-        chat_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, Conversation>, StoreError> {
-        let mut found = std::collections::HashMap::new();
-        for chunk in chat_ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, String)> = with_builder!(self, "SELECT chat_id, state FROM conversations WHERE chat_id IN (", qb, c => {
-                let mut ids = qb.separated(", ");
-                for id in chunk {
-                    ids.push_bind(*id);
-                }
-                qb.push(")");
-                let rows = qb.build().persistent(false).fetch_all(c).await?;
-                rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get("chat_id")?, r.try_get("state")?))).collect::<Result<Vec<_>, _>>()?
-            });
-            for (chat_id, json) in rows {
-                found.insert(chat_id, decode_conversation(chat_id, &json));
-            }
-        }
-        for row in &self.deferred.conversations {
-            if chat_ids.contains(&row.chat_id) {
-                found.insert(row.chat_id, decode_conversation(row.chat_id, &row.state));
-            }
-        }
         Ok(found)
     }
 
-    /// Removes an applied update from the inbox (at commit).
-    pub fn inbox_done(&mut self, update_id: i64) {
-        self.deferred.inbox_done.push(update_id);
+    /// The conversation saved in this transaction for a chat, if any.
+    pub(super) fn saved_conversation(&self, chat_id: i64) -> Option<(Conversation, Lang)> {
+        let row = self
+            .deferred
+            .conversations
+            .iter()
+            .rev()
+            .find(|row| row.chat_id == chat_id)?;
+        Some((
+            decode_conversation(chat_id, &row.state),
+            Lang::parse(row.lang).unwrap_or_default(),
+        ))
     }
 
-    /// Records `update_id` as processed; `false` if it already was.
-    pub async fn claim_update(
-        &mut self,
-        update_id: i64,
-        chat_id: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let result = with_tx!(self, c => sqlx::query(
-            "INSERT INTO processed_updates (update_id, chat_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING",
-        )
-        .bind(update_id)
-        .bind(chat_id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(result == 1)
-    }
-
-    /// The conversation of a chat, or `None` for a new chat.
-    pub async fn load_conversation(
-        &mut self,
-        chat_id: i64,
-    ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.load_conversations(&[chat_id]).await?.remove(&chat_id))
-    }
-
-    /// Saves a conversation.
+    /// Saves a conversation (at commit).
     pub fn save_conversation(
         &mut self,
         chat_id: i64,
@@ -1128,29 +694,7 @@ impl Tx {
         Ok(())
     }
 
-    /// The language a chat last used (for notifications), default Chinese.
-    pub async fn chat_lang(&mut self, chat_id: i64) -> Result<Lang, StoreError> {
-        if let Some(row) = self
-            .deferred
-            .conversations
-            .iter()
-            .rev()
-            .find(|row| row.chat_id == chat_id)
-        {
-            return Ok(Lang::parse(row.lang).unwrap_or_default());
-        }
-        let stored: Option<String> = with_tx!(self, c => match sqlx::query("SELECT lang FROM conversations WHERE chat_id = $1")
-            .bind(chat_id)
-            .fetch_optional(c)
-            .await? {
-            Some(row) => row.try_get::<Option<String>, _>("lang")?,
-            None => None,
-        });
-        let lang = stored.as_deref().and_then(Lang::parse).unwrap_or_default();
-        Ok(lang)
-    }
-
-    /// Appends a turn to the record.
+    /// Appends a turn to the record (at commit).
     #[allow(clippy::too_many_arguments)]
     pub fn record_turn(
         &mut self,
@@ -1163,7 +707,7 @@ impl Tx {
         state_after: &'static str,
         now: i64,
     ) {
-        self.deferred.turns.push(TurnRow {
+        self.deferred.turns.push((
             chat_id,
             update_id,
             event,
@@ -1171,8 +715,17 @@ impl Tx {
             input,
             state_before,
             state_after,
-            at: now,
-        });
+            now,
+        ));
+    }
+
+    /// The inputs of this transaction's turns of a chat not written yet.
+    pub(super) fn unwritten_inputs(&self, chat_id: i64) -> impl Iterator<Item = String> + '_ {
+        self.deferred
+            .turns
+            .iter()
+            .filter(move |t| t.0 == chat_id)
+            .filter_map(|t| t.4.clone())
     }
 
     /// Queues a message (written at commit, in the order queued).
@@ -1197,8 +750,84 @@ impl Tx {
         Ok(())
     }
 
+    /// Appends to the audit trail (at commit).
+    pub async fn audit(
+        &mut self,
+        actor: &str,
+        action: &str,
+        merchant: Option<&str>,
+        chat_id: Option<i64>,
+        detail: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.deferred.audit.push((
+            now,
+            actor.to_string(),
+            action.to_string(),
+            merchant.map(str::to_string),
+            chat_id,
+            detail.to_string(),
+        ));
+        Ok(())
+    }
+
+    /// Records a code on its way to the gateway (at commit, with the turn
+    /// that issued it). `deadline`: after it, a row still here means the
+    /// delivery's outcome was lost (a crash), and any replica may say so.
+    pub async fn code_pending(
+        &mut self,
+        code: &super::PendingCode,
+        owner: &str,
+        deadline: i64,
+    ) -> Result<(), StoreError> {
+        self.deferred.codes_pending.push((
+            code.merchant_id.clone(),
+            code.issued_at,
+            code.chat_id,
+            code.user_id,
+            owner.to_string(),
+            deadline,
+        ));
+        Ok(())
+    }
+
+    /// Takes the pending rows of codes whose delivery outcome is being
+    /// recorded, in one statement: answers those this transaction took. A
+    /// code not among them had its outcome recorded already (by the
+    /// delivery, or by the sweep after the process that sent it died), so
+    /// it must not be recorded twice.
+    pub async fn take_codes_pending(
+        &mut self,
+        codes: &[(&str, i64)],
+    ) -> Result<HashSet<(String, i64)>, StoreError> {
+        let mut taken = HashSet::new();
+        let mut rest = Vec::new();
+        for (merchant, issued_at) in codes {
+            // Still held in this transaction: taken without a statement.
+            let before = self.deferred.codes_pending.len();
+            self.deferred
+                .codes_pending
+                .retain(|c| !(c.0 == *merchant && c.1 == *issued_at));
+            if self.deferred.codes_pending.len() < before {
+                taken.insert(((*merchant).to_string(), *issued_at));
+            } else {
+                rest.push((*merchant, *issued_at));
+            }
+        }
+        if rest.is_empty() {
+            return Ok(taken);
+        }
+        self.before_statement().await?;
+        let removed: Vec<(String, i64)> = batch!(self, t => t.take_codes, vec![json(&rest)?], rows => rows
+            .iter()
+            .map(|r| Ok((r.try_get("merchant_id")?, r.try_get("issued_at")?)))
+            .collect::<Result<_, sqlx::Error>>()?);
+        taken.extend(removed);
+        Ok(taken)
+    }
+
     /// Everything the unbinding flow needs about a merchant number (from
-    /// the facts already read in this transaction when nothing changed them).
+    /// the facts already read in this transaction, if no write dropped them).
     pub async fn merchant_facts(
         &mut self,
         merchant: &MerchantId,
@@ -1217,57 +846,42 @@ impl Tx {
     }
 
     /// Reads the facts of several merchants (each for the user asking) in
-    /// one round trip and keeps them for `merchant_facts`.
+    /// one round trip, after the held writes (SQLite: in the same one), and
+    /// keeps them for `merchant_facts`.
     pub async fn read_facts(
         &mut self,
         keys: &[(MerchantId, i64)],
         now: i64,
     ) -> Result<(), StoreError> {
-        let keys: Vec<&(MerchantId, i64)> = keys
+        let keys: Vec<(&str, i64, i64)> = keys
             .iter()
             .filter(|(m, u)| !self.facts.contains_key(&(m.as_str().to_string(), *u)))
+            .map(|(m, u)| (m.as_str(), *u, now - HOUR_MS))
             .collect();
         if keys.is_empty() {
             return Ok(());
         }
-        let rows = if self.reads_as_sqlite_batch() {
-            let keys: Vec<(&str, i64, i64)> = keys
-                .iter()
-                .map(|(m, u)| (m.as_str(), *u, now - HOUR_MS))
-                .collect();
-            let batch = super::json_batch::facts_batch(!self.begun, &keys)?;
-            self.run_sqlite_batch(batch)
-                .await?
-                .iter()
-                .map(facts_row)
-                .collect::<Result<Vec<_>, _>>()?
+        let keys = json(&keys)?;
+        let args = if self.is_postgres() {
+            self.write_held().await?;
+            vec![keys]
         } else {
-            // Held-back writes first, in the same round trip: the facts
-            // must show them.
-            let mut script = self.take_held_writes();
-            facts_script(&mut script, &keys, now - HOUR_MS);
-            script_rows!(self, script, r => facts_row(r))
+            let mut args = self.deferred.take_held()?;
+            args.push(keys);
+            args
         };
-        let mut requests: std::collections::HashMap<String, Vec<RequestSummary>> =
-            std::collections::HashMap::new();
-        let mut found = Vec::new();
-        for row in rows {
-            match row {
-                FactsRow::Merchant(key, facts) => found.push((key, facts)),
-                FactsRow::Request(merchant, request) => {
-                    requests.entry(merchant).or_default().extend(request)
-                }
-            }
-        }
-        for ((merchant, user_id), mut facts) in found {
-            facts.requests = requests.get(&merchant).cloned().unwrap_or_default();
-            self.facts.insert((merchant, user_id), facts);
-        }
+        self.begin().await?;
+        let found = batch!(self, t => t.facts, args,
+            rows => rows.iter().map(facts_row).collect::<Result<Vec<_>, _>>()?);
+        self.facts.extend(found);
         Ok(())
     }
 
     /// Applies one of the core's writes. The unbinding flow's writes are
-    /// held back until the next statement or the commit.
+    /// held until the next statement or the commit, except a second change
+    /// of one merchant's code state: the first is written at once, so the
+    /// two keep their order. Facts read before the write that name its
+    /// merchant or its user are dropped.
     pub async fn apply(
         &mut self,
         write: &Write,
@@ -1275,454 +889,46 @@ impl Tx {
         user_id: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        if let Some((merchant, counts_user)) = write_touches(write) {
-            self.facts
-                .retain(|(m, u), _| m != merchant.as_str() && !(counts_user && *u == user_id));
-            self.deferred.writes.push(HeldWrite {
-                write: write.clone(),
-                chat_id,
-                user_id,
-                at: now,
-            });
-            return Ok(());
+        let (merchant, code_state) = match write {
+            Write::OtpIssued { merchant, .. }
+            | Write::OtpRefunded { merchant }
+            | Write::OtpFailed { merchant }
+            | Write::OtpLocked { merchant, .. }
+            | Write::OtpConsumed { merchant } => (merchant.as_str(), true),
+            Write::RequestCreated { merchant, .. } => (merchant.as_str(), false),
+            Write::TicketWithdrawn { .. }
+            | Write::TicketRated { .. }
+            | Write::TicketComment { .. }
+            | Write::Audit { .. } => return self.apply_at_once(write, chat_id, user_id, now).await,
+        };
+        if code_state && self.deferred.code_states.contains(merchant) {
+            self.write_held().await?;
+        }
+        self.facts
+            .retain(|(m, u), _| m != merchant && *u != user_id);
+        let d = &mut self.deferred;
+        let m = merchant.to_string();
+        if code_state {
+            d.code_states.insert(m.clone());
         }
         match write {
-            Write::TicketWithdrawn { ticket } => {
-                with_tx!(self, c => sqlx::query(
-                    "UPDATE tickets SET status = 'withdrawn', closed_at = $2 WHERE id = $1 AND status = 'open'",
-                ).bind(ticket).bind(now).execute(c).await.map(|_| ()))?;
+            Write::OtpIssued {
+                code_hash,
+                expires_at,
+                ..
+            } => d
+                .otp_issued
+                .push((m, code_hash.clone(), *expires_at, user_id, now)),
+            Write::OtpRefunded { .. } => d.otp_refunded.push((m,)),
+            Write::OtpFailed { .. } => d.otp_failed.push((m,)),
+            Write::OtpLocked { until, .. } => d.otp_locked.push((m, *until)),
+            Write::OtpConsumed { .. } => d.otp_consumed.push((m,)),
+            Write::RequestCreated { reference, .. } => {
+                d.requests
+                    .push((reference.as_str().to_string(), m, chat_id, user_id, now))
             }
-            Write::TicketRated { ticket, score } => with_tx!(self, c => sqlx::query(
-                "UPDATE tickets SET rating = $2 WHERE id = $1 AND status = 'closed' AND chat_id = $3",
-            ).bind(ticket).bind(i64::from(*score)).bind(chat_id).execute(c).await.map(|_| ()))?,
-            Write::TicketComment { ticket, comment } => with_tx!(self, c => sqlx::query(
-                "UPDATE tickets SET comment = $2 WHERE id = $1 AND status = 'closed' AND chat_id = $3",
-            ).bind(ticket).bind(comment).bind(chat_id).execute(c).await.map(|_| ()))?,
-            Write::Audit {
-                action,
-                merchant,
-                detail,
-            } => {
-                self.audit(
-                    &format!("user:{user_id}"),
-                    action,
-                    merchant.as_ref().map(MerchantId::as_str),
-                    Some(chat_id),
-                    detail,
-                    now,
-                )
-                .await?
-            }
-            // Held back above.
-            Write::OtpIssued { .. }
-            | Write::OtpRefunded { .. }
-            | Write::OtpFailed { .. }
-            | Write::OtpLocked { .. }
-            | Write::OtpConsumed { .. }
-            | Write::RequestCreated { .. } => {}
+            _ => {}
         }
         Ok(())
-    }
-
-    /// Appends to the audit trail (written at commit).
-    pub async fn audit(
-        &mut self,
-        actor: &str,
-        action: &str,
-        merchant: Option<&str>,
-        chat_id: Option<i64>,
-        detail: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.deferred.audit.push(AuditEntry {
-            at: now,
-            actor: actor.to_string(),
-            action: action.to_string(),
-            merchant: merchant.map(str::to_string),
-            chat_id,
-            detail: detail.to_string(),
-        });
-        Ok(())
-    }
-
-    /// The open (or claimed) ticket of a chat with its queue position.
-    pub async fn open_ticket_of_chat(
-        &mut self,
-        chat_id: i64,
-    ) -> Result<Option<TicketView>, StoreError> {
-        let found: Option<(i64, Option<String>)> = with_tx!(self, c => match sqlx::query(
-            "SELECT id, assignee_name FROM tickets WHERE chat_id = $1 AND status IN ('open', 'claimed')",
-        ).bind(chat_id).fetch_optional(c).await? {
-            Some(row) => Some((row.try_get("id")?, row.try_get("assignee_name")?)),
-            None => None,
-        });
-        let Some((id, assignee)) = found else {
-            return Ok(None);
-        };
-        let position = self.queue_position(id).await?;
-        Ok(Some(TicketView {
-            id,
-            assignee,
-            position,
-        }))
-    }
-
-    async fn queue_position(&mut self, ticket: i64) -> Result<u32, StoreError> {
-        let n: i64 = with_tx!(self, c => sqlx::query(
-            "SELECT COUNT(*) AS n FROM tickets WHERE status = 'open' AND id <= $1",
-        ).bind(ticket).fetch_one(c).await?.try_get("n"))?;
-        Ok(u32::try_from(n.max(1)).unwrap_or(u32::MAX))
-    }
-
-    /// Opens a ticket for a chat (the caller checked none is open).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn open_ticket(
-        &mut self,
-        chat_id: i64,
-        user_id: i64,
-        user_name: &str,
-        merchant: Option<&str>,
-        lang: Lang,
-        reason: TicketReason,
-        staff_chat: bool,
-        now: i64,
-    ) -> Result<TicketOpened, StoreError> {
-        let id: i64 = with_tx!(self, c => sqlx::query(
-            "INSERT INTO tickets (chat_id, user_id, user_name, merchant_id, lang, reason, status, opened_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id",
-        )
-        .bind(chat_id).bind(user_id).bind(user_name).bind(merchant).bind(lang.as_str()).bind(reason.as_str()).bind(now)
-        .fetch_one(c).await?.try_get("id")?);
-        let position = self.queue_position(id).await?;
-        Ok(TicketOpened {
-            id,
-            position,
-            staff_chat,
-        })
-    }
-
-    /// Tickets opened since `since` (topic-creation guard).
-    pub async fn tickets_opened_since(&mut self, since: i64) -> Result<i64, StoreError> {
-        Ok(
-            with_tx!(self, c => sqlx::query("SELECT COUNT(*) AS n FROM tickets WHERE opened_at > $1")
-            .bind(since).fetch_one(c).await?.try_get("n"))?,
-        )
-    }
-
-    /// Appends to a ticket's transcript.
-    pub async fn ticket_message(
-        &mut self,
-        ticket: i64,
-        direction: &str,
-        author: &str,
-        body: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.ticket_message_with_id(ticket, direction, author, body, None, now)
-            .await
-    }
-
-    /// Appends to a ticket's transcript, remembering the merchant's message id.
-    pub async fn ticket_message_with_id(
-        &mut self,
-        ticket: i64,
-        direction: &str,
-        author: &str,
-        body: &str,
-        message_id: Option<i64>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        with_tx!(self, c => sqlx::query(
-            "INSERT INTO ticket_messages (ticket_id, direction, author, body, message_id, at) VALUES ($1, $2, $3, $4, $5, $6)",
-        ).bind(ticket).bind(direction).bind(author).bind(body).bind(message_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// The transcript text of a merchant message in a ticket (its first version).
-    pub async fn ticket_message_body(
-        &mut self,
-        ticket: i64,
-        message_id: i64,
-    ) -> Result<Option<String>, StoreError> {
-        with_tx!(self, c => match sqlx::query(
-            "SELECT body FROM ticket_messages WHERE ticket_id = $1 AND message_id = $2 AND direction = 'in' ORDER BY id LIMIT 1",
-        ).bind(ticket).bind(message_id).fetch_optional(c).await? {
-            Some(row) => Ok(Some(row.try_get::<String, _>("body")?)),
-            None => Ok(None),
-        })
-    }
-
-    /// The last `limit` turns' inputs of a chat, oldest first (already redacted).
-    pub async fn recent_inputs(
-        &mut self,
-        chat_id: i64,
-        limit: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut inputs: Vec<String> = with_tx!(self, c => sqlx::query(
-            "SELECT input FROM turns WHERE chat_id = $1 AND input IS NOT NULL ORDER BY id DESC LIMIT $2",
-        ).bind(chat_id).bind(limit).fetch_all(c).await?
-            .into_iter()
-            .filter_map(|r| r.try_get::<Option<String>, _>("input").ok().flatten())
-            .collect());
-        inputs.reverse();
-        // Turns of this transaction not written yet come last.
-        inputs.extend(
-            self.deferred
-                .turns
-                .iter()
-                .filter(|t| t.chat_id == chat_id)
-                .filter_map(|t| t.input.clone()),
-        );
-        let keep = usize::try_from(limit).unwrap_or(0);
-        if inputs.len() > keep {
-            inputs.drain(..inputs.len() - keep);
-        }
-        Ok(inputs)
-    }
-
-    /// The newest request of a merchant: reference and status.
-    pub async fn latest_request(
-        &mut self,
-        merchant: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        with_tx!(self, c => match sqlx::query(
-            "SELECT reference, status FROM unbind_requests WHERE merchant_id = $1 ORDER BY created_at DESC LIMIT 1",
-        ).bind(merchant).fetch_optional(c).await? {
-            Some(r) => Ok(Some((r.try_get("reference")?, r.try_get("status")?))),
-            None => Ok(None),
-        })
-    }
-
-    /// Loads a full ticket row.
-    pub async fn ticket(&mut self, id: i64) -> Result<Option<super::TicketRow>, StoreError> {
-        with_tx!(self, c => sqlx::query(super::records::TICKET_SELECT_BY_ID).bind(id).fetch_optional(c).await?
-            .map(|r| super::records::ticket_from_row(&r)).transpose())
-    }
-
-    /// Marks a ticket claimed.
-    pub async fn claim_ticket(
-        &mut self,
-        id: i64,
-        agent_id: i64,
-        agent_name: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let n = with_tx!(self, c => sqlx::query(
-            "UPDATE tickets SET status = 'claimed', assignee_id = $2, assignee_name = $3, claimed_at = $4 WHERE id = $1 AND status = 'open'",
-        ).bind(id).bind(agent_id).bind(agent_name).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(n == 1)
-    }
-
-    /// Marks a ticket closed.
-    pub async fn close_ticket(&mut self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let n = with_tx!(self, c => sqlx::query(
-            "UPDATE tickets SET status = 'closed', closed_at = $2 WHERE id = $1 AND status IN ('open', 'claimed')",
-        ).bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(n == 1)
-    }
-
-    /// The newest ticket of a staff forum topic.
-    pub async fn ticket_by_thread(
-        &mut self,
-        thread_id: i64,
-    ) -> Result<Option<super::TicketRow>, StoreError> {
-        let id: Option<i64> = with_tx!(self, c => match sqlx::query(
-            "SELECT id FROM tickets WHERE thread_id = $1 ORDER BY id DESC LIMIT 1",
-        ).bind(thread_id).fetch_optional(c).await? {
-            Some(row) => Some(row.try_get("id")?),
-            None => None,
-        });
-        match id {
-            Some(id) => self.ticket(id).await,
-            None => Ok(None),
-        }
-    }
-
-    /// Saves what a staff action changed of a ticket: status, owner, and
-    /// the times of the claim and the close.
-    pub async fn save_ticket(
-        &mut self,
-        ticket: &crate::tickets::Ticket,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let (agent_id, agent_name) = match &ticket.assignee {
-            Some(agent) => (Some(agent.id), Some(agent.name.as_str())),
-            None => (None, None),
-        };
-        let claimed = ticket.assignee.is_some();
-        with_tx!(self, c => sqlx::query(
-            "UPDATE tickets SET status = $2, assignee_id = $3, assignee_name = $4,
-             claimed_at = CASE WHEN $5 THEN COALESCE(claimed_at, $6) ELSE claimed_at END,
-             closed_at = $7 WHERE id = $1",
-        ).bind(ticket.id).bind(ticket.status.as_str()).bind(agent_id).bind(agent_name)
-        .bind(claimed).bind(now).bind(ticket.closed_at)
-        .execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// The newest ticket of a chat, whatever its status.
-    pub async fn last_ticket_of_chat(
-        &mut self,
-        chat_id: i64,
-    ) -> Result<Option<super::TicketRow>, StoreError> {
-        let id: Option<i64> = with_tx!(self, c => match sqlx::query(
-            "SELECT id FROM tickets WHERE chat_id = $1 ORDER BY id DESC LIMIT 1",
-        ).bind(chat_id).fetch_optional(c).await? {
-            Some(row) => Some(row.try_get("id")?),
-            None => None,
-        });
-        match id {
-            Some(id) => self.ticket(id).await,
-            None => Ok(None),
-        }
-    }
-
-    /// Links a new ticket to the chat's previous one.
-    pub async fn link_previous_ticket(&mut self, id: i64) -> Result<(), StoreError> {
-        with_tx!(self, c => sqlx::query(
-            "UPDATE tickets SET previous_ticket_id =
-               (SELECT MAX(p.id) FROM tickets p WHERE p.chat_id = tickets.chat_id AND p.id < tickets.id)
-             WHERE id = $1",
-        ).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Whether a chat has an active ticket other than `except`.
-    pub async fn other_active_ticket(
-        &mut self,
-        chat_id: i64,
-        except: i64,
-    ) -> Result<bool, StoreError> {
-        with_tx!(self, c => Ok(sqlx::query(
-            "SELECT 1 AS x FROM tickets WHERE chat_id = $1 AND id <> $2 AND status IN ('open', 'claimed') LIMIT 1",
-        ).bind(chat_id).bind(except).fetch_optional(c).await?.is_some()))
-    }
-
-    /// Earlier tickets of a chat (before `before`), newest first: id, status, topic.
-    pub async fn earlier_tickets(
-        &mut self,
-        chat_id: i64,
-        before: i64,
-        limit: i64,
-    ) -> Result<Vec<(i64, String, Option<i64>)>, StoreError> {
-        with_tx!(self, c => {
-            let rows = sqlx::query(
-                "SELECT id, status, thread_id FROM tickets WHERE chat_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-            ).bind(chat_id).bind(before).bind(limit).fetch_all(c).await?;
-            rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("status")?, r.try_get("thread_id")?))).collect()
-        })
-    }
-
-    /// Lifts a merchant's code-entry lock and forgets the wrong entries.
-    pub async fn unlock_codes(&mut self, merchant: &str) -> Result<(), StoreError> {
-        self.facts.retain(|(m, _), _| m != merchant);
-        with_tx!(self, c => sqlx::query(
-            "UPDATE otp_state SET failures = 0, locked_until = NULL WHERE merchant_id = $1",
-        ).bind(merchant).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Remembers that an agent's next reply is the reason for rejecting a request.
-    pub async fn await_reason(
-        &mut self,
-        agent_id: i64,
-        reference: &str,
-        ticket: Option<i64>,
-        until: i64,
-    ) -> Result<(), StoreError> {
-        with_tx!(self, c => sqlx::query(
-            "INSERT INTO staff_prompts (agent_id, reference, ticket_id, until) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (agent_id) DO UPDATE SET reference = excluded.reference, ticket_id = excluded.ticket_id, until = excluded.until",
-        ).bind(agent_id).bind(reference).bind(ticket).bind(until).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Takes an agent's pending rejection (if not expired): reference and ticket.
-    pub async fn take_reason(
-        &mut self,
-        agent_id: i64,
-        now: i64,
-    ) -> Result<Option<(String, Option<i64>)>, StoreError> {
-        let found: Option<(String, Option<i64>, i64)> = with_tx!(self, c => match sqlx::query(
-            "SELECT reference, ticket_id, until FROM staff_prompts WHERE agent_id = $1",
-        ).bind(agent_id).fetch_optional(c).await? {
-            Some(r) => Some((r.try_get("reference")?, r.try_get("ticket_id")?, r.try_get("until")?)),
-            None => None,
-        });
-        let Some((reference, ticket, until)) = found else {
-            return Ok(None);
-        };
-        with_tx!(self, c => sqlx::query("DELETE FROM staff_prompts WHERE agent_id = $1")
-            .bind(agent_id).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok((until > now).then_some((reference, ticket)))
-    }
-
-    /// Loads a request for a status change, with its chat.
-    pub async fn request_for_update(
-        &mut self,
-        reference: &str,
-    ) -> Result<Option<super::RequestRow>, StoreError> {
-        with_tx!(self, c => sqlx::query(super::records::REQUEST_SELECT_BY_REF).bind(reference).fetch_optional(c).await?
-            .map(|r| super::records::request_from_row(&r)).transpose())
-    }
-
-    /// Sets a request's status.
-    pub async fn set_request_status(
-        &mut self,
-        reference: &str,
-        status: &str,
-        reason: Option<&str>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        with_tx!(self, c => sqlx::query(
-            "UPDATE unbind_requests SET status = $2, reason = $3, updated_at = $4 WHERE reference = $1",
-        ).bind(reference).bind(status).bind(reason).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-}
-
-/// A one-time code between the commit that issued it and the gateway's
-/// answer (`otp_pending`; the code itself is never stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingCode {
-    /// The merchant the code is for.
-    pub merchant_id: String,
-    /// When it was issued (Unix ms); with the merchant, its key.
-    pub issued_at: i64,
-    /// The chat that asked for it.
-    pub chat_id: i64,
-    /// The Telegram user who asked for it.
-    pub user_id: i64,
-}
-
-impl Tx {
-    /// Records a code on its way to the gateway, committed with the turn
-    /// that issued it. `deadline`: after it, a row still here means the
-    /// delivery's outcome was lost (a crash), and any replica may say so.
-    pub async fn code_pending(
-        &mut self,
-        code: &PendingCode,
-        owner: &str,
-        deadline: i64,
-    ) -> Result<(), StoreError> {
-        with_tx!(self, c => sqlx::query(
-            "INSERT INTO otp_pending (merchant_id, issued_at, chat_id, user_id, owner, deadline) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, issued_at) DO NOTHING",
-        ).bind(&code.merchant_id).bind(code.issued_at).bind(code.chat_id).bind(code.user_id).bind(owner).bind(deadline)
-        .execute(c).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    /// Takes a pending code's row: `true` if this transaction removed it,
-    /// `false` if its outcome was already recorded (by the delivery or by
-    /// the sweep after a crash), so it must not be recorded twice.
-    pub async fn take_code_pending(
-        &mut self,
-        merchant_id: &str,
-        issued_at: i64,
-    ) -> Result<bool, StoreError> {
-        let removed = with_tx!(self, c => sqlx::query(
-            "DELETE FROM otp_pending WHERE merchant_id = $1 AND issued_at = $2",
-        ).bind(merchant_id).bind(issued_at).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(removed == 1)
     }
 }

@@ -796,3 +796,220 @@ fn id_of(rows: &[posdesk::storage::OutboxRow], html: &str) -> i64 {
         .map(|r| r.id)
         .unwrap_or_else(|| panic!("no queued message {html:?}"))
 }
+
+/// A text that breaks SQL written with literals: quotes, backslashes, a
+/// JSON escape spelled out, a NUL, and a character of each of the 17
+/// Unicode planes (plus the edges of the surrogate gap and a BOM).
+fn hostile_text() -> String {
+    let planes: String = (0..=16u32)
+        .filter_map(|plane| char::from_u32((plane << 16) | 0x0100))
+        .collect();
+    format!(
+        "它's \\ \\\\' ''; DROP TABLE outbox; -- \"\\u0000\" \0 {planes} \u{D7FF}\u{E000}\u{FEFF}\u{10FFFD} end"
+    )
+}
+
+/// What a backend gives back of `text` stored as a column's text:
+/// PostgreSQL's text cannot hold a NUL, which is written as U+FFFD (the row
+/// is kept, the turn goes on). Texts stored as JSON (conversations, queued
+/// messages) hold a NUL as an escape and keep it on both.
+fn as_stored(backend: &str, text: &str) -> String {
+    match backend {
+        "postgres" => text.replace('\0', "\u{FFFD}"),
+        _ => text.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn hostile_text_goes_through_every_row_kind_and_comes_back() {
+    use posdesk::conversation::Purpose;
+    use posdesk::storage::{InboxRow, PendingCode};
+    for (name, store, _guard) in stores("hostile_text_through_every_row_kind").await {
+        let typed = hostile_text();
+        let back = as_stored(name, &typed);
+        let odd = MerchantId::from_trusted(typed.clone());
+        let odd_back = MerchantId::from_trusted(back.clone());
+        let conv = Conversation {
+            state: State::AwaitingCode {
+                merchant: odd.clone(),
+                purpose: Purpose::Unbind,
+                phone_masked: typed.clone(),
+            },
+            ..Conversation::default()
+        };
+        let reference = Reference::generate("20261203", [1, 2, 3, 4, 5]);
+        // Every row kind that carries a text, in one transaction.
+        let mut tx = store.begin().await.expect("begin");
+        tx.inbox_put_many(
+            &[InboxRow {
+                update_id: 41,
+                chat_id: 5,
+                payload: typed.clone(),
+                original: None,
+            }],
+            1,
+        );
+        tx.save_conversation(5, 6, &conv, Lang::En, 1)
+            .expect("save");
+        tx.record_turn(
+            5,
+            Some(41),
+            "text",
+            None,
+            Some(typed.clone()),
+            "idle",
+            "awaiting_code",
+            1,
+        );
+        tx.audit(&typed, &typed, Some(&typed), Some(5), &typed, 1)
+            .await
+            .expect("audit");
+        let pending = PendingCode {
+            merchant_id: typed.clone(),
+            issued_at: 1,
+            chat_id: 5,
+            user_id: 6,
+        };
+        tx.code_pending(&pending, &typed, 2).await.expect("pending");
+        tx.enqueue(5, None, &text(&typed), Priority::Interactive, 1)
+            .expect("enqueue");
+        let issued = Write::OtpIssued {
+            merchant: odd.clone(),
+            code_hash: typed.clone(),
+            expires_at: 900,
+        };
+        let request = Write::RequestCreated {
+            reference: reference.clone(),
+            merchant: odd.clone(),
+        };
+        for write in [
+            &issued,
+            &Write::OtpFailed {
+                merchant: odd.clone(),
+            },
+            &request,
+        ] {
+            tx.apply(write, 5, 6, 10).await.expect("apply");
+        }
+        let ticket = tx
+            .open_ticket(
+                5,
+                6,
+                &typed,
+                Some(&typed),
+                Lang::En,
+                TicketReason::UserRequest,
+                false,
+                1,
+            )
+            .await
+            .expect("ticket");
+        tx.ticket_message(ticket.id, "in", &typed, &typed, 1)
+            .await
+            .expect("transcript");
+        tx.commit().await.expect("commit");
+
+        let due = store.inbox_due(10).await.expect("inbox");
+        assert_eq!(due.len(), 1, "{name}");
+        assert_eq!(due[0].payload, back, "{name}: stored update");
+        let outbox = store.due_outbox(10, 10).await.expect("outbox");
+        assert_eq!(outbox.len(), 1, "{name}");
+        // Stored as JSON text, where a NUL is an escape: kept everywhere.
+        assert_eq!(outbox[0].payload, text(&typed), "{name}: queued message");
+        let audit = store.audit_for_merchant(&back).await.expect("audit");
+        assert_eq!(audit.len(), 1, "{name}");
+        assert_eq!(
+            (&audit[0].actor, &audit[0].action, &audit[0].detail),
+            (&back, &back, &back),
+            "{name}: audit"
+        );
+        let overdue = store.codes_pending_overdue(10, 10).await.expect("pending");
+        assert_eq!(overdue.len(), 1, "{name}");
+        assert_eq!(overdue[0].merchant_id, back, "{name}: code pending");
+        let request_row = store
+            .request(reference.as_str())
+            .await
+            .expect("request")
+            .expect("stored");
+        assert_eq!(request_row.merchant_id, back, "{name}: request");
+        let ticket_row = store
+            .ticket(ticket.id)
+            .await
+            .expect("ticket")
+            .expect("stored");
+        assert_eq!(ticket_row.user_name, back, "{name}: ticket");
+        let transcript = store
+            .ticket_transcript(ticket.id)
+            .await
+            .expect("transcript");
+        assert_eq!(
+            (&transcript[0].1, &transcript[0].2),
+            (&back, &back),
+            "{name}"
+        );
+
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(
+            tx.load_conversation(5).await.expect("load"),
+            Some(conv),
+            "{name}: conversation"
+        );
+        assert_eq!(
+            tx.recent_inputs(5, 5).await.expect("inputs"),
+            vec![back.clone()],
+            "{name}: turn record"
+        );
+        let facts = tx.merchant_facts(&odd_back, 6, 100).await.expect("facts");
+        assert_eq!(
+            facts.otp.code_hash.as_deref(),
+            Some(back.as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            facts.otp.failures, 1,
+            "{name}: the wrong code found its merchant"
+        );
+        assert_eq!(facts.requests.len(), 1, "{name}");
+        // The code-state writes keyed by the odd merchant number, each seen.
+        tx.apply(
+            &Write::OtpLocked {
+                merchant: odd_back.clone(),
+                until: 77,
+            },
+            5,
+            6,
+            20,
+        )
+        .await
+        .expect("lock");
+        let facts = tx.merchant_facts(&odd_back, 6, 100).await.expect("facts");
+        assert_eq!(facts.otp.locked_until, Some(77), "{name}");
+        assert_eq!(facts.otp.code_hash, None, "{name}");
+        tx.apply(
+            &Write::OtpRefunded {
+                merchant: odd_back.clone(),
+            },
+            5,
+            6,
+            21,
+        )
+        .await
+        .expect("refund");
+        tx.apply(
+            &Write::OtpConsumed {
+                merchant: odd_back.clone(),
+            },
+            5,
+            6,
+            22,
+        )
+        .await
+        .expect("consume");
+        let facts = tx.merchant_facts(&odd_back, 6, 100).await.expect("facts");
+        assert_eq!(
+            facts.otp.sends_last_hour, 0,
+            "{name}: the refund took the send back"
+        );
+        tx.commit().await.expect("commit");
+    }
+}
