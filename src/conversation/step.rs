@@ -59,8 +59,7 @@ pub fn step(conversation: &Conversation, event: Event, ctx: &Ctx<'_>) -> Transit
     };
     let (masked, findings) = match &typed {
         Some(text) => {
-            let known = turn.known_merchant_numbers();
-            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            let known = known_merchant_numbers(conversation);
             let (masked, findings) = redact::redact_knowing(text, expecting, &known);
             (Some(masked), findings)
         }
@@ -185,6 +184,19 @@ pub fn notification_for_status(
         parts: vec![msg],
         keyboard,
     })
+}
+
+/// The merchant numbers a chat knows: the verified one and the one of the
+/// flow in progress.
+fn known_merchant_numbers(conv: &Conversation) -> Vec<&str> {
+    let verified = conv.verified.as_ref().map(|v| v.merchant.as_str());
+    let in_flow = match &conv.state {
+        State::AwaitingCode { merchant, .. }
+        | State::AwaitingConfirm { merchant, .. }
+        | State::AwaitingFinalConfirm { merchant, .. } => Some(merchant.as_str()),
+        State::Idle | State::AwaitingMerchantId { .. } => None,
+    };
+    verified.into_iter().chain(in_flow).collect()
 }
 
 /// The language a message is clearly written in: Chinese with two Han
@@ -359,22 +371,14 @@ impl<'a, 'c> Turn<'a, 'c> {
         }
     }
 
-    /// The merchant numbers this chat knows: the verified one and the one
-    /// of the flow in progress.
-    pub fn known_merchant_numbers(&self) -> Vec<String> {
-        let mut known: Vec<String> = Vec::new();
-        if let Some(verified) = &self.conv.verified {
-            known.push(verified.merchant.as_str().to_string());
-        }
-        match &self.conv.state {
-            State::AwaitingCode { merchant, .. }
-            | State::AwaitingConfirm { merchant, .. }
-            | State::AwaitingFinalConfirm { merchant, .. } => {
-                known.push(merchant.as_str().to_string())
-            }
-            State::Idle | State::AwaitingMerchantId { .. } => {}
-        }
-        known
+    /// Whether `raw` is a bare number of the code's length.
+    fn is_code_shaped(&self, raw: &str) -> bool {
+        CODE_LIKE.is_match(raw)
+            && raw
+                .chars()
+                .filter(|&c| redact::digit_value(c).is_some())
+                .count()
+                == self.ctx.settings.otp.digits
     }
 
     /// Whether a bare number is to be taken for a one-time code: exactly
@@ -382,16 +386,11 @@ impl<'a, 'c> Turn<'a, 'c> {
     /// one was sent.
     pub fn looks_like_a_live_code(&self, raw: &str) -> bool {
         const HOUR_MS: i64 = 60 * 60 * 1000;
-        let digits = raw
-            .chars()
-            .filter(|&c| redact::digit_value(c).is_some())
-            .count();
         let recent = self
             .conv
             .code_sent_at
             .is_some_and(|at| self.ctx.now_ms() - at <= HOUR_MS);
-        CODE_LIKE.is_match(raw)
-            && digits == self.ctx.settings.otp.digits
+        self.is_code_shaped(raw)
             && (matches!(self.conv.state, State::AwaitingCode { .. }) || recent)
     }
 
@@ -451,15 +450,9 @@ impl<'a, 'c> Turn<'a, 'c> {
                 ]],
             );
         }
-        if CODE_LIKE.is_match(raw) {
-            let digits = raw
-                .chars()
-                .filter(|&c| redact::digit_value(c).is_some())
-                .count();
-            if digits == self.ctx.settings.otp.digits {
-                self.effects.push(Effect::DeleteIncoming);
-                return self.say(Msg::new("sensitive-code"), keyboards::main_menu());
-            }
+        if self.is_code_shaped(raw) {
+            self.effects.push(Effect::DeleteIncoming);
+            return self.say(Msg::new("sensitive-code"), keyboards::main_menu());
         }
         match self.ctx.understand(raw) {
             (_, Some((a, b))) => self.clarify(a, b),
