@@ -172,7 +172,7 @@ fn the_demo_never_goes_silent_after_asking_for_a_person() {
     let mut s = Session::start("zh-CN");
     s.expect("M100200300");
     s.send("/human");
-    s.expect("已为您登记人工服务请求");
+    s.expect("已记下您要找人工客服");
     s.send("/start");
     s.expect("商户服务助手");
     s.send("验证码一直收不到咋办");
