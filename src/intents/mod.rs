@@ -12,6 +12,7 @@ pub use model::{Model, Opinion};
 pub use normalise::Normaliser;
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -466,7 +467,9 @@ impl Classifier {
             };
             let intent = Intent::parse_in(intent.trim(), &self.faq)
                 .ok_or_else(|| bad(format!("unknown intent {intent:?}")))?;
-            examples.push((self.normaliser.normalise(text), intent));
+            let normalised = self.normaliser.normalise(text);
+            let matched: Vec<usize> = self.matching_rules(&normalised).collect();
+            examples.push((model_features(&normalised, &matched), intent));
         }
         if examples.is_empty() {
             return Err(RulesError::Phrasing {
@@ -501,6 +504,15 @@ impl Classifier {
         langs.sort();
         langs.dedup();
         langs
+    }
+
+    /// The numbers of the rules matching a normalised text.
+    fn matching_rules<'a>(&'a self, normalised: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| rule.any.is_match(normalised))
+            .map(|(n, _)| n)
     }
 
     /// Number of rules loaded.
@@ -540,8 +552,9 @@ impl Classifier {
             return explanation;
         }
         let mut scores: HashMap<Intent, (f64, bool)> = HashMap::new();
-        for rule in &self.rules {
-            if rule.any.is_match(&normalised) {
+        let matching: Vec<usize> = self.matching_rules(&normalised).collect();
+        for rule in matching.iter().map(|&n| &self.rules[n]) {
+            {
                 let entry = scores.entry(rule.intent).or_insert((0.0, false));
                 entry.0 += rule.weight;
                 entry.1 |= prefer.is_some() && rule.lang == prefer;
@@ -562,15 +575,14 @@ impl Classifier {
             .filter(|(_, s)| *s >= self.threshold);
         let rules_second = ranked.get(1).map_or(0.0, |(_, s)| s.max(0.0));
         explanation.scores = ranked;
-        // The model is asked only when the rules are not clear on their own.
-        let decisive = match rules_best {
-            Some((Intent::Chat(_), _)) => true,
-            Some((_, score)) => score >= WEAK_RULE && score - rules_second >= RULE_MARGIN,
-            None => false,
-        };
-        let opinion = match decisive {
-            true => None,
-            false => self.model.as_ref().map(|m| m.opinion(&normalised)),
+        // Small talk is the rules' alone; everything else is read by the
+        // model too, which knows which rules matched.
+        let opinion = match rules_best {
+            Some((Intent::Chat(_), _)) => None,
+            _ => self
+                .model
+                .as_ref()
+                .map(|m| m.opinion(&model_features(&normalised, &matching))),
         };
         let (intent, clarify) = decide(rules_best, rules_second, opinion.as_ref());
         explanation.intent = intent;
@@ -578,6 +590,33 @@ impl Classifier {
         explanation.model = opinion;
         explanation
     }
+}
+
+/// "不是A，是B" / "not A but B": what a merchant says they do not mean, in
+/// a normalised text (punctuation gone, Chinese joined up).
+static NEGATED: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(^|[^是])不是[^是]{1,12}?(?:而是|我是说|我是问|我是|就是|是)|\bnot (?:the |my |a |about )?[a-z0-9]+(?: [a-z0-9]+){0,3}? (?:but|i mean|it s|its|rather)\b",
+    )
+    .ok()
+});
+
+/// The text without the part a merchant says they do not mean: the model
+/// reads what they ask, not the loudest word (the rules see everything and
+/// have their own patterns for such negations).
+fn without_negated(normalised: &str) -> std::borrow::Cow<'_, str> {
+    match NEGATED.as_ref() {
+        Some(negated) => negated.replace_all(normalised, "$1"),
+        None => std::borrow::Cow::Borrowed(normalised),
+    }
+}
+
+/// What the model reads of a text: its words and sounds (without what the
+/// merchant says they do not mean), and which rules matched it.
+fn model_features(normalised: &str, matching_rules: &[usize]) -> Vec<u64> {
+    let mut features = model::features(&without_negated(normalised));
+    features.extend(matching_rules.iter().map(|&n| model::rule_feature(n)));
+    features
 }
 
 /// Whether a clarifying question may offer this intent (it has an answer
@@ -606,11 +645,22 @@ fn decide(
         }
         _ => None,
     };
+    if let Some((intent, _)) = rules_best
+        && matches!(intent, Intent::Chat(_))
+    {
+        return (intent, None);
+    }
+    // The model, which has read the rules too, decides when it is sure.
+    if let Some((m1, p1)) = model_best
+        && p1 >= MODEL_SURE
+    {
+        return match (m1, rules_best) {
+            // Out of scope: the rules name which topic, if they know it.
+            (Intent::Unknown, Some((r, _))) if !r.is_in_scope() => (r, None),
+            _ => (m1, None),
+        };
+    }
     if let Some((intent, score)) = rules_best {
-        // Small talk and clear rules decide alone.
-        if matches!(intent, Intent::Chat(_)) {
-            return (intent, None);
-        }
         // Only the weak default (about unbinding, nothing specific) while
         // the model leans to another answerable meaning by a little: ask,
         // the rules' meaning first.

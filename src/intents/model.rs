@@ -18,9 +18,9 @@ use pinyin::ToPinyin;
 use super::Intent;
 
 /// Training passes over the phrasings.
-const EPOCHS: usize = 10;
+const EPOCHS: usize = 30;
 /// Learning rate.
-const RATE: f64 = 0.2;
+const RATE: f64 = 1.0;
 /// L2 regularisation (keeps rare features from dominating).
 const L2: f64 = 1e-4;
 
@@ -62,8 +62,9 @@ impl Opinion {
 }
 
 impl Model {
-    /// Trains on `(normalised text, intent)` pairs.
-    pub fn train(examples: &[(String, Intent)]) -> Model {
+    /// Trains on `(features, intent)` pairs (see [`features`] and
+    /// [`rule_feature`]).
+    pub fn train(examples: &[(Vec<u64>, Intent)]) -> Model {
         let mut classes: Vec<Intent> = Vec::new();
         for (_, intent) in examples {
             if !classes.contains(intent) {
@@ -73,11 +74,11 @@ impl Model {
         let mut index: HashMap<u64, usize> = HashMap::new();
         let encoded: Vec<(Vec<usize>, usize)> = examples
             .iter()
-            .filter_map(|(text, intent)| {
+            .filter_map(|(features, intent)| {
                 let class = classes.iter().position(|c| c == intent)?;
-                let features = features(text)
-                    .into_iter()
-                    .map(|f| {
+                let features = features
+                    .iter()
+                    .map(|&f| {
                         let next = index.len();
                         *index.entry(f).or_insert(next)
                     })
@@ -118,9 +119,9 @@ impl Model {
         self.index.len()
     }
 
-    /// The model's probabilities for a normalised text.
-    pub fn opinion(&self, normalised: &str) -> Opinion {
-        let known: Vec<usize> = features(normalised)
+    /// The model's probabilities for the features of a text.
+    pub fn opinion(&self, features: &[u64]) -> Opinion {
+        let known: Vec<usize> = features
             .iter()
             .filter_map(|f| self.index.get(f).copied())
             .collect();
@@ -208,15 +209,29 @@ impl FeatureHash {
     }
 }
 
+/// The feature "rule number `n` matched": the model learns from the
+/// phrasings how far to trust each rule, next to the words themselves.
+pub fn rule_feature(n: usize) -> u64 {
+    let mut h = FeatureHash::new(b'r');
+    for b in n.to_le_bytes() {
+        h.byte(b);
+    }
+    h.0
+}
+
 /// The features of a normalised text (duplicates removed): Han syllables
-/// and syllable pairs, Han character pairs, Latin words and their trigrams.
-fn features(text: &str) -> Vec<u64> {
+/// and syllable pairs, Han characters and character pairs, Latin words and
+/// their trigrams.
+pub fn features(text: &str) -> Vec<u64> {
     let mut out: Vec<u64> = Vec::new();
     let mut sounds: Vec<String> = Vec::new();
     let mut chars: Vec<char> = Vec::new();
     let flush_han = |sounds: &mut Vec<String>, chars: &mut Vec<char>, out: &mut Vec<u64>| {
         for s in sounds.iter() {
             out.push(FeatureHash::new(b's').str(s).0);
+        }
+        for c in chars.iter() {
+            out.push(FeatureHash::new(b'h').char(*c).0);
         }
         for pair in sounds.windows(2) {
             out.push(FeatureHash::new(b'p').str(&pair[0]).str(&pair[1]).0);
@@ -300,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_model_learns_and_tells_its_confidence() {
-        let examples: Vec<(String, Intent)> = [
+        let examples: Vec<(Vec<u64>, Intent)> = [
             ("我要解绑结算卡", Intent::UnbindStart),
             ("结算卡怎么解绑", Intent::UnbindStart),
             ("想换一张结算卡", Intent::UnbindStart),
@@ -311,12 +326,12 @@ mod tests {
             ("讲个笑话", Intent::Unknown),
         ]
         .iter()
-        .map(|(t, i)| (t.to_string(), *i))
+        .map(|(t, i)| (features(t), *i))
         .collect();
         let model = Model::train(&examples);
-        let opinion = model.opinion("解榜结酸卡");
+        let opinion = model.opinion(&features("解榜结酸卡"));
         assert_eq!(opinion.best().map(|b| b.0), Some(Intent::UnbindStart));
-        let opinion = model.opinion("验证吗收不到");
+        let opinion = model.opinion(&features("验证吗收不到"));
         assert_eq!(opinion.best().map(|b| b.0), Some(Intent::ProgressQuery));
         let sum: f64 = opinion.ranked.iter().map(|r| r.1).sum();
         assert!((sum - 1.0).abs() < 1e-9);
