@@ -323,10 +323,16 @@ unbind-code-wrong = That code isn't right. You have { $attempts_left ->
 
 unbind-code-expired = That code has expired. Tap "Resend code" to get a new one.
 
-unbind-code-locked = Too many wrong codes, so verification is locked for now. Please try again in { $minutes ->
+unbind-code-locked =
+    A wrong code was entered { $max_attempts ->
+        [one] once
+       *[other] { $max_attempts } times in a row
+    }, so to protect your account, code entry for this merchant number is locked until { $until } (about { $minutes ->
         [one] 1 minute
        *[other] { $minutes } minutes
-    } (after { $until }).
+    }).
+    Nothing has been submitted and your settlement card hasn't changed.
+    After that time, send /unbind to start again; if it's urgent, tap "Talk to a person" and our support team will help.
 
 unbind-resend-wait = A code was sent just now. Texts are sometimes a little late; please also check whether your phone filtered it as spam. You can ask for a new one in { $seconds ->
         [one] 1 second

@@ -293,7 +293,10 @@ unbind-code-wrong = 验证码不正确，还可以再试 { $attempts_left } 次�
 
 unbind-code-expired = 验证码已过期，请点“重新发送验证码”获取新的验证码。
 
-unbind-code-locked = 验证码输错次数过多，验证已暂时锁定。请 { $minutes } 分钟后（{ $until } 之后）再试。
+unbind-code-locked =
+    验证码已连续输错 { $max_attempts } 次。为保护您的账户，这个商户编号的验证码输入已锁定，{ $until } 后解除（约 { $minutes } 分钟）。
+    这次没有提交任何申请，结算卡没有变化。
+    到时间后发送 /unbind 重新开始；比较着急的话，点“人工客服”找客服帮您。
 
 unbind-resend-wait = 验证码刚刚发出，短信有时会晚到一会儿，也请看看是否被手机拦截到了垃圾短信里。{ $seconds } 秒后可以重新获取。
 

@@ -18,6 +18,14 @@ use super::step::Turn;
 /// answering them itself.
 pub(super) fn request(t: &mut Turn<'_, '_>, reason: TicketReason) {
     t.conv.unknown_streak = 0;
+    // Asked for after code entry locked (and while it still is): staff see
+    // why, and the engine gives them the locked merchant number.
+    let reason = match reason {
+        TicketReason::UserRequest if t.conv.is_code_locked(t.ctx.now_ms()) => {
+            TicketReason::CodeLocked
+        }
+        other => other,
+    };
     match t.ctx.ticket.clone() {
         Some(_) if !has_staff_chat(t) => no_staff_chat(t),
         Some(ticket) => already_open(t, &ticket),

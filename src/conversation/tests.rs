@@ -1351,8 +1351,7 @@ fn wrong_codes_count_down_and_the_fifth_locks() {
                 &[
                     "fetch M100200300 VerifyCode",
                     "write OtpLocked M100200300",
-                    "send unbind-code-locked(minutes=30, until=2026-11-30 10:30)",
-                    "open-ticket code_locked",
+                    "send unbind-code-locked(max_attempts=5, minutes=30, until=2026-11-30 10:30) [menu:human menu:main]",
                 ],
             ),
             // Entering the flow again while locked is refused.
@@ -1366,7 +1365,7 @@ fn wrong_codes_count_down_and_the_fifth_locks() {
                 "idle",
                 &[
                     "fetch M100200300 IssueCode",
-                    "send unbind-code-locked(minutes=30, until=2026-11-30 10:30) [menu:human menu:main]",
+                    "send unbind-code-locked(max_attempts=5, minutes=30, until=2026-11-30 10:30) [menu:human menu:main]",
                 ],
             ),
             // Once the lock ends, a code is sent again.
@@ -1388,6 +1387,37 @@ fn wrong_codes_count_down_and_the_fifth_locks() {
             ),
         ],
     );
+}
+
+/// A lock opens no ticket by itself; a person asked for while it lasts
+/// gets the reason `code_locked` (and the engine the locked number); once
+/// it is over, an ordinary request.
+#[test]
+fn a_person_asked_for_after_a_lock_sees_why() {
+    let wrong5 = ["{wrong}"; 5];
+    let mut h = after(&[TO_CODE, &wrong5[..]].concat());
+    assert!(
+        h.effects
+            .iter()
+            .all(|e| !matches!(e, Effect::OpenTicket { .. }))
+    );
+    assert_eq!(
+        h.conv
+            .merchant_in_question(h.now_ms())
+            .map(MerchantId::as_str),
+        Some(KNOWN)
+    );
+    check(
+        &mut h,
+        &[(
+            "[menu:human]",
+            "idle",
+            &["toast", "open-ticket code_locked"],
+        )],
+    );
+    let mut h = after(&[TO_CODE, &wrong5[..], &["@wait 1801"][..]].concat());
+    assert_eq!(h.conv.merchant_in_question(h.now_ms()), None);
+    check(&mut h, &[("/human", "idle", &["open-ticket user_request"])]);
 }
 
 #[test]

@@ -11,11 +11,11 @@ use crate::domain::{MerchantId, OtpCode, Reference, mask_phone_digits};
 use crate::intents::Intent;
 use crate::otp;
 
-use super::effect::{Arg, Effect, Msg, TicketReason, Write};
+use super::effect::{Arg, Effect, Msg, Write};
 use super::event::{Continuation, Delivery};
 use super::facts::MerchantFacts;
 use super::keyboards;
-use super::state::{Purpose, State, Verified};
+use super::state::{CodeLock, Purpose, State, Verified};
 use super::step::Turn;
 use super::{Button, CallbackData};
 
@@ -304,6 +304,7 @@ fn locked_message(t: &Turn<'_, '_>, until_ms: i64) -> Msg {
         .ceil()
         .max(1.0) as i64;
     Msg::new("unbind-code-locked")
+        .arg("max_attempts", t.ctx.settings.otp.max_attempts)
         .arg("minutes", minutes)
         .arg("until", format_time(t, until_ms))
 }
@@ -446,6 +447,7 @@ fn verify(t: &mut Turn<'_, '_>, facts: &MerchantFacts, code: &OtpCode) {
             merchant: merchant.clone(),
         });
         t.audit("otp.verified", Some(merchant), "");
+        t.conv.code_locked = None;
         t.conv.verified = Some(Verified {
             merchant: merchant.clone(),
             until: now + otp_settings.verified_window_minutes * 60_000,
@@ -467,10 +469,15 @@ fn verify(t: &mut Turn<'_, '_>, facts: &MerchantFacts, code: &OtpCode) {
             Some(merchant),
             format!("{failures} wrong codes"),
         );
+        // No ticket opens by itself: the merchant is told what happened and
+        // what they can do; a person asked for now sees the locked number.
         t.conv.state = State::Idle;
+        t.conv.code_locked = Some(CodeLock {
+            merchant: merchant.clone(),
+            until,
+        });
         let msg = locked_message(t, until);
-        t.say(msg, Vec::new());
-        return super::handoff::request(t, TicketReason::CodeLocked);
+        return t.say(msg, keyboards::human_or_menu());
     }
     t.write(Write::OtpFailed {
         merchant: merchant.clone(),

@@ -111,7 +111,7 @@ async fn a_merchant_unbinds_from_start_to_a_completed_notice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_code_five_times_locks_entry_and_hands_over() {
+async fn wrong_code_five_times_locks_entry_and_offers_a_person() {
     let app = TestApp::spawn().await;
     app.say(42, "/unbind").await;
     app.say(42, MERCHANT).await;
@@ -125,16 +125,34 @@ async fn wrong_code_five_times_locks_entry_and_hands_over() {
             reply.text()
         );
     }
-    let before_lock = app.api.sent_to(42).len();
     let locked = app.say(42, wrong).await;
     assert!(
-        locked.text().contains("30"),
-        "locked for 30 minutes: {}",
+        locked.text().contains("30") && locked.text().contains("/unbind"),
+        "locked for 30 minutes, /unbind afterwards: {}",
         locked.text()
     );
-    // The lock notice is followed by the handoff notice.
-    let ticket = app.api.nth_sent_to(42, before_lock + 2).await;
-    assert!(!ticket.text().is_empty());
+    assert_eq!(locked.buttons(), vec!["menu:human", "menu:main"]);
+    // No ticket opens by itself, and nothing else is said.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let tickets = app
+        .engine
+        .store
+        .list_tickets(true, 10)
+        .await
+        .expect("tickets");
+    assert!(tickets.is_empty(), "no ticket unasked: {tickets:?}");
+    assert_eq!(
+        app.api.sent_to(42).last().map(|m| m.text()),
+        Some(locked.text())
+    );
+    let again = app.say(42, &code).await;
+    assert!(
+        !again.text().contains("6222"),
+        "the right code after the lock does not unlock"
+    );
+    // Asked for, a person gets the reason and the locked merchant number.
+    let opened = app.press(42, &locked, "menu:human").await;
+    assert!(!opened.text().is_empty());
     let tickets = app
         .engine
         .store
@@ -143,11 +161,7 @@ async fn wrong_code_five_times_locks_entry_and_hands_over() {
         .expect("tickets");
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].reason, "code_locked");
-    let again = app.say(42, &code).await;
-    assert!(
-        !again.text().contains("6222"),
-        "the right code after the lock does not unlock"
-    );
+    assert_eq!(tickets[0].merchant_id.as_deref(), Some(MERCHANT));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
