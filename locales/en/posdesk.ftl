@@ -395,6 +395,8 @@ unbind-phone-changed =
 
 unbind-cancelled = Unbinding cancelled. Nothing has changed on your settlement card.
 
+unbind-stopped-for-human = OK, I've stopped this unbinding: nothing was submitted and your settlement card hasn't changed. Our support team will take it from here; if you'd like to do it yourself later, just send /unbind to start again.
+
 unbind-flow-expired = Nothing happened for { $minutes ->
         [one] 1 minute
        *[other] { $minutes } minutes
@@ -409,6 +411,8 @@ unbind-reminder-confirm = Please use the buttons below to confirm, or tap "Cance
 ## Requests and status
 
 status-need-verify = To show your requests I first need to verify you. Please send your merchant number and I'll text a code to the phone number registered for it.
+
+status-stopped-for-human = OK, I've stopped the progress check; our support team will take it from here. To check it yourself later, just send /status.
 
 status-none = There are no unbinding requests for merchant { $merchant_id }.
 

@@ -344,6 +344,8 @@ unbind-phone-changed =
 
 unbind-cancelled = 已取消本次解绑，您的结算卡没有任何变动。
 
+unbind-stopped-for-human = 好的，这次解绑先停下了：没有提交任何申请，结算卡也没有变化。接下来由人工客服帮您；以后想自己办理，发送 /unbind 重新开始就行。
+
 unbind-flow-expired = 由于超过 { $minutes } 分钟没有操作，本次流程已自动结束。如需继续，请发送 /unbind 重新开始。
 
 unbind-reminder-merchant-id = 我们接着办理解绑：请发送您的商户编号（签购单上“商户编号”那一栏），或点“取消”退出。
@@ -355,6 +357,8 @@ unbind-reminder-confirm = 请用下方按钮确认，或点“取消”退出本
 ## 申请与进度
 
 status-need-verify = 查询进度前需要先验证身份。请发送您的商户编号，我会向商户登记的手机号发送验证码。
+
+status-stopped-for-human = 好的，进度查询先停下了，接下来由人工客服帮您。以后想自己查，发送 /status 就行。
 
 status-none = 商户 { $merchant_id } 目前没有解绑申请记录。
 

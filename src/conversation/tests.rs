@@ -3262,14 +3262,11 @@ fn the_flow_understands_free_text_at_every_step() {
     }
     check(
         &mut after(TO_CONFIRM),
-        &[
-            ("转人工", "awaiting_confirm", &["open-ticket user_request"]),
-            (
-                "先不办了，改天再说",
-                "awaiting_confirm",
-                &["send unbind-stop-confirm [unbind:cancel]"],
-            ),
-        ],
+        &[(
+            "先不办了，改天再说",
+            "awaiting_confirm",
+            &["send unbind-stop-confirm [unbind:cancel]"],
+        )],
     );
     check(
         &mut after(TO_MERCHANT_ID),
@@ -3277,6 +3274,72 @@ fn the_flow_understands_free_text_at_every_step() {
             "不是银行卡，是机器",
             "idle",
             &["send outside-terminal-or-card [clarify:unbind_start | outside:terminal]"],
+        )],
+    );
+}
+
+/// A person asked for at any step of a flow, in any way: the flow ends and
+/// the merchant is told so (nothing submitted, /unbind or /status later)
+/// before the ticket opens; no step is left waiting for a code.
+#[test]
+fn asking_for_a_person_mid_flow_ends_the_flow_and_says_so() {
+    let steps: [(&[&str], &str); 6] = [
+        (TO_MERCHANT_ID, "unbind-stopped-for-human"),
+        (TO_CODE, "unbind-stopped-for-human"),
+        (TO_CONFIRM, "unbind-stopped-for-human"),
+        (TO_FINAL_CONFIRM, "unbind-stopped-for-human"),
+        (&["/status"], "status-stopped-for-human"),
+        (&["/status", KNOWN], "status-stopped-for-human"),
+    ];
+    for (setup, stopped) in steps {
+        for ask in [
+            "/human",
+            "[menu:human]",
+            "转人工",
+            "我要找人工客服",
+            "agent",
+        ] {
+            let mut h = after(setup);
+            let before = h.conv.state.clone();
+            let lines: Vec<String> = h
+                .input(ask)
+                .iter()
+                .map(|l| without_args(l))
+                .filter(|l| l != "toast")
+                .collect();
+            let want = [format!("send {stopped}"), "open-ticket user_request".into()];
+            assert_eq!(lines, want, "after {setup:?} ({}), {ask:?}", before.name());
+            assert_eq!(h.conv.state, State::Idle, "after {setup:?}, {ask:?}");
+        }
+    }
+    // The ticket's notice follows; a code typed afterwards is not taken
+    // for a verification (it is deleted as a code).
+    let mut h = after(TO_CODE);
+    check(
+        &mut h,
+        &[
+            (
+                "转人工",
+                "idle",
+                &["send unbind-stopped-for-human", "open-ticket user_request"],
+            ),
+            (
+                "@opened 7 1 staff",
+                "idle",
+                &["send handoff-opened + handoff-on-duty"],
+            ),
+        ],
+    );
+    h.ticket = None;
+    check(
+        &mut h,
+        &[(
+            "{code}",
+            "idle",
+            &[
+                "delete",
+                "send sensitive-code [menu:unbind menu:status | menu:faq menu:human]",
+            ],
         )],
     );
 }

@@ -165,6 +165,47 @@ async fn wrong_code_five_times_locks_entry_and_offers_a_person() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_for_a_person_at_the_code_step_ends_the_unbinding_and_says_so() {
+    let app = TestApp::spawn().await;
+    app.say(42, "/unbind").await;
+    app.say(42, MERCHANT).await;
+    let code = app.sms.nth(1).await.code();
+    let before = app.api.sent_to(42).len();
+    let stopped = app.say(42, "转人工").await;
+    assert!(
+        stopped.text().contains("/unbind") && stopped.text().contains("没有提交"),
+        "the unbinding stopped, nothing submitted, /unbind later: {}",
+        stopped.text()
+    );
+    let opened = app.api.nth_sent_to(42, before + 2).await;
+    assert!(opened.text().contains("人工客服"), "{}", opened.text());
+    let tickets = app
+        .engine
+        .store
+        .list_tickets(true, 10)
+        .await
+        .expect("tickets");
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].reason, "user_request");
+    assert_eq!(
+        tickets[0].merchant_id.as_deref(),
+        Some(MERCHANT),
+        "staff see the number"
+    );
+    // The flow is over: the code no longer verifies anything (it goes to
+    // nobody: deleted as a code, not relayed, not a summary).
+    let after_code = app.say(42, &code).await;
+    assert!(!after_code.text().contains("6222"), "{}", after_code.text());
+    app.api
+        .wait_until(10, "the code deleted", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "deleteMessage" && c.chat_id() == Some(42))
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resend_too_soon_is_refused_with_the_wait() {
     let app = TestApp::spawn().await;
     app.say(42, "/unbind").await;
