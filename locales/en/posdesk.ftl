@@ -129,6 +129,7 @@ btn-cancel = Cancel
 btn-confirm = Correct, continue
 btn-submit = Submit request
 btn-resend = Resend code
+btn-unbind-with = Unbind with this number
 btn-lang-zh = 中文
 btn-lang-en = English
 btn-faq-verification-failed = Verification failed
@@ -294,6 +295,8 @@ unbind-intro =
     OK, let's unbind your settlement card.
     Please send your merchant number and I'll text a verification code to the phone number registered for it.
     You'll never need to give a card number or password, and you can tap "Cancel" at any time.
+
+unbind-offer-with = That looks like your merchant number, <code>{ $merchant_id }</code>. Would you like to unbind your settlement card with it? Tap "Unbind with this number" and I'll text a verification code to the phone number registered for it, or pick something else below.
 
 unbind-merchant-id-invalid = I couldn't recognise that as a merchant number. Please check it and send it again; it looks like <code>{ $example }</code>.
 

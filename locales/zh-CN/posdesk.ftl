@@ -129,6 +129,7 @@ btn-cancel = 取消
 btn-confirm = 信息无误，继续
 btn-submit = 确认提交
 btn-resend = 重新发送验证码
+btn-unbind-with = 用这个编号解绑
 btn-lang-zh = 中文
 btn-lang-en = English
 btn-faq-verification-failed = 验证失败怎么办
@@ -270,6 +271,8 @@ unbind-intro =
     好的，我们开始办理结算卡解绑。
     请发送您的商户编号，我会向商户登记的手机号发送验证码。
     全程无需提供银行卡号或密码，随时可以点“取消”退出。
+
+unbind-offer-with = 这看起来是您的商户编号 <code>{ $merchant_id }</code>。要用它解绑结算卡吗？点“用这个编号解绑”，我会向商户登记的手机号发送验证码；也可以在下方选择其他服务。
 
 unbind-merchant-id-invalid = 没能识别出商户编号，请检查后重新发送，格式类似 <code>{ $example }</code>。
 

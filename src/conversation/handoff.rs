@@ -128,7 +128,7 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
         Event::Callback(CallbackData::Faq(intent)) => t.faq(intent, false),
         Event::Callback(CallbackData::MenuMain) => waiting_help(t),
         Event::Callback(CallbackData::MenuStatus) => status_while_waiting(t),
-        Event::Callback(CallbackData::MenuUnbind) => {
+        Event::Callback(CallbackData::MenuUnbind | CallbackData::UnbindWith(_)) => {
             t.say(Msg::new("handoff-unbind-later"), Vec::new())
         }
         Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),

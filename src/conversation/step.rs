@@ -186,6 +186,16 @@ pub fn notification_for_status(
     })
 }
 
+/// The whole of `text` as a merchant number, as the merchant-number step
+/// takes it; a mainland mobile number is not one.
+fn bare_merchant_number(text: &str, ctx: &Ctx<'_>) -> Option<crate::domain::MerchantId> {
+    let merchant = crate::domain::MerchantId::bare(text, &ctx.derived.merchant_pattern)?;
+    match redact::redact(text).1.phone {
+        true => None,
+        false => Some(merchant),
+    }
+}
+
 /// The merchant numbers a chat knows: the verified one and the one of the
 /// flow in progress.
 fn known_merchant_numbers(conv: &Conversation) -> Vec<&str> {
@@ -454,6 +464,9 @@ impl<'a, 'c> Turn<'a, 'c> {
             self.effects.push(Effect::DeleteIncoming);
             return self.say(Msg::new("sensitive-code"), keyboards::main_menu());
         }
+        if let Some(merchant) = bare_merchant_number(raw, self.ctx) {
+            return unbind::offer_with(self, merchant);
+        }
         match self.ctx.understand(raw) {
             (_, Some((a, b))) => self.clarify(a, b),
             (intent, None) => self.answer_intent(intent, raw),
@@ -673,6 +686,7 @@ impl<'a, 'c> Turn<'a, 'c> {
             CallbackData::UnbindCancel if self.conv.state.in_flow() => self.cancel(),
             CallbackData::UnbindResend => unbind::resend_pressed(self),
             CallbackData::MenuUnbind => unbind::start(self, Purpose::Unbind),
+            CallbackData::UnbindWith(raw) => unbind::start_with(self, &raw),
             CallbackData::MenuFaq => self.faq_menu(),
             CallbackData::MenuStatus => unbind::status(self),
             CallbackData::MenuHuman => handoff::request(self, TicketReason::UserRequest),

@@ -3344,6 +3344,97 @@ fn asking_for_a_person_mid_flow_ends_the_flow_and_says_so() {
     );
 }
 
+/// A merchant number typed alone with no flow open is answered as one: an
+/// offer to unbind with it (the button starts the flow with the number
+/// taken, straight to the code), and the menu. Card numbers (Luhn-valid 16
+/// to 19 digits, and with no flow open any Luhn-valid 13 to 19 as before),
+/// codes and phone numbers are not offered.
+#[test]
+fn a_bare_merchant_number_at_idle_offers_unbinding_with_it() {
+    let offer = |id: &str| {
+        format!(
+            "send unbind-offer-with(merchant_id={id}) [unbind:start:{id} | menu:status menu:faq | menu:human]"
+        )
+    };
+    for (typed, id) in [
+        ("862100058120001", "862100058120001"),
+        ("M900800700", "M900800700"),
+        ("m900 800 700", "M900800700"),
+        (KNOWN, KNOWN),
+    ] {
+        let mut h = Harness::new();
+        let lines = h.input(typed);
+        assert_eq!(lines, vec![offer(id)], "{typed:?}");
+        assert_eq!(h.conv.state, State::Idle);
+    }
+    for (typed, first) in [
+        (CARD, "delete"),
+        ("4111 1111 1111 1111", "delete"),
+        (FIFTEEN_DIGITS, "delete"),
+        ("123456", "delete"),
+        ("13800131234", "send unknown [menu:human menu:main]"),
+        ("hello123456", "send unknown [menu:human menu:main]"),
+    ] {
+        let lines = Harness::new().input(typed);
+        assert_eq!(
+            lines.first().map(|l| without_args(l)),
+            Some(first.to_string()),
+            "{typed:?}: {lines:?}"
+        );
+    }
+    // Pressed: the flow starts with the number taken, straight to the code.
+    check(
+        &mut Harness::new(),
+        &[
+            (
+                KNOWN,
+                "idle",
+                &[
+                    "send unbind-offer-with [unbind:start:M100200300 | menu:status menu:faq | menu:human]",
+                ],
+            ),
+            (
+                "[unbind:start:M100200300]",
+                "awaiting_code",
+                &[
+                    "toast",
+                    "fetch M100200300 IssueCode",
+                    "write OtpIssued M100200300",
+                    "deliver M100200300",
+                    "send unbind-code-sent(phone=138****1234, minutes=5, digits=6) [unbind:resend unbind:cancel]",
+                ],
+            ),
+            (
+                "{code}",
+                "awaiting_confirm",
+                &[
+                    "fetch M100200300 VerifyCode",
+                    "write OtpConsumed M100200300",
+                    "send unbind-summary [unbind:confirm unbind:cancel]",
+                ],
+            ),
+        ],
+    );
+    // A forged or stale number changes nothing; a blackout refuses first.
+    check(
+        &mut Harness::new(),
+        &[("[unbind:start:ABC]", "idle", &["toast callback-expired"])],
+    );
+    let mut h = Harness::new();
+    h.configure(|s| s.unbind.blackout = vec!["09:30-10:30".into()]);
+    check(
+        &mut h,
+        &[(
+            "[unbind:start:M100200300]",
+            "idle",
+            &[
+                "toast",
+                "send unbind-refused-blackout [menu:unbind menu:status | menu:faq menu:human]",
+            ],
+        )],
+    );
+}
+
 /// A scam report is a safety answer, never the start of an unbinding.
 #[test]
 fn a_scam_report_outranks_unbinding_in_both_languages() {

@@ -75,6 +75,46 @@ pub(super) fn start(t: &mut Turn<'_, '_>, purpose: Purpose) {
     t.say(Msg::new(msg), keyboards::cancel_only());
 }
 
+/// A merchant number typed alone with no flow open: offers to unbind with
+/// it (`unbind:start:<number>`), and the rest of the menu.
+pub(super) fn offer_with(t: &mut Turn<'_, '_>, merchant: MerchantId) {
+    t.conv.unknown_streak = 0;
+    let with = CallbackData::UnbindWith(merchant.as_str().to_string());
+    let mut keyboard = Vec::new();
+    // Callback data holds 64 bytes; a number too long for it (a pattern
+    // configured that way) gets the plain menu button instead.
+    match with.to_data().len() <= 64 {
+        true => keyboard.push(vec![Button::new("btn-unbind-with", with)]),
+        false => keyboard.push(vec![Button::new("btn-unbind", CallbackData::MenuUnbind)]),
+    }
+    keyboard.push(vec![
+        Button::new("btn-status", CallbackData::MenuStatus),
+        Button::new("btn-faq", CallbackData::MenuFaq),
+    ]);
+    keyboard.push(vec![Button::new("btn-human", CallbackData::MenuHuman)]);
+    t.say(
+        Msg::new("unbind-offer-with").arg("merchant_id", merchant.as_str()),
+        keyboard,
+    );
+}
+
+/// `unbind:start:<number>`: starts unbinding with that number already
+/// taken, as if typed at the merchant-number step (blackout first).
+pub(super) fn start_with(t: &mut Turn<'_, '_>, raw: &str) {
+    let Some(merchant) = MerchantId::bare(raw, &t.ctx.derived.merchant_pattern) else {
+        return t.toast(Some(Msg::new("callback-expired")));
+    };
+    t.conv.unknown_streak = 0;
+    if let Some(refusal) = blackout_refusal(t) {
+        t.conv.state = State::Idle;
+        return t.say(refusal, keyboards::main_menu());
+    }
+    t.conv.state = State::AwaitingMerchantId {
+        purpose: Purpose::Unbind,
+    };
+    merchant_taken(t, merchant, Purpose::Unbind);
+}
+
 /// `/status`: lists requests if a merchant is verified here, else verifies first.
 pub(super) fn status(t: &mut Turn<'_, '_>) {
     t.conv.unknown_streak = 0;
@@ -136,12 +176,7 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
         return;
     }
     if let Some(merchant) = MerchantId::find_in(raw, &t.ctx.derived.merchant_pattern) {
-        let then = match (verified_merchant(t).as_ref() == Some(&merchant), purpose) {
-            (true, Purpose::Unbind) => Continuation::Summarise,
-            (true, Purpose::Status) => Continuation::ShowStatus,
-            (false, _) => Continuation::IssueCode,
-        };
-        return t.effects.push(Effect::Fetch { merchant, then });
+        return merchant_taken(t, merchant, purpose);
     }
     // "Where is it / I don't know it" about the number itself (or said in a
     // few words), not a question that happens to say 哪.
@@ -182,6 +217,17 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
         Msg::new("unbind-merchant-id-invalid").arg("example", example),
         keyboards::cancel_only(),
     );
+}
+
+/// A merchant number was given: a code is sent, or for a merchant
+/// verified here, on to the summary or the requests.
+fn merchant_taken(t: &mut Turn<'_, '_>, merchant: MerchantId, purpose: Purpose) {
+    let then = match (verified_merchant(t).as_ref() == Some(&merchant), purpose) {
+        (true, Purpose::Unbind) => Continuation::Summarise,
+        (true, Purpose::Status) => Continuation::ShowStatus,
+        (false, _) => Continuation::IssueCode,
+    };
+    t.effects.push(Effect::Fetch { merchant, then });
 }
 
 /// Text while a code is expected.

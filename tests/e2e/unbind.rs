@@ -206,6 +206,38 @@ async fn asking_for_a_person_at_the_code_step_ends_the_unbinding_and_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_number_typed_at_idle_offers_unbinding_with_it() {
+    let app = TestApp::spawn().await;
+    let offer = app.say(42, "m100 200 300").await;
+    assert!(offer.text().contains(MERCHANT), "{}", offer.text());
+    assert_eq!(
+        offer.buttons(),
+        vec![
+            "unbind:start:M100200300",
+            "menu:status",
+            "menu:faq",
+            "menu:human"
+        ]
+    );
+    assert!(
+        app.sms.received().is_empty(),
+        "nothing sent before the press"
+    );
+    let sent = app.press(42, &offer, "unbind:start:M100200300").await;
+    assert!(sent.text().contains("138****1234"), "{}", sent.text());
+    let code = app.sms.nth(1).await.code();
+    let summary = app.say(42, &code).await;
+    assert!(
+        summary.text().contains("6222 **** **** 0123"),
+        "{}",
+        summary.text()
+    );
+    // A card number is still deleted, never offered.
+    let card = app.say(42, "6222 0212 3456 7890 128").await;
+    assert!(card.buttons().is_empty(), "{:?}", card.buttons());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resend_too_soon_is_refused_with_the_wait() {
     let app = TestApp::spawn().await;
     app.say(42, "/unbind").await;
