@@ -37,6 +37,8 @@ clarify-question = Did you mean "{ $first }" or "{ $second }"? Tap one and I'll 
 
 btn-clarify-none = Neither: talk to a person
 
+also-asked = You also asked about "{ $topic }":
+
 ## Small talk: thanks, OK, goodbye, "are you a bot", insults
 
 chat-thanks = You're welcome! Message me any time if anything else comes up.

@@ -37,6 +37,8 @@ clarify-question = 您是想问“{ $first }”，还是“{ $second }”？点�
 
 btn-clarify-none = 都不是，转人工
 
+also-asked = 您还问到了「{ $topic }」：
+
 ## 闲聊：致谢、好的、再见、问是不是机器人、骂人
 
 chat-thanks = 不客气！还有其他问题，随时发消息给我。

@@ -467,10 +467,32 @@ impl<'a, 'c> Turn<'a, 'c> {
         if let Some(merchant) = bare_merchant_number(raw, self.ctx) {
             return unbind::offer_with(self, merchant);
         }
-        match self.ctx.understand(raw) {
-            (_, Some((a, b))) => self.clarify(a, b),
-            (intent, None) => self.answer_intent(intent, raw),
+        let (intent, clarify) = self.ctx.understand(raw);
+        // Two questions in one message: the first answered, the second
+        // offered, when the message's own verdict is one of them.
+        if let Some((first, second)) = self.ctx.classifier.two_topics(raw)
+            && (intent == Intent::Faq(first) || intent == Intent::Faq(second))
+        {
+            return self.two_questions(first, second, raw);
         }
+        match clarify {
+            Some((a, b)) => self.clarify(a, b),
+            None => self.answer_intent(intent, raw),
+        }
+    }
+
+    /// The first topic's answer, then "you also asked about B" with B's
+    /// button (`faq:<id>`, as in the FAQ menu).
+    fn two_questions(&mut self, first: FaqId, second: FaqId, raw: &str) {
+        self.answer_intent(Intent::Faq(first), raw);
+        let faq = self.ctx.classifier.faq();
+        let Some(topic) = faq.get(second) else {
+            return;
+        };
+        self.say(
+            Msg::new("also-asked").arg("topic", super::Arg::Ref(topic.label)),
+            vec![vec![keyboards::topic_button(topic)]],
+        );
     }
 
     /// "Did you mean A or B?": two buttons and "neither, a person". Counts

@@ -3435,6 +3435,55 @@ fn a_bare_merchant_number_at_idle_offers_unbinding_with_it() {
     );
 }
 
+/// A message asking two things gets the first answered and the second
+/// offered with its FAQ button; a message of one topic is answered as
+/// before.
+#[test]
+fn a_message_asking_two_things_gets_both() {
+    let table: [(&str, &[&str]); 4] = [
+        (
+            "验证码收不到，另外解绑要多久",
+            &[
+                "send faq-verification-failed [menu:unbind menu:human | menu:main]",
+                "send also-asked(topic=btn-faq-unbind-stuck) [faq:unbind_stuck]",
+            ],
+        ),
+        (
+            "how long does unbinding take and is there a fee",
+            &[
+                "send faq-unbind-stuck [menu:status menu:human | menu:main]",
+                "send also-asked(topic=btn-faq-unbind-cost) [faq:unbind_cost]",
+            ],
+        ),
+        (
+            "验证码收不到",
+            &["send faq-verification-failed [menu:unbind menu:human | menu:main]"],
+        ),
+        (
+            "验证码收不到，怎么办",
+            &["send faq-verification-failed [menu:unbind menu:human | menu:main]"],
+        ),
+    ];
+    for (text, expected) in table {
+        let mut h = Harness::new();
+        h.conv.lang = Some(Lang::ZhCn);
+        check(&mut h, &[(text, "idle", expected)]);
+    }
+    let mut h = Harness::new();
+    h.input("验证码收不到，另外解绑要多久");
+    check(
+        &mut h,
+        &[(
+            "[faq:unbind_stuck]",
+            "idle",
+            &[
+                "toast",
+                "send faq-unbind-stuck [menu:status menu:human | menu:main]",
+            ],
+        )],
+    );
+}
+
 /// A scam report is a safety answer, never the start of an unbinding.
 #[test]
 fn a_scam_report_outranks_unbinding_in_both_languages() {
