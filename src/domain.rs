@@ -97,12 +97,7 @@ impl MerchantId {
     /// find it", "ok thank you" or "abc12345" are not taken for one, even
     /// where the configured pattern alone would allow them.
     pub fn find_in(text: &str, pattern: &Regex) -> Option<MerchantId> {
-        let plausible = |id: &MerchantId| {
-            let letters = id.0.chars().take_while(char::is_ascii_alphabetic).count();
-            let digits = id.0.chars().filter(char::is_ascii_digit).count();
-            letters <= 2 && digits >= 6 && letters + digits == id.0.chars().count()
-        };
-        if let Some(id) = MerchantId::parse(text, pattern).filter(plausible) {
+        if let Some(id) = MerchantId::bare(text, pattern) {
             return Some(id);
         }
         let folded: String = text.chars().map(fullwidth_to_ascii).collect();
@@ -110,7 +105,21 @@ impl MerchantId {
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|word| !word.is_empty())
             .filter_map(|word| MerchantId::parse(word, pattern))
-            .find(plausible)
+            .find(MerchantId::is_plausible)
+    }
+
+    /// The whole of `text` as a merchant number ("862100058120001",
+    /// "m900 800 700"), with the shape [`MerchantId::find_in`] accepts;
+    /// `None` for anything else, a sentence included.
+    pub fn bare(text: &str, pattern: &Regex) -> Option<MerchantId> {
+        MerchantId::parse(text, pattern).filter(MerchantId::is_plausible)
+    }
+
+    /// At least six digits, at most two letters and only in front.
+    fn is_plausible(&self) -> bool {
+        let letters = self.0.chars().take_while(char::is_ascii_alphabetic).count();
+        let digits = self.0.chars().filter(char::is_ascii_digit).count();
+        letters <= 2 && digits >= 6 && letters + digits == self.0.chars().count()
     }
 
     /// Wraps a value read back from our own database.

@@ -13,10 +13,10 @@ console-bye = Goodbye!
 
 # Telegram command menu (setMyCommands).
 cmd-start = Main menu
-cmd-unbind = Unbind the settlement card
+cmd-unbind = Unbind your settlement card
 cmd-status = Check unbinding progress
 cmd-faq = Common questions
-cmd-human = Talk to a person
-cmd-cancel = Leave the current step
+cmd-human = Contact our support team
+cmd-cancel = Stop what you're doing
 cmd-lang = Language / 切换语言
 cmd-help = Help

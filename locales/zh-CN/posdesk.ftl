@@ -37,6 +37,8 @@ clarify-question = 您是想问“{ $first }”，还是“{ $second }”？点�
 
 btn-clarify-none = 都不是，转人工
 
+also-asked = 您还问到了「{ $topic }」：
+
 ## 闲聊：致谢、好的、再见、问是不是机器人、骂人
 
 chat-thanks = 不客气！还有其他问题，随时发消息给我。
@@ -129,6 +131,7 @@ btn-cancel = 取消
 btn-confirm = 信息无误，继续
 btn-submit = 确认提交
 btn-resend = 重新发送验证码
+btn-unbind-with = 用这个编号解绑
 btn-lang-zh = 中文
 btn-lang-en = English
 btn-faq-verification-failed = 验证失败怎么办
@@ -271,6 +274,8 @@ unbind-intro =
     请发送您的商户编号，我会向商户登记的手机号发送验证码。
     全程无需提供银行卡号或密码，随时可以点“取消”退出。
 
+unbind-offer-with = 这看起来是您的商户编号 <code>{ $merchant_id }</code>。要用它解绑结算卡吗？点“用这个编号解绑”，我会向商户登记的手机号发送验证码；也可以在下方选择其他服务。
+
 unbind-merchant-id-invalid = 没能识别出商户编号，请检查后重新发送，格式类似 <code>{ $example }</code>。
 
 unbind-where-merchant-id =
@@ -293,7 +298,10 @@ unbind-code-wrong = 验证码不正确，还可以再试 { $attempts_left } 次�
 
 unbind-code-expired = 验证码已过期，请点“重新发送验证码”获取新的验证码。
 
-unbind-code-locked = 验证码输错次数过多，验证已暂时锁定。请 { $minutes } 分钟后（{ $until } 之后）再试。
+unbind-code-locked =
+    验证码已连续输错 { $max_attempts } 次。为保护您的账户，这个商户编号的验证码输入已锁定，{ $until } 后解除（约 { $minutes } 分钟）。
+    这次没有提交任何申请，结算卡没有变化。
+    到时间后发送 /unbind 重新开始；比较着急的话，点“人工客服”找客服帮您。
 
 unbind-resend-wait = 验证码刚刚发出，短信有时会晚到一会儿，也请看看是否被手机拦截到了垃圾短信里。{ $seconds } 秒后可以重新获取。
 
@@ -341,6 +349,8 @@ unbind-phone-changed =
 
 unbind-cancelled = 已取消本次解绑，您的结算卡没有任何变动。
 
+unbind-stopped-for-human = 好的，这次解绑先停下了：没有提交任何申请，结算卡也没有变化。接下来由人工客服帮您；以后想自己办理，发送 /unbind 重新开始就行。
+
 unbind-flow-expired = 由于超过 { $minutes } 分钟没有操作，本次流程已自动结束。如需继续，请发送 /unbind 重新开始。
 
 unbind-reminder-merchant-id = 我们接着办理解绑：请发送您的商户编号（签购单上“商户编号”那一栏），或点“取消”退出。
@@ -352,6 +362,8 @@ unbind-reminder-confirm = 请用下方按钮确认，或点“取消”退出本
 ## 申请与进度
 
 status-need-verify = 查询进度前需要先验证身份。请发送您的商户编号，我会向商户登记的手机号发送验证码。
+
+status-stopped-for-human = 好的，进度查询先停下了，接下来由人工客服帮您。以后想自己查，发送 /status 就行。
 
 status-none = 商户 { $merchant_id } 目前没有解绑申请记录。
 

@@ -206,6 +206,9 @@ pub enum CallbackData {
     UnbindResend,
     /// `menu:unbind`.
     MenuUnbind,
+    /// `unbind:start:<merchant number>`: unbinding with a merchant number
+    /// the merchant typed before (checked against the pattern when pressed).
+    UnbindWith(String),
     /// `menu:faq`.
     MenuFaq,
     /// `menu:status`.
@@ -244,6 +247,14 @@ impl CallbackData {
             ["unbind", "confirm"] => CallbackData::UnbindConfirm,
             ["unbind", "cancel"] => CallbackData::UnbindCancel,
             ["unbind", "resend"] => CallbackData::UnbindResend,
+            ["unbind", "start", id]
+                if (1..=40).contains(&id.len())
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) =>
+            {
+                CallbackData::UnbindWith(id.to_string())
+            }
             ["menu", "unbind"] => CallbackData::MenuUnbind,
             ["menu", "faq"] => CallbackData::MenuFaq,
             ["menu", "status"] => CallbackData::MenuStatus,
@@ -288,6 +299,7 @@ impl CallbackData {
             CallbackData::UnbindConfirm => "unbind:confirm".into(),
             CallbackData::UnbindCancel => "unbind:cancel".into(),
             CallbackData::UnbindResend => "unbind:resend".into(),
+            CallbackData::UnbindWith(id) => format!("unbind:start:{id}"),
             CallbackData::MenuUnbind => "menu:unbind".into(),
             CallbackData::MenuFaq => "menu:faq".into(),
             CallbackData::MenuStatus => "menu:status".into(),
@@ -317,6 +329,7 @@ mod tests {
             CallbackData::UnbindConfirm,
             CallbackData::UnbindCancel,
             CallbackData::UnbindResend,
+            CallbackData::UnbindWith("862100058120001".into()),
             CallbackData::MenuUnbind,
             CallbackData::MenuFaq,
             CallbackData::MenuStatus,
@@ -345,6 +358,9 @@ mod tests {
             "",
             "unbind",
             "unbind:confirm:1",
+            "unbind:start:",
+            "unbind:start:m100200300",
+            "unbind:start:M100 200",
             "csat:6:1",
             "csat:0:1",
             "ticket:claim:-1",

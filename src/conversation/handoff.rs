@@ -10,6 +10,7 @@ use super::effect::{Arg, Effect, Msg, Outgoing, TicketReason, Write};
 use super::event::{CallbackData, Command, Event};
 use super::facts::{TicketOpened, TicketView};
 use super::keyboards;
+use super::state::{Purpose, State};
 use super::step::Turn;
 
 /// Asks for a person: opens a ticket unless one is open. Without a staff
@@ -18,11 +19,40 @@ use super::step::Turn;
 /// answering them itself.
 pub(super) fn request(t: &mut Turn<'_, '_>, reason: TicketReason) {
     t.conv.unknown_streak = 0;
+    // Asked for after code entry locked (and while it still is): staff see
+    // why, and the engine gives them the locked merchant number.
+    let reason = match reason {
+        TicketReason::UserRequest if t.conv.is_code_locked(t.ctx.now_ms()) => {
+            TicketReason::CodeLocked
+        }
+        other => other,
+    };
+    if t.conv.state.in_flow() {
+        flow_stopped(t);
+    }
     match t.ctx.ticket.clone() {
         Some(_) if !has_staff_chat(t) => no_staff_chat(t),
         Some(ticket) => already_open(t, &ticket),
         None => t.effects.push(Effect::OpenTicket { reason }),
     }
+}
+
+/// A person asked for in the middle of a flow: the flow ends (a person
+/// takes over; no step is left waiting for a code or a confirmation), and
+/// the merchant is told that nothing was submitted and how to start again.
+fn flow_stopped(t: &mut Turn<'_, '_>) {
+    let msg = match t.conv.state {
+        State::AwaitingMerchantId {
+            purpose: Purpose::Status,
+        }
+        | State::AwaitingCode {
+            purpose: Purpose::Status,
+            ..
+        } => "status-stopped-for-human",
+        _ => "unbind-stopped-for-human",
+    };
+    t.conv.state = State::Idle;
+    t.say(Msg::new(msg), Vec::new());
 }
 
 /// Whether a staff group takes tickets (`support.staff_chat_id`).
@@ -98,7 +128,7 @@ pub(super) fn while_ticket_open(t: &mut Turn<'_, '_>, ticket: &TicketView, event
         Event::Callback(CallbackData::Faq(intent)) => t.faq(intent, false),
         Event::Callback(CallbackData::MenuMain) => waiting_help(t),
         Event::Callback(CallbackData::MenuStatus) => status_while_waiting(t),
-        Event::Callback(CallbackData::MenuUnbind) => {
+        Event::Callback(CallbackData::MenuUnbind | CallbackData::UnbindWith(_)) => {
             t.say(Msg::new("handoff-unbind-later"), Vec::new())
         }
         Event::Callback(_) => t.toast(Some(Msg::new("callback-expired"))),

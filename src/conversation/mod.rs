@@ -21,7 +21,7 @@ pub use facts::{
 };
 pub use handoff::{closed_notice, on_duty};
 pub use handoff::{hours_text, zone_name};
-pub use state::{Conversation, Purpose, State, Verified};
+pub use state::{CodeLock, Conversation, Purpose, State, Verified};
 pub use step::{faq_message, notification_for_status, step, topic_answer};
 
 use chrono::{DateTime, Utc};

@@ -34,6 +34,37 @@ pub struct Conversation {
     /// When a one-time code was last sent for this chat (Unix ms): a bare
     /// number of the code's length within the hour after is taken for it.
     pub code_sent_at: Option<i64>,
+    /// Code entry locked for a merchant after too many wrong codes in this
+    /// chat: a person asked for before it ends gets that merchant number
+    /// and the reason `code_locked`.
+    pub code_locked: Option<CodeLock>,
+}
+
+impl Conversation {
+    /// The merchant number the chat was verifying, if any: the one a code
+    /// is awaited for, or the one whose code entry locked and is still
+    /// locked at `now_ms`. Staff need it to look up or unlock.
+    pub fn merchant_in_question(&self, now_ms: i64) -> Option<&MerchantId> {
+        match (&self.state, &self.code_locked) {
+            (State::AwaitingCode { merchant, .. }, _) => Some(merchant),
+            (_, Some(lock)) if lock.until > now_ms => Some(&lock.merchant),
+            _ => None,
+        }
+    }
+
+    /// Whether code entry for the chat's merchant is locked at `now_ms`.
+    pub fn is_code_locked(&self, now_ms: i64) -> bool {
+        self.code_locked.as_ref().is_some_and(|l| l.until > now_ms)
+    }
+}
+
+/// Code entry locked for a merchant number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeLock {
+    /// The merchant number.
+    pub merchant: MerchantId,
+    /// Locked until, Unix ms.
+    pub until: i64,
 }
 
 /// A merchant verified by code in this chat.

@@ -186,6 +186,16 @@ pub fn notification_for_status(
     })
 }
 
+/// The whole of `text` as a merchant number, as the merchant-number step
+/// takes it; a mainland mobile number is not one.
+fn bare_merchant_number(text: &str, ctx: &Ctx<'_>) -> Option<crate::domain::MerchantId> {
+    let merchant = crate::domain::MerchantId::bare(text, &ctx.derived.merchant_pattern)?;
+    match redact::redact(text).1.phone {
+        true => None,
+        false => Some(merchant),
+    }
+}
+
 /// The merchant numbers a chat knows: the verified one and the one of the
 /// flow in progress.
 fn known_merchant_numbers(conv: &Conversation) -> Vec<&str> {
@@ -454,10 +464,35 @@ impl<'a, 'c> Turn<'a, 'c> {
             self.effects.push(Effect::DeleteIncoming);
             return self.say(Msg::new("sensitive-code"), keyboards::main_menu());
         }
-        match self.ctx.understand(raw) {
-            (_, Some((a, b))) => self.clarify(a, b),
-            (intent, None) => self.answer_intent(intent, raw),
+        if let Some(merchant) = bare_merchant_number(raw, self.ctx) {
+            return unbind::offer_with(self, merchant);
         }
+        let (intent, clarify) = self.ctx.understand(raw);
+        // Two questions in one message: the first answered, the second
+        // offered, when the message's own verdict is one of them.
+        if let Some((first, second)) = self.ctx.classifier.two_topics(raw)
+            && (intent == Intent::Faq(first) || intent == Intent::Faq(second))
+        {
+            return self.two_questions(first, second, raw);
+        }
+        match clarify {
+            Some((a, b)) => self.clarify(a, b),
+            None => self.answer_intent(intent, raw),
+        }
+    }
+
+    /// The first topic's answer, then "you also asked about B" with B's
+    /// button (`faq:<id>`, as in the FAQ menu).
+    fn two_questions(&mut self, first: FaqId, second: FaqId, raw: &str) {
+        self.answer_intent(Intent::Faq(first), raw);
+        let faq = self.ctx.classifier.faq();
+        let Some(topic) = faq.get(second) else {
+            return;
+        };
+        self.say(
+            Msg::new("also-asked").arg("topic", super::Arg::Ref(topic.label)),
+            vec![vec![keyboards::topic_button(topic)]],
+        );
     }
 
     /// "Did you mean A or B?": two buttons and "neither, a person". Counts
@@ -673,6 +708,7 @@ impl<'a, 'c> Turn<'a, 'c> {
             CallbackData::UnbindCancel if self.conv.state.in_flow() => self.cancel(),
             CallbackData::UnbindResend => unbind::resend_pressed(self),
             CallbackData::MenuUnbind => unbind::start(self, Purpose::Unbind),
+            CallbackData::UnbindWith(raw) => unbind::start_with(self, &raw),
             CallbackData::MenuFaq => self.faq_menu(),
             CallbackData::MenuStatus => unbind::status(self),
             CallbackData::MenuHuman => handoff::request(self, TicketReason::UserRequest),

@@ -1351,8 +1351,7 @@ fn wrong_codes_count_down_and_the_fifth_locks() {
                 &[
                     "fetch M100200300 VerifyCode",
                     "write OtpLocked M100200300",
-                    "send unbind-code-locked(minutes=30, until=2026-11-30 10:30)",
-                    "open-ticket code_locked",
+                    "send unbind-code-locked(max_attempts=5, minutes=30, until=2026-11-30 10:30) [menu:human menu:main]",
                 ],
             ),
             // Entering the flow again while locked is refused.
@@ -1366,7 +1365,7 @@ fn wrong_codes_count_down_and_the_fifth_locks() {
                 "idle",
                 &[
                     "fetch M100200300 IssueCode",
-                    "send unbind-code-locked(minutes=30, until=2026-11-30 10:30) [menu:human menu:main]",
+                    "send unbind-code-locked(max_attempts=5, minutes=30, until=2026-11-30 10:30) [menu:human menu:main]",
                 ],
             ),
             // Once the lock ends, a code is sent again.
@@ -1388,6 +1387,37 @@ fn wrong_codes_count_down_and_the_fifth_locks() {
             ),
         ],
     );
+}
+
+/// A lock opens no ticket by itself; a person asked for while it lasts
+/// gets the reason `code_locked` (and the engine the locked number); once
+/// it is over, an ordinary request.
+#[test]
+fn a_person_asked_for_after_a_lock_sees_why() {
+    let wrong5 = ["{wrong}"; 5];
+    let mut h = after(&[TO_CODE, &wrong5[..]].concat());
+    assert!(
+        h.effects
+            .iter()
+            .all(|e| !matches!(e, Effect::OpenTicket { .. }))
+    );
+    assert_eq!(
+        h.conv
+            .merchant_in_question(h.now_ms())
+            .map(MerchantId::as_str),
+        Some(KNOWN)
+    );
+    check(
+        &mut h,
+        &[(
+            "[menu:human]",
+            "idle",
+            &["toast", "open-ticket code_locked"],
+        )],
+    );
+    let mut h = after(&[TO_CODE, &wrong5[..], &["@wait 1801"][..]].concat());
+    assert_eq!(h.conv.merchant_in_question(h.now_ms()), None);
+    check(&mut h, &[("/human", "idle", &["open-ticket user_request"])]);
 }
 
 #[test]
@@ -3232,14 +3262,11 @@ fn the_flow_understands_free_text_at_every_step() {
     }
     check(
         &mut after(TO_CONFIRM),
-        &[
-            ("转人工", "awaiting_confirm", &["open-ticket user_request"]),
-            (
-                "先不办了，改天再说",
-                "awaiting_confirm",
-                &["send unbind-stop-confirm [unbind:cancel]"],
-            ),
-        ],
+        &[(
+            "先不办了，改天再说",
+            "awaiting_confirm",
+            &["send unbind-stop-confirm [unbind:cancel]"],
+        )],
     );
     check(
         &mut after(TO_MERCHANT_ID),
@@ -3247,6 +3274,212 @@ fn the_flow_understands_free_text_at_every_step() {
             "不是银行卡，是机器",
             "idle",
             &["send outside-terminal-or-card [clarify:unbind_start | outside:terminal]"],
+        )],
+    );
+}
+
+/// A person asked for at any step of a flow, in any way: the flow ends and
+/// the merchant is told so (nothing submitted, /unbind or /status later)
+/// before the ticket opens; no step is left waiting for a code.
+#[test]
+fn asking_for_a_person_mid_flow_ends_the_flow_and_says_so() {
+    let steps: [(&[&str], &str); 6] = [
+        (TO_MERCHANT_ID, "unbind-stopped-for-human"),
+        (TO_CODE, "unbind-stopped-for-human"),
+        (TO_CONFIRM, "unbind-stopped-for-human"),
+        (TO_FINAL_CONFIRM, "unbind-stopped-for-human"),
+        (&["/status"], "status-stopped-for-human"),
+        (&["/status", KNOWN], "status-stopped-for-human"),
+    ];
+    for (setup, stopped) in steps {
+        for ask in [
+            "/human",
+            "[menu:human]",
+            "转人工",
+            "我要找人工客服",
+            "agent",
+        ] {
+            let mut h = after(setup);
+            let before = h.conv.state.clone();
+            let lines: Vec<String> = h
+                .input(ask)
+                .iter()
+                .map(|l| without_args(l))
+                .filter(|l| l != "toast")
+                .collect();
+            let want = [format!("send {stopped}"), "open-ticket user_request".into()];
+            assert_eq!(lines, want, "after {setup:?} ({}), {ask:?}", before.name());
+            assert_eq!(h.conv.state, State::Idle, "after {setup:?}, {ask:?}");
+        }
+    }
+    // The ticket's notice follows; a code typed afterwards is not taken
+    // for a verification (it is deleted as a code).
+    let mut h = after(TO_CODE);
+    check(
+        &mut h,
+        &[
+            (
+                "转人工",
+                "idle",
+                &["send unbind-stopped-for-human", "open-ticket user_request"],
+            ),
+            (
+                "@opened 7 1 staff",
+                "idle",
+                &["send handoff-opened + handoff-on-duty"],
+            ),
+        ],
+    );
+    h.ticket = None;
+    check(
+        &mut h,
+        &[(
+            "{code}",
+            "idle",
+            &[
+                "delete",
+                "send sensitive-code [menu:unbind menu:status | menu:faq menu:human]",
+            ],
+        )],
+    );
+}
+
+/// A merchant number typed alone with no flow open is answered as one: an
+/// offer to unbind with it (the button starts the flow with the number
+/// taken, straight to the code), and the menu. Card numbers (Luhn-valid 16
+/// to 19 digits, and with no flow open any Luhn-valid 13 to 19 as before),
+/// codes and phone numbers are not offered.
+#[test]
+fn a_bare_merchant_number_at_idle_offers_unbinding_with_it() {
+    let offer = |id: &str| {
+        format!(
+            "send unbind-offer-with(merchant_id={id}) [unbind:start:{id} | menu:status menu:faq | menu:human]"
+        )
+    };
+    for (typed, id) in [
+        ("862100058120001", "862100058120001"),
+        ("M900800700", "M900800700"),
+        ("m900 800 700", "M900800700"),
+        (KNOWN, KNOWN),
+    ] {
+        let mut h = Harness::new();
+        let lines = h.input(typed);
+        assert_eq!(lines, vec![offer(id)], "{typed:?}");
+        assert_eq!(h.conv.state, State::Idle);
+    }
+    for (typed, first) in [
+        (CARD, "delete"),
+        ("4111 1111 1111 1111", "delete"),
+        (FIFTEEN_DIGITS, "delete"),
+        ("123456", "delete"),
+        ("13800131234", "send unknown [menu:human menu:main]"),
+        ("hello123456", "send unknown [menu:human menu:main]"),
+    ] {
+        let lines = Harness::new().input(typed);
+        assert_eq!(
+            lines.first().map(|l| without_args(l)),
+            Some(first.to_string()),
+            "{typed:?}: {lines:?}"
+        );
+    }
+    // Pressed: the flow starts with the number taken, straight to the code.
+    check(
+        &mut Harness::new(),
+        &[
+            (
+                KNOWN,
+                "idle",
+                &[
+                    "send unbind-offer-with [unbind:start:M100200300 | menu:status menu:faq | menu:human]",
+                ],
+            ),
+            (
+                "[unbind:start:M100200300]",
+                "awaiting_code",
+                &[
+                    "toast",
+                    "fetch M100200300 IssueCode",
+                    "write OtpIssued M100200300",
+                    "deliver M100200300",
+                    "send unbind-code-sent(phone=138****1234, minutes=5, digits=6) [unbind:resend unbind:cancel]",
+                ],
+            ),
+            (
+                "{code}",
+                "awaiting_confirm",
+                &[
+                    "fetch M100200300 VerifyCode",
+                    "write OtpConsumed M100200300",
+                    "send unbind-summary [unbind:confirm unbind:cancel]",
+                ],
+            ),
+        ],
+    );
+    // A forged or stale number changes nothing; a blackout refuses first.
+    check(
+        &mut Harness::new(),
+        &[("[unbind:start:ABC]", "idle", &["toast callback-expired"])],
+    );
+    let mut h = Harness::new();
+    h.configure(|s| s.unbind.blackout = vec!["09:30-10:30".into()]);
+    check(
+        &mut h,
+        &[(
+            "[unbind:start:M100200300]",
+            "idle",
+            &[
+                "toast",
+                "send unbind-refused-blackout [menu:unbind menu:status | menu:faq menu:human]",
+            ],
+        )],
+    );
+}
+
+/// A message asking two things gets the first answered and the second
+/// offered with its FAQ button; a message of one topic is answered as
+/// before.
+#[test]
+fn a_message_asking_two_things_gets_both() {
+    let table: [(&str, &[&str]); 4] = [
+        (
+            "验证码收不到，另外解绑要多久",
+            &[
+                "send faq-verification-failed [menu:unbind menu:human | menu:main]",
+                "send also-asked(topic=btn-faq-unbind-stuck) [faq:unbind_stuck]",
+            ],
+        ),
+        (
+            "how long does unbinding take and is there a fee",
+            &[
+                "send faq-unbind-stuck [menu:status menu:human | menu:main]",
+                "send also-asked(topic=btn-faq-unbind-cost) [faq:unbind_cost]",
+            ],
+        ),
+        (
+            "验证码收不到",
+            &["send faq-verification-failed [menu:unbind menu:human | menu:main]"],
+        ),
+        (
+            "验证码收不到，怎么办",
+            &["send faq-verification-failed [menu:unbind menu:human | menu:main]"],
+        ),
+    ];
+    for (text, expected) in table {
+        let mut h = Harness::new();
+        h.conv.lang = Some(Lang::ZhCn);
+        check(&mut h, &[(text, "idle", expected)]);
+    }
+    let mut h = Harness::new();
+    h.input("验证码收不到，另外解绑要多久");
+    check(
+        &mut h,
+        &[(
+            "[faq:unbind_stuck]",
+            "idle",
+            &[
+                "toast",
+                "send faq-unbind-stuck [menu:status menu:human | menu:main]",
+            ],
         )],
     );
 }

@@ -11,11 +11,11 @@ use crate::domain::{MerchantId, OtpCode, Reference, mask_phone_digits};
 use crate::intents::Intent;
 use crate::otp;
 
-use super::effect::{Arg, Effect, Msg, TicketReason, Write};
+use super::effect::{Arg, Effect, Msg, Write};
 use super::event::{Continuation, Delivery};
 use super::facts::MerchantFacts;
 use super::keyboards;
-use super::state::{Purpose, State, Verified};
+use super::state::{CodeLock, Purpose, State, Verified};
 use super::step::Turn;
 use super::{Button, CallbackData};
 
@@ -73,6 +73,46 @@ pub(super) fn start(t: &mut Turn<'_, '_>, purpose: Purpose) {
         Purpose::Status => "status-need-verify",
     };
     t.say(Msg::new(msg), keyboards::cancel_only());
+}
+
+/// A merchant number typed alone with no flow open: offers to unbind with
+/// it (`unbind:start:<number>`), and the rest of the menu.
+pub(super) fn offer_with(t: &mut Turn<'_, '_>, merchant: MerchantId) {
+    t.conv.unknown_streak = 0;
+    let with = CallbackData::UnbindWith(merchant.as_str().to_string());
+    let mut keyboard = Vec::new();
+    // Callback data holds 64 bytes; a number too long for it (a pattern
+    // configured that way) gets the plain menu button instead.
+    match with.to_data().len() <= 64 {
+        true => keyboard.push(vec![Button::new("btn-unbind-with", with)]),
+        false => keyboard.push(vec![Button::new("btn-unbind", CallbackData::MenuUnbind)]),
+    }
+    keyboard.push(vec![
+        Button::new("btn-status", CallbackData::MenuStatus),
+        Button::new("btn-faq", CallbackData::MenuFaq),
+    ]);
+    keyboard.push(vec![Button::new("btn-human", CallbackData::MenuHuman)]);
+    t.say(
+        Msg::new("unbind-offer-with").arg("merchant_id", merchant.as_str()),
+        keyboard,
+    );
+}
+
+/// `unbind:start:<number>`: starts unbinding with that number already
+/// taken, as if typed at the merchant-number step (blackout first).
+pub(super) fn start_with(t: &mut Turn<'_, '_>, raw: &str) {
+    let Some(merchant) = MerchantId::bare(raw, &t.ctx.derived.merchant_pattern) else {
+        return t.toast(Some(Msg::new("callback-expired")));
+    };
+    t.conv.unknown_streak = 0;
+    if let Some(refusal) = blackout_refusal(t) {
+        t.conv.state = State::Idle;
+        return t.say(refusal, keyboards::main_menu());
+    }
+    t.conv.state = State::AwaitingMerchantId {
+        purpose: Purpose::Unbind,
+    };
+    merchant_taken(t, merchant, Purpose::Unbind);
 }
 
 /// `/status`: lists requests if a merchant is verified here, else verifies first.
@@ -136,12 +176,7 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
         return;
     }
     if let Some(merchant) = MerchantId::find_in(raw, &t.ctx.derived.merchant_pattern) {
-        let then = match (verified_merchant(t).as_ref() == Some(&merchant), purpose) {
-            (true, Purpose::Unbind) => Continuation::Summarise,
-            (true, Purpose::Status) => Continuation::ShowStatus,
-            (false, _) => Continuation::IssueCode,
-        };
-        return t.effects.push(Effect::Fetch { merchant, then });
+        return merchant_taken(t, merchant, purpose);
     }
     // "Where is it / I don't know it" about the number itself (or said in a
     // few words), not a question that happens to say 哪.
@@ -182,6 +217,17 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
         Msg::new("unbind-merchant-id-invalid").arg("example", example),
         keyboards::cancel_only(),
     );
+}
+
+/// A merchant number was given: a code is sent, or for a merchant
+/// verified here, on to the summary or the requests.
+fn merchant_taken(t: &mut Turn<'_, '_>, merchant: MerchantId, purpose: Purpose) {
+    let then = match (verified_merchant(t).as_ref() == Some(&merchant), purpose) {
+        (true, Purpose::Unbind) => Continuation::Summarise,
+        (true, Purpose::Status) => Continuation::ShowStatus,
+        (false, _) => Continuation::IssueCode,
+    };
+    t.effects.push(Effect::Fetch { merchant, then });
 }
 
 /// Text while a code is expected.
@@ -304,6 +350,7 @@ fn locked_message(t: &Turn<'_, '_>, until_ms: i64) -> Msg {
         .ceil()
         .max(1.0) as i64;
     Msg::new("unbind-code-locked")
+        .arg("max_attempts", t.ctx.settings.otp.max_attempts)
         .arg("minutes", minutes)
         .arg("until", format_time(t, until_ms))
 }
@@ -446,6 +493,7 @@ fn verify(t: &mut Turn<'_, '_>, facts: &MerchantFacts, code: &OtpCode) {
             merchant: merchant.clone(),
         });
         t.audit("otp.verified", Some(merchant), "");
+        t.conv.code_locked = None;
         t.conv.verified = Some(Verified {
             merchant: merchant.clone(),
             until: now + otp_settings.verified_window_minutes * 60_000,
@@ -467,10 +515,15 @@ fn verify(t: &mut Turn<'_, '_>, facts: &MerchantFacts, code: &OtpCode) {
             Some(merchant),
             format!("{failures} wrong codes"),
         );
+        // No ticket opens by itself: the merchant is told what happened and
+        // what they can do; a person asked for now sees the locked number.
         t.conv.state = State::Idle;
+        t.conv.code_locked = Some(CodeLock {
+            merchant: merchant.clone(),
+            until,
+        });
         let msg = locked_message(t, until);
-        t.say(msg, Vec::new());
-        return super::handoff::request(t, TicketReason::CodeLocked);
+        return t.say(msg, keyboards::human_or_menu());
     }
     t.write(Write::OtpFailed {
         merchant: merchant.clone(),

@@ -754,12 +754,9 @@ impl Engine {
                         outcome.tally.add(Counted::Handoff(reason.as_str()));
                         // A merchant locked out while entering codes is not verified,
                         // but staff need the number they tried (to unlock it).
-                        let asked = match &before.state {
-                            conversation::State::AwaitingCode { merchant, .. } => {
-                                Some(merchant.as_str().to_string())
-                            }
-                            _ => None,
-                        };
+                        let asked = before
+                            .merchant_in_question(now_ms)
+                            .map(|m| m.as_str().to_string());
                         let opened = match self.reopen_recent(tx, inbound.chat_id, now_ms).await? {
                             Some(reopened) => reopened,
                             None => {

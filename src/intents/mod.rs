@@ -5,9 +5,11 @@
 //!
 //! Pure; loading the data from text is the caller's business.
 
+mod clauses;
 mod model;
 mod normalise;
 
+pub use clauses::split_clauses;
 pub use model::{Model, Opinion};
 pub use normalise::Normaliser;
 

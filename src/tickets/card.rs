@@ -376,6 +376,7 @@ pub fn readable(input: &str) -> Msg {
 fn button_label(data: &str) -> &'static str {
     match CallbackData::parse(data) {
         CallbackData::MenuUnbind => "btn-unbind",
+        CallbackData::UnbindWith(_) => "btn-unbind-with",
         CallbackData::MenuFaq => "btn-faq",
         CallbackData::MenuStatus => "btn-status",
         CallbackData::MenuHuman => "btn-human",

@@ -339,7 +339,7 @@ fn texts_read_right_to_a_merchant() {
     // flow says how to start again.
     let final_confirm = Msg::new("unbind-final-confirm").arg("card", "6222 **** 0123");
     assert!(render(Lang::ZhCn, &final_confirm).contains("人工客服"));
-    assert!(render(Lang::En, &final_confirm).contains("only a person"));
+    assert!(render(Lang::En, &final_confirm).contains("only our support team"));
     let expired = Msg::new("unbind-flow-expired").arg("minutes", Arg::Num(15));
     assert!(render(Lang::ZhCn, &expired).contains("/unbind"));
     assert!(render(Lang::En, &expired).contains("/unbind"));

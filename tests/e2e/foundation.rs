@@ -50,6 +50,37 @@ async fn free_text_question_gets_its_faq_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_asking_two_things_gets_the_first_answer_and_the_second_offered() {
+    let app = TestApp::spawn().await;
+    let before = app.api.sent_to(42).len();
+    let first = app.say(42, "验证码收不到，另外解绑要多久").await;
+    assert!(first.text().contains("验证码"), "{}", first.text());
+    let also = app.api.nth_sent_to(42, before + 2).await;
+    assert!(
+        also.text().contains("您还问到了「解绑进度慢或卡住」"),
+        "{}",
+        also.text()
+    );
+    assert_eq!(also.buttons(), vec!["faq:unbind_stuck"]);
+    let second = app.press(42, &also, "faq:unbind_stuck").await;
+    assert!(second.text().contains("48"), "{}", second.text());
+
+    // The same in English.
+    let before = app.api.sent_to(43).len();
+    app.api
+        .merchant_text(43, "en", "how long does unbinding take and is there a fee");
+    let first = app.api.nth_sent_to(43, before + 1).await;
+    assert!(first.text().contains("48 hours"), "{}", first.text());
+    let also = app.api.nth_sent_to(43, before + 2).await;
+    assert!(
+        also.text().starts_with("You also asked about"),
+        "{}",
+        also.text()
+    );
+    assert_eq!(also.buttons(), vec!["faq:unbind_cost"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn menu_button_press_opens_the_faq_menu_and_answers() {
     let app = TestApp::spawn().await;
     let menu = app.say(42, "/start").await;

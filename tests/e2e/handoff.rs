@@ -32,6 +32,15 @@ async fn open_ticket(app: &TestApp, user: i64) -> (i64, i64) {
                 .and_then(|id| id.parse().ok())
         })
         .expect("claim button");
+    // The merchant's queue notice (after "the unbinding stopped" when a
+    // flow was open) is the last message of the handoff.
+    app.api
+        .wait_until(10, "the queue notice", |calls| {
+            calls
+                .iter()
+                .any(|c| c.chat_id() == Some(user) && c.text().contains("已为您转接人工客服"))
+        })
+        .await;
     (ticket, summary.thread_id().expect("topic"))
 }
 

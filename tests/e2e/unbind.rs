@@ -111,7 +111,7 @@ async fn a_merchant_unbinds_from_start_to_a_completed_notice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_code_five_times_locks_entry_and_hands_over() {
+async fn wrong_code_five_times_locks_entry_and_offers_a_person() {
     let app = TestApp::spawn().await;
     app.say(42, "/unbind").await;
     app.say(42, MERCHANT).await;
@@ -125,16 +125,34 @@ async fn wrong_code_five_times_locks_entry_and_hands_over() {
             reply.text()
         );
     }
-    let before_lock = app.api.sent_to(42).len();
     let locked = app.say(42, wrong).await;
     assert!(
-        locked.text().contains("30"),
-        "locked for 30 minutes: {}",
+        locked.text().contains("30") && locked.text().contains("/unbind"),
+        "locked for 30 minutes, /unbind afterwards: {}",
         locked.text()
     );
-    // The lock notice is followed by the handoff notice.
-    let ticket = app.api.nth_sent_to(42, before_lock + 2).await;
-    assert!(!ticket.text().is_empty());
+    assert_eq!(locked.buttons(), vec!["menu:human", "menu:main"]);
+    // No ticket opens by itself, and nothing else is said.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let tickets = app
+        .engine
+        .store
+        .list_tickets(true, 10)
+        .await
+        .expect("tickets");
+    assert!(tickets.is_empty(), "no ticket unasked: {tickets:?}");
+    assert_eq!(
+        app.api.sent_to(42).last().map(|m| m.text()),
+        Some(locked.text())
+    );
+    let again = app.say(42, &code).await;
+    assert!(
+        !again.text().contains("6222"),
+        "the right code after the lock does not unlock"
+    );
+    // Asked for, a person gets the reason and the locked merchant number.
+    let opened = app.press(42, &locked, "menu:human").await;
+    assert!(!opened.text().is_empty());
     let tickets = app
         .engine
         .store
@@ -143,11 +161,80 @@ async fn wrong_code_five_times_locks_entry_and_hands_over() {
         .expect("tickets");
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].reason, "code_locked");
-    let again = app.say(42, &code).await;
+    assert_eq!(tickets[0].merchant_id.as_deref(), Some(MERCHANT));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_for_a_person_at_the_code_step_ends_the_unbinding_and_says_so() {
+    let app = TestApp::spawn().await;
+    app.say(42, "/unbind").await;
+    app.say(42, MERCHANT).await;
+    let code = app.sms.nth(1).await.code();
+    let before = app.api.sent_to(42).len();
+    let stopped = app.say(42, "转人工").await;
     assert!(
-        !again.text().contains("6222"),
-        "the right code after the lock does not unlock"
+        stopped.text().contains("/unbind") && stopped.text().contains("没有提交"),
+        "the unbinding stopped, nothing submitted, /unbind later: {}",
+        stopped.text()
     );
+    let opened = app.api.nth_sent_to(42, before + 2).await;
+    assert!(opened.text().contains("人工客服"), "{}", opened.text());
+    let tickets = app
+        .engine
+        .store
+        .list_tickets(true, 10)
+        .await
+        .expect("tickets");
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].reason, "user_request");
+    assert_eq!(
+        tickets[0].merchant_id.as_deref(),
+        Some(MERCHANT),
+        "staff see the number"
+    );
+    // The flow is over: the code no longer verifies anything (it goes to
+    // nobody: deleted as a code, not relayed, not a summary).
+    let after_code = app.say(42, &code).await;
+    assert!(!after_code.text().contains("6222"), "{}", after_code.text());
+    app.api
+        .wait_until(10, "the code deleted", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "deleteMessage" && c.chat_id() == Some(42))
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_number_typed_at_idle_offers_unbinding_with_it() {
+    let app = TestApp::spawn().await;
+    let offer = app.say(42, "m100 200 300").await;
+    assert!(offer.text().contains(MERCHANT), "{}", offer.text());
+    assert_eq!(
+        offer.buttons(),
+        vec![
+            "unbind:start:M100200300",
+            "menu:status",
+            "menu:faq",
+            "menu:human"
+        ]
+    );
+    assert!(
+        app.sms.received().is_empty(),
+        "nothing sent before the press"
+    );
+    let sent = app.press(42, &offer, "unbind:start:M100200300").await;
+    assert!(sent.text().contains("138****1234"), "{}", sent.text());
+    let code = app.sms.nth(1).await.code();
+    let summary = app.say(42, &code).await;
+    assert!(
+        summary.text().contains("6222 **** **** 0123"),
+        "{}",
+        summary.text()
+    );
+    // A card number is still deleted, never offered.
+    let card = app.say(42, "6222 0212 3456 7890 128").await;
+    assert!(card.buttons().is_empty(), "{:?}", card.buttons());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
