@@ -827,18 +827,16 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &[
             (OFF_TOPIC, "idle", &["send unknown [menu:human menu:main]"]),
             (
-                "解绑需要验证码吗",
+                "我的卡",
                 "idle",
-                &[
-                    "send clarify-question [clarify:unbind_prepare | clarify:verification_failed | menu:human]",
-                ],
+                &["send clarify-question [clarify:security | clarify:unbind_start | menu:human]"],
             ),
             (
-                "[clarify:verification_failed]",
+                "[clarify:security]",
                 "idle",
                 &[
                     "toast",
-                    "send faq-verification-failed [menu:unbind menu:human | menu:main]",
+                    "send faq-security [menu:faq menu:human | menu:main]",
                 ],
             ),
         ],
@@ -850,10 +848,10 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &mut Harness::new(),
         &[
             (
-                "需要换绑",
+                "结算卡",
                 "idle",
                 &[
-                    "send clarify-question [clarify:unbind_start | clarify:unbind_prepare | menu:human]",
+                    "send clarify-question [clarify:unbind_start | clarify:card_frozen | menu:human]",
                 ],
             ),
             (
@@ -3373,7 +3371,11 @@ fn a_bare_merchant_number_at_idle_offers_unbinding_with_it() {
         (FIFTEEN_DIGITS, "delete"),
         ("123456", "delete"),
         ("13800131234", "send unknown [menu:human menu:main]"),
-        ("hello123456", "send unknown [menu:human menu:main]"),
+        // Not a merchant number: a greeting with digits (the model reads "hello").
+        (
+            "hello123456",
+            "send menu-welcome [menu:unbind menu:status | menu:faq menu:human]",
+        ),
     ] {
         let lines = Harness::new().input(typed);
         assert_eq!(

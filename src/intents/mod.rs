@@ -14,7 +14,7 @@ pub use model::{Model, Opinion};
 pub use normalise::Normaliser;
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use regex::Regex;
 use serde::Deserialize;
@@ -359,7 +359,10 @@ pub struct Classifier {
     normaliser: Normaliser,
     rules: Vec<Rule>,
     threshold: f64,
-    model: Option<Model>,
+    /// The statistical model: trained on a thread of its own, so start-up
+    /// does not wait for it; the first reading that needs it does. `None`
+    /// inside: training failed, the rules decide alone.
+    model: Option<Arc<OnceLock<Option<Model>>>>,
     /// The FAQ catalogue the rules name topics of.
     faq: Catalogue,
 }
@@ -469,9 +472,7 @@ impl Classifier {
             };
             let intent = Intent::parse_in(intent.trim(), &self.faq)
                 .ok_or_else(|| bad(format!("unknown intent {intent:?}")))?;
-            let normalised = self.normaliser.normalise(text);
-            let matched: Vec<usize> = self.matching_rules(&normalised).collect();
-            examples.push((model_features(&normalised, &matched), intent));
+            examples.push((self.normaliser.normalise(text), intent));
         }
         if examples.is_empty() {
             return Err(RulesError::Phrasing {
@@ -480,7 +481,38 @@ impl Classifier {
                 message: "no phrasings".into(),
             });
         }
-        self.model = Some(Model::train(&examples));
+        let slot = Arc::new(OnceLock::new());
+        let filled = Arc::clone(&slot);
+        let train = move || {
+            let started = std::time::Instant::now();
+            let trained = std::panic::catch_unwind(move || {
+                let featured: Vec<(Vec<u64>, Intent)> = examples
+                    .into_iter()
+                    .map(|(text, intent)| (model_features(&text), intent))
+                    .collect();
+                Model::train(&featured)
+            });
+            match &trained {
+                Ok(model) => tracing::info!(
+                    features = model.feature_count(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "the intent model is trained"
+                ),
+                Err(_) => {
+                    tracing::error!("training the intent model failed; the rules decide alone")
+                }
+            }
+            let _ = filled.set(trained.ok());
+        };
+        std::thread::Builder::new()
+            .name("posdesk-model".into())
+            .spawn(train)
+            .map_err(|e| RulesError::Phrasing {
+                file: file.to_string(),
+                line: 0,
+                message: format!("cannot start training the model: {e}"),
+            })?;
+        self.model = Some(slot);
         Ok(self)
     }
 
@@ -506,15 +538,6 @@ impl Classifier {
         langs.sort();
         langs.dedup();
         langs
-    }
-
-    /// The numbers of the rules matching a normalised text.
-    fn matching_rules<'a>(&'a self, normalised: &'a str) -> impl Iterator<Item = usize> + 'a {
-        self.rules
-            .iter()
-            .enumerate()
-            .filter(|(_, rule)| rule.any.is_match(normalised))
-            .map(|(n, _)| n)
     }
 
     /// Number of rules loaded.
@@ -554,9 +577,8 @@ impl Classifier {
             return explanation;
         }
         let mut scores: HashMap<Intent, (f64, bool)> = HashMap::new();
-        let matching: Vec<usize> = self.matching_rules(&normalised).collect();
-        for rule in matching.iter().map(|&n| &self.rules[n]) {
-            {
+        for rule in &self.rules {
+            if rule.any.is_match(&normalised) {
                 let entry = scores.entry(rule.intent).or_insert((0.0, false));
                 entry.0 += rule.weight;
                 entry.1 |= prefer.is_some() && rule.lang == prefer;
@@ -584,7 +606,8 @@ impl Classifier {
             _ => self
                 .model
                 .as_ref()
-                .map(|m| m.opinion(&model_features(&normalised, &matching))),
+                .and_then(|slot| slot.wait().as_ref())
+                .map(|m| m.opinion(&model_features(&normalised))),
         };
         let (intent, clarify) = decide(rules_best, rules_second, opinion.as_ref());
         explanation.intent = intent;
@@ -613,12 +636,10 @@ fn without_negated(normalised: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// What the model reads of a text: its words and sounds (without what the
-/// merchant says they do not mean), and which rules matched it.
-fn model_features(normalised: &str, matching_rules: &[usize]) -> Vec<u64> {
-    let mut features = model::features(&without_negated(normalised));
-    features.extend(matching_rules.iter().map(|&n| model::rule_feature(n)));
-    features
+/// What the model reads of a text: its words and sounds, without what the
+/// merchant says they do not mean.
+fn model_features(normalised: &str) -> Vec<u64> {
+    model::features(&without_negated(normalised))
 }
 
 /// Whether a clarifying question may offer this intent (it has an answer
@@ -652,7 +673,17 @@ fn decide(
     {
         return (intent, None);
     }
-    // The model, which has read the rules too, decides when it is sure.
+    // A topic the model never learned (no phrasings for it yet) is the
+    // rules' to decide: the model cannot speak for it.
+    if let Some((intent, score)) = rules_best
+        && intent.is_in_scope()
+        && score >= WEAK_RULE
+        && score - rules_second >= RULE_MARGIN
+        && opinion.is_some_and(|o| !o.knows(intent))
+    {
+        return (intent, None);
+    }
+    // The model decides when it is sure.
     if let Some((m1, p1)) = model_best
         && p1 >= MODEL_SURE
     {

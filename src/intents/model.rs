@@ -55,6 +55,11 @@ impl Opinion {
             .map_or(0.0, |(_, p)| *p)
     }
 
+    /// Whether the model learned this intent at all.
+    pub fn knows(&self, intent: Intent) -> bool {
+        self.ranked.iter().any(|(i, _)| *i == intent)
+    }
+
     /// The runner-up.
     pub fn second(&self) -> Option<(Intent, f64)> {
         self.ranked.get(1).copied()
@@ -62,8 +67,7 @@ impl Opinion {
 }
 
 impl Model {
-    /// Trains on `(features, intent)` pairs (see [`features`] and
-    /// [`rule_feature`]).
+    /// Trains on `(features, intent)` pairs (see [`features`]).
     pub fn train(examples: &[(Vec<u64>, Intent)]) -> Model {
         let mut classes: Vec<Intent> = Vec::new();
         for (_, intent) in examples {
@@ -207,16 +211,6 @@ impl FeatureHash {
         self.byte(0xff);
         self
     }
-}
-
-/// The feature "rule number `n` matched": the model learns from the
-/// phrasings how far to trust each rule, next to the words themselves.
-pub fn rule_feature(n: usize) -> u64 {
-    let mut h = FeatureHash::new(b'r');
-    for b in n.to_le_bytes() {
-        h.byte(b);
-    }
-    h.0
 }
 
 /// The features of a normalised text (duplicates removed): Han syllables

@@ -105,7 +105,10 @@ fn tuning_set_accuracy_is_at_least_97_percent_in_scope_and_95_out_of_scope() {
 fn held_aside_set_accuracy() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/heldout-3.tsv");
     let measured = measure(&classifier(), path);
-    eprintln!("{}", measured.report("held-aside set (tests/data/heldout-3.tsv)"));
+    eprintln!(
+        "{}",
+        measured.report("held-aside set (tests/data/heldout-3.tsv)")
+    );
     // For comparison: the rules alone, without the model.
     let rules_only = Classifier::from_sources(
         &posdesk::app::BUILTIN_RULES,
@@ -126,8 +129,8 @@ fn held_aside_set_accuracy() {
     assert!(Measured::rate(measured.out_of_scope) >= HELD_OUT_OF_SCOPE_FLOOR);
 }
 
-const HELD_IN_SCOPE_FLOOR: f64 = 0.0;
-const HELD_OUT_OF_SCOPE_FLOOR: f64 = 0.0;
+const HELD_IN_SCOPE_FLOOR: f64 = 0.93;
+const HELD_OUT_OF_SCOPE_FLOOR: f64 = 0.98;
 
 #[test]
 fn every_intent_is_in_the_labelled_set() {
