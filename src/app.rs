@@ -12,7 +12,7 @@ use crate::domain::Lang;
 use crate::engine::Engine;
 use crate::faq::{Catalogue, FaqError};
 use crate::i18n::Texts;
-use crate::intents::Classifier;
+use crate::intents::{Classifier, Normaliser, Training};
 use crate::storage::Store;
 
 /// The built-in intent rules, `(name, toml)`.
@@ -44,10 +44,17 @@ pub const BUILTIN_PHRASINGS: &str = include_str!("../locales/phrasings.tsv");
 /// The classifier from the built-in rules and phrasings, or from
 /// `i18n.locales_dir`.
 pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
+    // The model trains on a thread of its own while the rules compile.
     if settings.i18n.locales_dir.is_empty() {
+        let faq = builtin_faq()?;
+        let training = Training::start(
+            &Normaliser::from_tsv(BUILTIN_T2S),
+            &faq,
+            "locales/phrasings.tsv",
+            BUILTIN_PHRASINGS,
+        )?;
         return Ok(
-            Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S, builtin_faq()?)?
-                .with_phrasings("locales/phrasings.tsv", BUILTIN_PHRASINGS)?,
+            Classifier::from_sources(&BUILTIN_RULES, BUILTIN_T2S, faq)?.with_training(training)
         );
     }
     let dir = Path::new(&settings.i18n.locales_dir);
@@ -60,12 +67,18 @@ pub fn load_classifier(settings: &Settings) -> Result<Classifier, Error> {
     let en = read("en/intents.toml")?;
     let t2s = read("zh-CN/t2s.tsv")?;
     let phrasings = read("phrasings.tsv")?;
+    let training = Training::start(
+        &Normaliser::from_tsv(&t2s),
+        &faq,
+        "phrasings.tsv",
+        &phrasings,
+    )?;
     Ok(Classifier::from_sources(
         &[("zh-CN/intents.toml", &zh), ("en/intents.toml", &en)],
         &t2s,
         faq,
     )?
-    .with_phrasings("phrasings.tsv", &phrasings)?)
+    .with_training(training))
 }
 
 /// Every problem of the FAQ catalogue against the texts and the rules, one
@@ -125,11 +138,29 @@ pub async fn build_engine(
     store: Store,
     delivery: Arc<dyn OtpDelivery>,
 ) -> Result<Arc<Engine>, Error> {
-    let texts = load_texts(&settings)?;
-    let classifier = load_classifier(&settings)?;
-    let problems = faq_problems(&settings, &texts, &classifier);
+    let content = load_content(&settings)?;
+    build_engine_with(settings, store, delivery, content).await
+}
+
+/// The texts and the classifier, checked against each other (the model
+/// starts training on a thread of its own: load this first, open the
+/// store while it trains).
+pub fn load_content(settings: &Settings) -> Result<(Texts, Classifier), Error> {
+    let classifier = load_classifier(settings)?;
+    let texts = load_texts(settings)?;
+    let problems = faq_problems(settings, &texts, &classifier);
     if !problems.is_empty() {
         return Err(Error::Faq(problems.join("\n")));
     }
+    Ok((texts, classifier))
+}
+
+/// The whole engine over a migrated store, with content already loaded.
+pub async fn build_engine_with(
+    settings: Settings,
+    store: Store,
+    delivery: Arc<dyn OtpDelivery>,
+    (texts, classifier): (Texts, Classifier),
+) -> Result<Arc<Engine>, Error> {
     Engine::new(store, settings, texts, classifier, delivery).await
 }

@@ -371,9 +371,10 @@ async fn run_bot(settings: Settings) -> Result<(), Error> {
     }
     // Bind first: an address in use ends the start here, not at shutdown.
     let listeners = http::Listeners::bind(&settings.http).await?;
+    let content = app::load_content(&settings)?;
     let store = app::open_store(&settings).await?;
     let delivery = app::delivery_for(&settings)?;
-    let engine = app::build_engine(settings, store, delivery).await?;
+    let engine = app::build_engine_with(settings, store, delivery, content).await?;
     let bot = telegram::make_bot(&engine)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

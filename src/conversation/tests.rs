@@ -829,7 +829,7 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
             (
                 "我的卡",
                 "idle",
-                &["send clarify-question [clarify:security | clarify:unbind_start | menu:human]"],
+                &["send clarify-question [clarify:unbind_start | clarify:security | menu:human]"],
             ),
             (
                 "[clarify:security]",
@@ -848,10 +848,10 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &mut Harness::new(),
         &[
             (
-                "结算卡",
+                "结算卡的事",
                 "idle",
                 &[
-                    "send clarify-question [clarify:unbind_start | clarify:card_frozen | menu:human]",
+                    "send clarify-question [clarify:unbind_start | clarify:new_card_requirements | menu:human]",
                 ],
             ),
             (

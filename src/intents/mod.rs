@@ -452,68 +452,25 @@ impl Classifier {
     }
 
     /// Trains the statistical second opinion on labelled phrasings
-    /// (`lang<TAB>intent<TAB>text` lines; `#` comments).
-    pub fn with_phrasings(mut self, file: &str, tsv: &str) -> Result<Classifier, RulesError> {
-        let mut examples = Vec::new();
-        for (n, line) in tsv.lines().enumerate() {
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let bad = |message: String| RulesError::Phrasing {
-                file: file.to_string(),
-                line: n + 1,
-                message,
-            };
-            let mut parts = line.splitn(3, '\t');
-            let (Some(_lang), Some(intent), Some(text)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                return Err(bad("expected lang<TAB>intent<TAB>text".into()));
-            };
-            let intent = Intent::parse_in(intent.trim(), &self.faq)
-                .ok_or_else(|| bad(format!("unknown intent {intent:?}")))?;
-            examples.push((self.normaliser.normalise(text), intent));
+    /// (`lang<TAB>intent<TAB>text` lines; `#` comments), on a thread of
+    /// its own.
+    pub fn with_phrasings(self, file: &str, tsv: &str) -> Result<Classifier, RulesError> {
+        let training = Training::start(&self.normaliser, &self.faq, file, tsv)?;
+        Ok(self.with_training(training))
+    }
+
+    /// The model of a training already started.
+    pub fn with_training(mut self, training: Training) -> Classifier {
+        self.model = Some(training.0);
+        self
+    }
+
+    /// Blocks until the model's training (started by
+    /// [`Classifier::with_phrasings`]) is over; at once without a model.
+    pub fn wait_trained(&self) {
+        if let Some(slot) = &self.model {
+            slot.wait();
         }
-        if examples.is_empty() {
-            return Err(RulesError::Phrasing {
-                file: file.to_string(),
-                line: 0,
-                message: "no phrasings".into(),
-            });
-        }
-        let slot = Arc::new(OnceLock::new());
-        let filled = Arc::clone(&slot);
-        let train = move || {
-            let started = std::time::Instant::now();
-            let trained = std::panic::catch_unwind(move || {
-                let featured: Vec<(Vec<u64>, Intent)> = examples
-                    .into_iter()
-                    .map(|(text, intent)| (model_features(&text), intent))
-                    .collect();
-                Model::train(&featured)
-            });
-            match &trained {
-                Ok(model) => tracing::info!(
-                    features = model.feature_count(),
-                    ms = started.elapsed().as_millis() as u64,
-                    "the intent model is trained"
-                ),
-                Err(_) => {
-                    tracing::error!("training the intent model failed; the rules decide alone")
-                }
-            }
-            let _ = filled.set(trained.ok());
-        };
-        std::thread::Builder::new()
-            .name("posdesk-model".into())
-            .spawn(train)
-            .map_err(|e| RulesError::Phrasing {
-                file: file.to_string(),
-                line: 0,
-                message: format!("cannot start training the model: {e}"),
-            })?;
-        self.model = Some(slot);
-        Ok(self)
     }
 
     /// The normaliser in use.
@@ -640,6 +597,81 @@ fn without_negated(normalised: &str) -> std::borrow::Cow<'_, str> {
 /// merchant says they do not mean.
 fn model_features(normalised: &str) -> Vec<u64> {
     model::features(&without_negated(normalised))
+}
+
+/// A model being trained on a thread of its own from labelled phrasings,
+/// checked before it starts: start it first, compile the rules meanwhile.
+pub struct Training(Arc<OnceLock<Option<Model>>>);
+
+impl Training {
+    /// Checks the phrasings (`lang<TAB>intent<TAB>text` lines, `#`
+    /// comments) and starts training on them.
+    pub fn start(
+        normaliser: &Normaliser,
+        faq: &Catalogue,
+        file: &str,
+        tsv: &str,
+    ) -> Result<Training, RulesError> {
+        let mut examples = Vec::new();
+        for (n, line) in tsv.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |message: String| RulesError::Phrasing {
+                file: file.to_string(),
+                line: n + 1,
+                message,
+            };
+            let mut parts = line.splitn(3, '\t');
+            let (Some(_lang), Some(intent), Some(text)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad("expected lang<TAB>intent<TAB>text".into()));
+            };
+            let intent = Intent::parse_in(intent.trim(), faq)
+                .ok_or_else(|| bad(format!("unknown intent {intent:?}")))?;
+            examples.push((normaliser.normalise(text), intent));
+        }
+        if examples.is_empty() {
+            return Err(RulesError::Phrasing {
+                file: file.to_string(),
+                line: 0,
+                message: "no phrasings".into(),
+            });
+        }
+        let slot = Arc::new(OnceLock::new());
+        let filled = Arc::clone(&slot);
+        let train = move || {
+            let started = std::time::Instant::now();
+            let trained = std::panic::catch_unwind(move || {
+                let featured: Vec<(Vec<u64>, Intent)> = examples
+                    .into_iter()
+                    .map(|(text, intent)| (model_features(&text), intent))
+                    .collect();
+                Model::train(featured)
+            });
+            match &trained {
+                Ok(model) => tracing::info!(
+                    features = model.feature_count(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "the intent model is trained"
+                ),
+                Err(_) => {
+                    tracing::error!("training the intent model failed; the rules decide alone")
+                }
+            }
+            let _ = filled.set(trained.ok());
+        };
+        std::thread::Builder::new()
+            .name("posdesk-model".into())
+            .spawn(train)
+            .map_err(|e| RulesError::Phrasing {
+                file: file.to_string(),
+                line: 0,
+                message: format!("cannot start training the model: {e}"),
+            })?;
+        Ok(Training(slot))
+    }
 }
 
 /// Whether a clarifying question may offer this intent (it has an answer

@@ -147,6 +147,12 @@ pub async fn run_until(engine: Arc<Engine>, bot: Bot, stop: watch::Receiver<bool
     if let Err(e) = engine.recover_lost_codes(sweep).await {
         tracing::warn!(error = %e, "checking for codes cut off by a restart failed");
     }
+    // The intent model trains while the bot starts; updates are taken once
+    // it is ready, so that no merchant waits for it mid-turn.
+    let classifier = engine.classifier.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || classifier.wait_trained()).await {
+        tracing::warn!(error = %e, "waiting for the intent model failed");
+    }
     let (inner_stop_tx, inner_stop_rx) = watch::channel(false);
     let sender = Sender::new(bot.clone(), engine.clone());
     let sender_task = tokio::spawn(sender.run(inner_stop_rx.clone()));
