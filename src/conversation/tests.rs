@@ -827,16 +827,18 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &[
             (OFF_TOPIC, "idle", &["send unknown [menu:human menu:main]"]),
             (
-                "我的卡",
+                "卡",
                 "idle",
-                &["send clarify-question [clarify:unbind_start | clarify:security | menu:human]"],
+                &[
+                    "send clarify-question [clarify:new_card_requirements | clarify:unbind_start | menu:human]",
+                ],
             ),
             (
-                "[clarify:security]",
+                "[clarify:new_card_requirements]",
                 "idle",
                 &[
                     "toast",
-                    "send faq-security [menu:faq menu:human | menu:main]",
+                    "send faq-new-card-requirements [menu:human menu:main | faq:bind_new_account]",
                 ],
             ),
         ],

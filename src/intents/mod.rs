@@ -372,7 +372,7 @@ const RULE_MARGIN: f64 = 0.5;
 /// The model decides alone from this probability up.
 const MODEL_SURE: f64 = 0.6;
 /// The model's guess counts when no rule matched, from this probability up.
-const MODEL_GUESS: f64 = 0.45;
+const MODEL_GUESS: f64 = 0.5;
 /// Two in-scope intents this close (in probability) get a clarifying question.
 const CLARIFY_GAP: f64 = 0.25;
 /// ...when together they are at least this likely.
