@@ -335,12 +335,6 @@ async fn run_target(target: &str, args: &Args) -> Result<Outcome, Failed> {
             .env("POSDESK_OTP__WEBHOOK_SECRET", "bench")
             .env("POSDESK_LIMITS__INPUTS_PER_MINUTE", "0")
             .env("RUST_LOG", bot_log_filter())
-            // As deployed (deploy/posdesk.service, deploy/Dockerfile),
-            // unless the caller says otherwise.
-            .env(
-                "MALLOC_ARENA_MAX",
-                std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into()),
-            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
