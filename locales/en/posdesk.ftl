@@ -475,7 +475,7 @@ handoff-already-open = Your request to talk to our support team is already in th
 handoff-no-staff-chat =
     We've noted that you'd like to talk to our support team, but they can't be reached from this chat right now.
     How to reach us: { $contact }
-    In the meantime, you can still ask me questions or unbind your settlement card here.
+    In the meantime, you can still ask me questions here, and I will help as far as I can.
 
 handoff-contact-default = Our support team will call you on the phone number registered for your merchant account. A genuine support call never asks for a code, a card password or a full card number, and never asks you to transfer money, install an app or open a link: if a caller does, hang up.
 
