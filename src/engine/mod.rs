@@ -517,6 +517,7 @@ impl Engine {
         chores: &writer::Chores,
         batch: &[&Inbound],
     ) -> Result<Vec<TurnDone>, StoreError> {
+        let t0 = std::time::Instant::now();
         let now_ms = self.now().timestamp_millis();
         let mut tx = self.store.begin_kept(&self.writer_conn).await?;
         tx.inbox_put_many(&chores.updates, now_ms);
@@ -538,6 +539,7 @@ impl Engine {
             mut conversations,
             mut tickets,
         } = tx.claim_and_load(&chats, &claims, now_ms).await?;
+        let t_claim = std::time::Instant::now();
         // Every turn's first step is pure: take them all now, so the
         // merchant facts they ask for are read in one round trip.
         let now = self.now();
@@ -581,7 +583,9 @@ impl Engine {
             }
             firsts.push(Some((before, ticket, first)));
         }
+        let t_codes = std::time::Instant::now();
         tx.read_facts(&wanted, now_ms).await?;
+        let t_facts = std::time::Instant::now();
         let mut results = Vec::with_capacity(batch.len());
         for (inbound, first) in batch.iter().zip(firsts) {
             let Some((before, ticket, first)) = first else {
@@ -608,7 +612,17 @@ impl Engine {
                 tx.inbox_done(update_id);
             }
         }
+        let t_steps = std::time::Instant::now();
         self.commit(tx).await?;
+        let t_commit = std::time::Instant::now();
+        tracing::debug!(
+            claim = (t_claim - t0).as_micros(),
+            codes = (t_codes - t_claim).as_micros(),
+            facts = (t_facts - t_codes).as_micros(),
+            steps = (t_steps - t_facts).as_micros(),
+            commit = (t_commit - t_steps).as_micros(),
+            "batch phases"
+        );
         Ok(results)
     }
 

@@ -12,5 +12,5 @@ SELECT COALESCE((SELECT jsonb_agg(update_id) FROM claimed), '[]'::jsonb)::text A
     COALESCE((SELECT jsonb_agg(jsonb_build_array(c.chat_id, c.state, t.id, t.assignee_name))
         FROM conversations c
         LEFT JOIN tickets t ON t.chat_id = c.chat_id AND t.status IN ('open', 'claimed')
-        WHERE c.chat_id IN (SELECT (j #>> '{}')::int8 FROM jsonb_array_elements($2::jsonb) AS j)),
+        WHERE c.chat_id = ANY (ARRAY(SELECT (j #>> '{}')::int8 FROM jsonb_array_elements($2::jsonb) AS j))),
         '[]'::jsonb)::text AS chats
