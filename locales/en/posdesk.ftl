@@ -137,6 +137,7 @@ btn-lang-en = English
 btn-faq-verification-failed = Code not received or not working
 btn-faq-unbind-stuck = Unbinding slow or stuck
 btn-faq-new-account-inactive = New settlement account not active
+btn-faq-payout-missing = Settlement money not received
 btn-faq-unbind-prepare = Before you unbind
 btn-faq-unbind-limits = Limits and opening hours
 btn-faq-security = Staying safe from scams
@@ -256,6 +257,12 @@ faq-new-account-inactive =
     2. Check the new account's holder name, account number and bank branch
     3. Once it's active, check that the next payout arrives as expected
     If all of that is fine and it's still not active, send /human and our support team will sort it out.
+
+faq-payout-missing =
+    Settlement money hasn't arrived? First: did you change your settlement card recently?
+    • Yes: payouts go to the new account once the old card is released and the new one is active; tap "New settlement account not active" below for what to check
+    • No: our support team looks into the payment and when it arrives; tap "Contact support"
+    To look into a payment we only need your merchant number. Please never send a password, a code or your full card number.
 
 faq-unbind-limits =
     To keep your money safe, unbinding has some limits:

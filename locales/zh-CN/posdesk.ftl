@@ -137,6 +137,7 @@ btn-lang-en = English
 btn-faq-verification-failed = 验证失败怎么办
 btn-faq-unbind-stuck = 解绑进度慢或卡住
 btn-faq-new-account-inactive = 新结算账户未生效
+btn-faq-payout-missing = 结算款没到账
 btn-faq-unbind-prepare = 解绑前要准备什么
 btn-faq-unbind-limits = 解绑次数与时段
 btn-faq-security = 账户安全提醒
@@ -238,6 +239,12 @@ faq-new-account-inactive =
     2. 核对新账户的户名、账号和开户行是否正确
     3. 生效后留意下一笔结算是否正常到账
     以上都没问题仍未生效，请发送 /human 转人工客服处理。
+
+faq-payout-missing =
+    结算款没到账，先看最近有没有换过结算卡：
+    • 换过：旧卡解绑完成、新账户生效后才会打款，点下方“新结算账户未生效”按步骤检查
+    • 没换过：款项和到账时间需要人工客服帮您查，点“人工客服”即可
+    查款只需要商户编号，请不要发送密码、验证码或完整卡号。
 
 faq-unbind-limits =
     为保障资金安全，解绑有次数和时段限制：

@@ -827,19 +827,16 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
         &[
             (OFF_TOPIC, "idle", &["send unknown [menu:human menu:main]"]),
             (
-                "卡",
+                "结算卡的事",
                 "idle",
                 &[
-                    "send clarify-question [clarify:new_card_requirements | clarify:unbind_start | menu:human]",
+                    "send clarify-question [clarify:unbind_start | clarify:card_frozen | menu:human]",
                 ],
             ),
             (
-                "[clarify:new_card_requirements]",
+                "[clarify:card_frozen]",
                 "idle",
-                &[
-                    "toast",
-                    "send faq-new-card-requirements [menu:human menu:main | faq:bind_new_account]",
-                ],
+                &["toast", "send faq-card-frozen [menu:unbind menu:human]"],
             ),
         ],
     );
@@ -853,7 +850,7 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
                 "结算卡的事",
                 "idle",
                 &[
-                    "send clarify-question [clarify:unbind_start | clarify:new_card_requirements | menu:human]",
+                    "send clarify-question [clarify:unbind_start | clarify:card_frozen | menu:human]",
                 ],
             ),
             (
@@ -1000,6 +997,34 @@ fn each_faq_intent_is_answered_from_free_text() {
     }
 }
 
+/// Money missing: after a card change it is the new account's answer; with
+/// no word about a card, the answer that asks which it is; a question about
+/// settlement timing (T+1) is a person's topic.
+#[test]
+fn missing_money_is_told_apart_from_a_new_account_and_from_timing() {
+    let table: &[(&str, &str)] = &[
+        (
+            "换了新卡以后钱一直没到账",
+            "send faq-new-account-inactive [menu:status menu:human | menu:main]",
+        ),
+        (
+            "营业款这两天都没到",
+            "send faq-payout-missing [menu:human menu:main | faq:new_account_inactive]",
+        ),
+    ];
+    for (text, line) in table {
+        check(&mut Harness::new(), &[(text, "idle", &[line])]);
+    }
+    for text in ["T+1什么意思", "D0是什么", "when does T+1 money arrive"] {
+        let line = "send outside-topic(topic=topic-settlement-timing) [outside:settlement_timing | menu:main]";
+        let mut h = Harness::new();
+        if text.is_ascii() {
+            h.conv.lang = Some(crate::domain::Lang::En);
+        }
+        check(&mut h, &[(text, "idle", &[line])]);
+    }
+}
+
 /// The topics added as data (locales/faq.toml), asked in both languages.
 #[test]
 fn each_catalogue_topic_is_answered_in_both_languages() {
@@ -1043,6 +1068,11 @@ fn each_catalogue_topic_is_answered_in_both_languages() {
             "商户编号在哪里看",
             "where do I find my merchant number?",
             "send faq-merchant-number(example=M100200300) [menu:unbind menu:human | menu:main]",
+        ),
+        (
+            "钱没到账",
+            "my money hasn't arrived",
+            "send faq-payout-missing [menu:human menu:main | faq:new_account_inactive]",
         ),
     ];
     for (zh, en, line) in table {

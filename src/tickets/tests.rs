@@ -467,7 +467,7 @@ fn canned_answers_are_listed_and_sent() {
                 "faq",
                 "open",
                 &[
-                    "topic staff-faq-list(ticket=7) [canned:security:7 canned:unbind_cost:7 canned:card_frozen:7 canned:verification_failed:7 canned:unbind_stuck:7 canned:new_card_check_failed:7 canned:new_account_inactive:7 canned:request_rejected:7 canned:cancel_request:7 canned:unbind_limits:7 canned:bind_new_account:7 canned:after_unbind:7 canned:new_card_requirements:7 canned:merchant_number:7 canned:unbind_prepare:7]",
+                    "topic staff-faq-list(ticket=7) [canned:security:7 canned:unbind_cost:7 canned:card_frozen:7 canned:verification_failed:7 canned:unbind_stuck:7 canned:new_card_check_failed:7 canned:new_account_inactive:7 canned:payout_missing:7 canned:request_rejected:7 canned:cancel_request:7 canned:unbind_limits:7 canned:bind_new_account:7 canned:after_unbind:7 canned:new_card_requirements:7 canned:merchant_number:7 canned:unbind_prepare:7]",
                 ],
             ),
             (

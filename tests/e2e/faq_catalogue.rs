@@ -135,7 +135,7 @@ fn a_new_topic_is_added_with_locale_files_only() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("16 topics"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("17 topics"));
 
     // Understood in both languages...
     let out = posdesk(
