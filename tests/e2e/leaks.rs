@@ -470,12 +470,29 @@ fn search(where_: &str, haystack: &str, secrets: &[(String, String)], findings: 
     let squeezed_haystack = squeezed(haystack);
     for (name, secret) in secrets {
         let digits = squeezed(secret);
-        let found = haystack.contains(secret.as_str())
-            || (digits.chars().filter(char::is_ascii_digit).count() >= 6
-                && !digits.contains('|')
-                && squeezed_haystack.contains(&digits));
+        let digit_count = digits.chars().filter(char::is_ascii_digit).count();
+        // A short number (a code, a PIN) counts only as a number of its own:
+        // six digits turn up by chance inside timestamps and ids, and in a
+        // squeezed dump where neighbouring numbers run together.
+        let found = if secret.chars().all(|c| c.is_ascii_digit()) && digit_count < 12 {
+            whole_number_in(haystack, secret)
+        } else {
+            haystack.contains(secret.as_str())
+                || (digit_count >= 6
+                    && !digits.contains('|')
+                    && squeezed_haystack.contains(&digits))
+        };
         findings.check(!found, format!("the {name} is in the {where_}"));
     }
+}
+
+/// Whether `number` occurs in `haystack` with no digit on either side.
+fn whole_number_in(haystack: &str, number: &str) -> bool {
+    haystack.match_indices(number).any(|(at, _)| {
+        let before = haystack[..at].chars().next_back();
+        let after = haystack[at + number.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }
 
 /// The log holds no SQL: sqlx's statement logging (which would carry the
