@@ -843,6 +843,18 @@ fn two_close_meanings_get_a_question_and_the_pick_is_answered() {
     // The question counted as neither understood nor not: the earlier
     // unknown is still one in a row, then the pick (understood) cleared it.
     assert_eq!(h.conv.unknown_streak, 0);
+    // No rule matched and the model only guesses, with a real second
+    // meaning: asked, not answered.
+    check(
+        &mut Harness::new(),
+        &[(
+            "卡",
+            "idle",
+            &[
+                "send clarify-question [clarify:new_card_requirements | clarify:unbind_start | menu:human]",
+            ],
+        )],
+    );
     check(
         &mut Harness::new(),
         &[

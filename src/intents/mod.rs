@@ -377,6 +377,9 @@ const MODEL_GUESS: f64 = 0.5;
 const CLARIFY_GAP: f64 = 0.25;
 /// ...when together they are at least this likely.
 const CLARIFY_MASS: f64 = 0.55;
+/// Where no rule matched and the model is not sure, a second meaning at
+/// least this likely is asked about too.
+const CLARIFY_SECOND: f64 = 0.15;
 /// A rule score below this is only the weak "about unbinding" default.
 const WEAK_RULE: f64 = 2.0;
 
@@ -755,6 +758,16 @@ fn decide(
     };
     if let Some((a, b)) = close_pair {
         return (a, Some((a, b)));
+    }
+    // No rule, and the model only guesses while a second meaning is real:
+    // ask rather than answer the guess ("卡" alone).
+    if (MODEL_GUESS..MODEL_SURE).contains(&p1)
+        && answerable(m1)
+        && let Some((m2, p2)) = model_second
+        && answerable(m2)
+        && p2 >= CLARIFY_SECOND
+    {
+        return (m1, Some((m1, m2)));
     }
     if p1 >= MODEL_SURE || (p1 >= MODEL_GUESS && m1 != Intent::Greeting) {
         return (m1, None);

@@ -6,6 +6,7 @@
 mod batch;
 mod copy;
 mod inbox;
+mod kept;
 mod outbox;
 mod records;
 mod statements;
@@ -13,10 +14,11 @@ mod tx;
 
 pub use copy::CopyReport;
 pub use inbox::InboxRow;
+pub use kept::ConnKeeper;
 pub use outbox::{OutboxPayload, OutboxRow, Priority, TopicOp};
 pub use records::{AuditRow, MerchantRow, RequestRow, TicketRow};
 pub use statements::PendingCode;
-pub use tx::{ClaimedChats, ConnKeeper, Tx};
+pub use tx::{ClaimedChats, Tx};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -262,14 +264,14 @@ impl Store {
             Store::Sqlite(sqlite) => {
                 let guard = sqlite.write_lock().await;
                 let conn = match kept {
-                    Some(tx::KeptConn::Sqlite(conn)) => conn,
+                    Some(kept::KeptConn::Sqlite(conn)) => conn,
                     _ => sqlite.pool.acquire().await?,
                 };
                 Tx::new(tx::TxConn::Sqlite(conn, guard))
             }
             Store::Postgres(pool) => {
                 let conn = match kept {
-                    Some(tx::KeptConn::Postgres(conn)) => conn,
+                    Some(kept::KeptConn::Postgres(conn)) => conn,
                     _ => pool.acquire().await?,
                 };
                 Tx::new(tx::TxConn::Postgres(conn))

@@ -37,55 +37,7 @@ pub struct Tx {
     facts: HashMap<(String, i64), MerchantFacts>,
     /// Where the connection goes after a successful commit (instead of
     /// back to the pool).
-    keeper: Option<std::sync::Arc<ConnKeeper>>,
-}
-
-/// One connection kept between the transactions of a single busy caller
-/// (the group-commit writer): no pool checkout and no release check per
-/// transaction, and its prepared statements stay warm. A transaction that
-/// fails does not hand its connection back, so a broken one is replaced by
-/// a fresh one from the pool.
-#[derive(Default)]
-pub struct ConnKeeper(std::sync::Mutex<Kept>);
-
-#[derive(Default)]
-struct Kept {
-    /// Set by `close`: connections are no longer kept (the pool is closing
-    /// and waits for every connection to come back).
-    closed: bool,
-    conn: Option<KeptConn>,
-}
-
-pub(super) enum KeptConn {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PoolConnection<Postgres>),
-}
-
-impl ConnKeeper {
-    /// The kept connection, if any.
-    pub(super) fn take(&self) -> Option<KeptConn> {
-        self.0.lock().ok()?.conn.take()
-    }
-
-    /// Keeps `conn` for the next transaction (drops it, back to the pool,
-    /// once closed).
-    fn keep(&self, conn: KeptConn) {
-        if let Ok(mut kept) = self.0.lock()
-            && !kept.closed
-        {
-            kept.conn = Some(conn);
-        }
-    }
-
-    /// Stops keeping connections and lets go of the one kept; call before
-    /// closing the pool.
-    pub fn close(&self) {
-        let conn = self.0.lock().ok().and_then(|mut kept| {
-            kept.closed = true;
-            kept.conn.take()
-        });
-        drop(conn);
-    }
+    keeper: Option<std::sync::Arc<super::kept::ConnKeeper>>,
 }
 
 /// The connection of a transaction. A transaction dropped unfinished closes
@@ -390,7 +342,7 @@ impl Tx {
 
     /// A transaction whose connection goes to `keeper` after a successful
     /// commit.
-    pub(super) fn kept_by(mut self, keeper: std::sync::Arc<ConnKeeper>) -> Tx {
+    pub(super) fn kept_by(mut self, keeper: std::sync::Arc<super::kept::ConnKeeper>) -> Tx {
         self.keeper = Some(keeper);
         self
     }
@@ -407,19 +359,27 @@ impl Tx {
             return Ok(false);
         }
         self.begun = true;
-        if let TxConn::Postgres(c) = &mut self.conn {
-            sqlx::raw_sql("BEGIN").execute(&mut **c).await?;
+        if self.is_postgres() {
+            self.raw("BEGIN").await?;
             return Ok(false);
         }
         Ok(true)
     }
 
+    /// Runs a statement with no arguments and no answer (`BEGIN`, `COMMIT`…).
+    async fn raw(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        match &mut self.conn {
+            TxConn::Sqlite(c, _) => sqlx::raw_sql(sql).execute(&mut **c).await.map(|_| ())?,
+            TxConn::Postgres(c) => sqlx::raw_sql(sql).execute(&mut **c).await.map(|_| ())?,
+            TxConn::Released => return Err(released()),
+        }
+        Ok(())
+    }
+
     /// Opens the transaction if it is not yet.
     async fn begin(&mut self) -> Result<(), StoreError> {
-        if self.opening().await?
-            && let TxConn::Sqlite(c, _) = &mut self.conn
-        {
-            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut **c).await?;
+        if self.opening().await? {
+            self.raw("BEGIN IMMEDIATE").await?;
         }
         Ok(())
     }
@@ -458,8 +418,10 @@ impl Tx {
             && let Some(keeper) = self.keeper.take()
         {
             match std::mem::replace(&mut self.conn, TxConn::Released) {
-                TxConn::Sqlite(conn, _write_lock) => keeper.keep(KeptConn::Sqlite(conn)),
-                TxConn::Postgres(conn) => keeper.keep(KeptConn::Postgres(conn)),
+                TxConn::Sqlite(conn, _write_lock) => {
+                    keeper.keep(super::kept::KeptConn::Sqlite(conn))
+                }
+                TxConn::Postgres(conn) => keeper.keep(super::kept::KeptConn::Postgres(conn)),
                 TxConn::Released => {}
             }
         }
@@ -479,11 +441,8 @@ impl Tx {
             return;
         }
         self.finished = true;
-        let rolled_back = match &mut self.conn {
-            TxConn::Sqlite(t, _) => sqlx::raw_sql("ROLLBACK").execute(&mut **t).await.is_ok(),
-            TxConn::Postgres(t) => sqlx::raw_sql("ROLLBACK").execute(&mut **t).await.is_ok(),
-            TxConn::Released => true,
-        };
+        let rolled_back =
+            matches!(self.conn, TxConn::Released) || self.raw("ROLLBACK").await.is_ok();
         if !rolled_back {
             self.close_connection_on_drop();
         }
@@ -506,17 +465,7 @@ impl Tx {
         if deferred.is_empty() {
             if self.begun {
                 self.finished = true;
-                match &mut self.conn {
-                    TxConn::Sqlite(c, _) => sqlx::raw_sql("COMMIT")
-                        .execute(&mut **c)
-                        .await
-                        .map(|_| ())?,
-                    TxConn::Postgres(c) => sqlx::raw_sql("COMMIT")
-                        .execute(&mut **c)
-                        .await
-                        .map(|_| ())?,
-                    TxConn::Released => return Err(released()),
-                }
+                self.raw("COMMIT").await?;
             }
             return Ok(Vec::new());
         }
@@ -526,8 +475,8 @@ impl Tx {
         self.begun = true;
         let mut ids: Vec<i64> = batch!(self, t => if opening { t.begin_rows_commit } else { t.rows_commit }, args,
             rows => gathered(&rows, "queued_ids")?.unwrap_or_default());
-        if let (TxConn::Postgres(c), false) = (&mut self.conn, opening) {
-            sqlx::raw_sql("COMMIT").execute(&mut **c).await?;
+        if self.is_postgres() && !opening {
+            self.raw("COMMIT").await?;
         }
         self.finished = true;
         // Ids are handed out in the order of the rows (neither answer
