@@ -1037,6 +1037,29 @@ fn missing_money_is_told_apart_from_a_new_account_and_from_timing() {
     }
 }
 
+/// A lost card with nothing else said is the frozen-or-lost answer, not the
+/// weak "about unbinding" default; a personal card that the merchant says
+/// is not the settlement card is a person's topic, named.
+#[test]
+fn a_lost_card_and_a_personal_card_are_told_apart() {
+    check(
+        &mut Harness::new(),
+        &[(
+            "我的卡丢了",
+            "idle",
+            &["send faq-card-frozen [menu:unbind menu:human]"],
+        )],
+    );
+    check(
+        &mut Harness::new(),
+        &[(
+            "我的个人储蓄卡被银行冻结了 不是结算卡 怎么解冻",
+            "idle",
+            &["send outside-topic(topic=topic-personal-card) [outside:personal_card | menu:main]"],
+        )],
+    );
+}
+
 /// The topics added as data (locales/faq.toml), asked in both languages.
 #[test]
 fn each_catalogue_topic_is_answered_in_both_languages() {

@@ -558,6 +558,11 @@ impl Classifier {
             .copied()
             .filter(|(_, s)| *s >= self.threshold);
         let rules_second = ranked.get(1).map_or(0.0, |(_, s)| s.max(0.0));
+        // The out-of-scope topic the rules name, even behind an in-scope one.
+        let rules_outside = ranked
+            .iter()
+            .find(|(i, s)| matches!(i, Intent::Outside(_)) && *s >= self.threshold)
+            .map(|(i, _)| *i);
         explanation.scores = ranked;
         // Small talk is the rules' alone; everything else is read by the
         // model too, which knows which rules matched.
@@ -569,7 +574,7 @@ impl Classifier {
                 .and_then(|slot| slot.wait().as_ref())
                 .map(|m| m.opinion(&model_features(&normalised))),
         };
-        let (intent, clarify) = decide(rules_best, rules_second, opinion.as_ref());
+        let (intent, clarify) = decide(rules_best, rules_second, rules_outside, opinion.as_ref());
         explanation.intent = intent;
         explanation.clarify = clarify;
         explanation.model = opinion;
@@ -688,6 +693,7 @@ fn answerable(intent: Intent) -> bool {
 fn decide(
     rules_best: Option<(Intent, f64)>,
     rules_second: f64,
+    rules_outside: Option<Intent>,
     opinion: Option<&Opinion>,
 ) -> (Intent, Option<(Intent, Intent)>) {
     let model_best = opinion.and_then(Opinion::best);
@@ -722,9 +728,11 @@ fn decide(
     if let Some((m1, p1)) = model_best
         && p1 >= MODEL_SURE
     {
-        return match (m1, rules_best) {
-            // Out of scope: the rules name which topic, if they know it.
-            (Intent::Unknown, Some((r, _))) if !r.is_in_scope() => (r, None),
+        return match (m1, rules_best, rules_outside) {
+            // Out of scope: the rules name which topic, if they know it
+            // (also behind an in-scope rule the model overruled).
+            (Intent::Unknown, Some((r, _)), _) if !r.is_in_scope() => (r, None),
+            (Intent::Unknown, _, Some(outside)) => (outside, None),
             _ => (m1, None),
         };
     }
@@ -741,6 +749,16 @@ fn decide(
             && pm + p_rule >= CLARIFY_MASS
         {
             return (intent, Some((intent, m)));
+        }
+        // Only the weak default while the model clearly means another
+        // answerable topic ("我的卡丢了"): the model's.
+        if score < WEAK_RULE
+            && let Some((m, pm)) = model_best
+            && m != intent
+            && answerable(m)
+            && pm >= MODEL_GUESS
+        {
+            return (m, None);
         }
         if score - rules_second >= RULE_MARGIN {
             return (intent, None);
