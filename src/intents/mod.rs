@@ -382,6 +382,8 @@ const CLARIFY_MASS: f64 = 0.55;
 const CLARIFY_SECOND: f64 = 0.15;
 /// A rule score below this is only the weak "about unbinding" default.
 const WEAK_RULE: f64 = 2.0;
+/// The model overrules the weak default when this far ahead of it.
+const WEAK_RULE_OVERRULED: f64 = 0.3;
 
 impl Classifier {
     /// Builds a classifier from rule files `(name, toml text)` and a t2s table.
@@ -757,6 +759,7 @@ fn decide(
             && m != intent
             && answerable(m)
             && pm >= MODEL_GUESS
+            && opinion.is_some_and(|o| pm - o.probability(intent) >= WEAK_RULE_OVERRULED)
         {
             return (m, None);
         }
