@@ -740,28 +740,21 @@ fn decide(
     }
     if let Some((intent, score)) = rules_best {
         // Only the weak default (about unbinding, nothing specific) while
-        // the model leans to another answerable meaning by a little: ask,
-        // the rules' meaning first.
+        // the model means another answerable topic: a little ahead, ask
+        // (the rules' meaning first); clearly ahead ("我的卡丢了"), the
+        // model's.
         if score < WEAK_RULE
             && let Some((m, pm)) = model_best
             && m != intent
             && answerable(m)
             && let Some(p_rule) = opinion.map(|o| o.probability(intent))
-            && pm - p_rule < CLARIFY_GAP
-            && pm + p_rule >= CLARIFY_MASS
         {
-            return (intent, Some((intent, m)));
-        }
-        // Only the weak default while the model clearly means another
-        // answerable topic ("我的卡丢了"): the model's.
-        if score < WEAK_RULE
-            && let Some((m, pm)) = model_best
-            && m != intent
-            && answerable(m)
-            && pm >= MODEL_GUESS
-            && opinion.is_some_and(|o| pm - o.probability(intent) >= WEAK_RULE_OVERRULED)
-        {
-            return (m, None);
+            if pm - p_rule < CLARIFY_GAP && pm + p_rule >= CLARIFY_MASS {
+                return (intent, Some((intent, m)));
+            }
+            if pm >= MODEL_GUESS && pm - p_rule >= WEAK_RULE_OVERRULED {
+                return (m, None);
+            }
         }
         if score - rules_second >= RULE_MARGIN {
             return (intent, None);
