@@ -7,7 +7,10 @@ console-demo-banner =
 console-banner = Connected to { $database }. Type a number to press a button, /help for commands, Ctrl+D to quit.
 console-sms = 📱 Simulated SMS to { $phone }: code { $code }, valid for { $minutes } minutes.
 console-toast = ({ $text })
-console-choice-invalid = There is no such option; type a number from 1 to { $max }.
+console-choice-invalid = There is no such option; { $max ->
+        [1] type 1 to press the button.
+       *[other] type a number from 1 to { $max }.
+    }
 console-error = Sorry, something went wrong with that message. Please try again shortly.
 console-bye = Goodbye!
 

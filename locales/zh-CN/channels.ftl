@@ -7,7 +7,10 @@ console-demo-banner =
 console-banner = 已连接到 { $database }。输入数字可点选按钮，/help 查看命令，Ctrl+D 退出。
 console-sms = 📱 模拟短信 → { $phone }：验证码 { $code }，{ $minutes } 分钟内有效。
 console-toast = （{ $text }）
-console-choice-invalid = 没有这个选项，请输入 1 到 { $max } 之间的数字。
+console-choice-invalid = 没有这个选项，{ $max ->
+        [1] 输入 1 即可点这个按钮。
+       *[other] 请输入 1 到 { $max } 之间的数字。
+    }
 console-error = 抱歉，处理这条消息时出错了，请稍后再试。
 console-bye = 再见！
 

@@ -1840,6 +1840,15 @@ fn the_merchant_number_step_takes_only_what_looks_like_one() {
                 "awaiting_merchant_id",
                 &["send unbind-where-merchant-id [unbind:cancel]"],
             ),
+            // Short, but a topic of its own: answered, then the step again.
+            (
+                "T+1是啥意思",
+                "awaiting_merchant_id",
+                &[
+                    "send outside-topic(topic=topic-settlement-timing) [outside:settlement_timing | menu:main]",
+                    "send unbind-reminder-merchant-id [unbind:cancel]",
+                ],
+            ),
             (
                 "ok thank you",
                 "awaiting_merchant_id",

@@ -180,14 +180,17 @@ pub(super) fn merchant_id_entered(t: &mut Turn<'_, '_>, raw: &str, purpose: Purp
     }
     // "Where is it / I don't know it" about the number itself (or said in a
     // few words), not a question that happens to say 哪.
-    let about_the_number = NUMBER_WORD.is_match(raw) || raw.chars().count() <= 8;
+    // A topic the rules name out of scope ("T+1是啥意思") is that topic,
+    // however short.
+    let intent = t.ctx.classify(raw);
+    let about_the_number = NUMBER_WORD.is_match(raw)
+        || (raw.chars().count() <= 8 && !matches!(intent, Intent::Outside(_)));
     if about_the_number && WHERE_IS_IT.is_match(raw) {
         return t.say(
             Msg::new("unbind-where-merchant-id"),
             keyboards::cancel_only(),
         );
     }
-    let intent = t.ctx.classify(raw);
     if let Intent::Outside(topic) = intent {
         // "不是银行卡，是机器": not this flow at all; name the topic.
         if topic == crate::intents::Outside::Terminal {
