@@ -380,6 +380,8 @@ const CLARIFY_MASS: f64 = 0.55;
 /// Where no rule matched and the model is not sure, a second meaning at
 /// least this likely is asked about too.
 const CLARIFY_SECOND: f64 = 0.15;
+/// A rule score from which a model saying "out of scope" does not overrule it.
+const STRONG_RULE: f64 = 2.5;
 /// A rule score below this is only the weak "about unbinding" default.
 const WEAK_RULE: f64 = 2.0;
 /// The model overrules the weak default when this far ahead of it.
@@ -723,6 +725,19 @@ fn decide(
         && score >= WEAK_RULE
         && score - rules_second >= RULE_MARGIN
         && opinion.is_some_and(|o| !o.knows(intent))
+    {
+        return (intent, None);
+    }
+    // A strong rule for an answerable topic, well ahead of the others,
+    // is not overruled by a model that only knows "out of scope" (a word
+    // it never saw in a phrasing: "operator", "到帐卡注销了") unless the
+    // rules too name a topic out of scope.
+    if let Some((intent, score)) = rules_best
+        && intent.is_in_scope()
+        && score >= STRONG_RULE
+        && score - rules_second >= RULE_MARGIN
+        && rules_outside.is_none()
+        && model_best.is_some_and(|(m, p)| m == Intent::Unknown && p >= MODEL_SURE)
     {
         return (intent, None);
     }

@@ -92,18 +92,11 @@ macro_rules! batch {
 }
 
 /// The rows a transaction writes, by kind, in the order of the arguments
-/// `$1`–`$14` of `batch.rs`. The first six (the core's unbinding writes) are
-/// written before any other statement; the rest at commit.
+/// `$1`–`$14` of `batch.rs`. The held ones (the core's unbinding writes)
+/// are written before any other statement; the rest at commit.
 #[derive(Default)]
 pub(super) struct Deferred {
-    otp_issued: Vec<(String, String, i64, i64, i64)>,
-    otp_refunded: Vec<(String,)>,
-    otp_failed: Vec<(String,)>,
-    otp_locked: Vec<(String, i64)>,
-    otp_consumed: Vec<(String,)>,
-    requests: Vec<(String, String, i64, i64, i64)>,
-    /// Merchants whose code state one of the writes above changes.
-    code_states: HashSet<String>,
+    held: Held,
     stored: Vec<(i64, i64, String, i64)>,
     sent: Vec<(i64, i64)>,
     conversations: Vec<ConversationRow>,
@@ -112,6 +105,19 @@ pub(super) struct Deferred {
     inbox_done: Vec<i64>,
     codes_pending: Vec<(String, i64, i64, i64, String, i64)>,
     outbox: Vec<QueuedRow>,
+}
+
+/// The unbinding writes (`$1`–`$6`), held until the next statement.
+#[derive(Default)]
+struct Held {
+    otp_issued: Vec<(String, String, i64, i64, i64)>,
+    otp_refunded: Vec<(String,)>,
+    otp_failed: Vec<(String,)>,
+    otp_locked: Vec<(String, i64)>,
+    otp_consumed: Vec<(String,)>,
+    requests: Vec<(String, String, i64, i64, i64)>,
+    /// Merchants whose code state one of the writes above changes.
+    code_states: HashSet<String>,
 }
 
 /// `[at, actor, action, merchant, chat_id, detail]`.
@@ -148,7 +154,7 @@ struct QueuedRow {
 
 impl Deferred {
     fn has_held(&self) -> bool {
-        !self.code_states.is_empty() || !self.requests.is_empty()
+        !self.held.code_states.is_empty() || !self.held.requests.is_empty()
     }
 
     fn is_empty(&self) -> bool {
@@ -165,22 +171,15 @@ impl Deferred {
 
     /// The held writes' arguments (`$1`–`$6`), which it forgets.
     fn take_held(&mut self) -> Result<Vec<String>, StoreError> {
-        let args = vec![
-            json(&self.otp_issued)?,
-            json(&self.otp_refunded)?,
-            json(&self.otp_failed)?,
-            json(&self.otp_locked)?,
-            json(&self.otp_consumed)?,
-            json(&self.requests)?,
-        ];
-        self.otp_issued.clear();
-        self.otp_refunded.clear();
-        self.otp_failed.clear();
-        self.otp_locked.clear();
-        self.otp_consumed.clear();
-        self.requests.clear();
-        self.code_states.clear();
-        Ok(args)
+        let h = std::mem::take(&mut self.held);
+        Ok(vec![
+            json(&h.otp_issued)?,
+            json(&h.otp_refunded)?,
+            json(&h.otp_failed)?,
+            json(&h.otp_locked)?,
+            json(&h.otp_consumed)?,
+            json(&h.requests)?,
+        ])
     }
 
     /// The arguments `$7`–`$14`.
@@ -850,12 +849,12 @@ impl Tx {
             | Write::TicketComment { .. }
             | Write::Audit { .. } => return self.apply_at_once(write, chat_id, user_id, now).await,
         };
-        if code_state && self.deferred.code_states.contains(merchant) {
+        if code_state && self.deferred.held.code_states.contains(merchant) {
             self.write_held().await?;
         }
         self.facts
             .retain(|(m, u), _| m != merchant && *u != user_id);
-        let d = &mut self.deferred;
+        let d = &mut self.deferred.held;
         let m = merchant.to_string();
         if code_state {
             d.code_states.insert(m.clone());
